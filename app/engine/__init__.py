@@ -1,0 +1,1 @@
+"""The answering engine: retrieval, prompt, LLM. Works without a display."""

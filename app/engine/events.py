@@ -1,0 +1,54 @@
+"""What the engine tells its consumers (CLI, GUI) while it answers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.engine.retrieval import Passage
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int
+    path: str
+    page_start: int | None
+    page_end: int | None
+    snippet: str
+    score: float
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)  # markers the model wrote, resolved
+    sources: list[Passage] = field(default_factory=list)  # every passage the model was shown
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_s: float = 0.0
+    seconds: float = 0.0
+    finish_reason: str = ""
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class SourcesEvent:
+    passages: list[Passage]
+    prompt_tokens: int
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    text: str
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    message: str
+
+
+Event = SourcesEvent | TokenEvent | DoneEvent | ErrorEvent

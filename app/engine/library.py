@@ -1,0 +1,135 @@
+"""Wires the components for one data folder, each built on first use.
+
+Backends are chosen here and only here; heavy imports (torch via
+sentence-transformers, chromadb, llama_cpp) happen when a component is first
+needed, so `docent status` and the window start fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.errors import EmbedderMissingError, IndexBusyError, NoModelError
+from app.offline import enforce_offline
+from app.resources import bundled_embedder
+from app.settings import Settings
+
+
+class Library:
+    def __init__(self, settings: Settings, embedder=None) -> None:  # type: ignore[no-untyped-def]
+        enforce_offline()
+        self.settings = settings
+        settings.ensure_dirs()
+        self._lock = None
+        self._manifest = None
+        self._store = None
+        self._embedder = embedder  # injectable: tests share one loaded model
+        self._pool = None
+        self._indexer = None
+
+    # --- ownership: one process owns a Chroma path -----------------------------
+    def _acquire(self) -> None:
+        if self._lock is not None:
+            return
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.settings.index_dir / ".owner.lock"))
+        try:
+            lock.acquire(timeout=2)
+        except Timeout as e:
+            raise IndexBusyError(str(self.settings.index_dir)) from e
+        self._lock = lock
+
+    # --- components ----------------------------------------------------------
+    @property
+    def manifest(self):  # type: ignore[no-untyped-def]
+        if self._manifest is None:
+            from ingest.manifest import Manifest
+
+            self._acquire()
+            self._manifest = Manifest(self.settings.manifest_path)
+        return self._manifest
+
+    @property
+    def embedder(self):  # type: ignore[no-untyped-def]
+        if self._embedder is None:
+            from ingest.embedder import Embedder
+
+            path = Path(self.settings.embedder_path) if self.settings.embedder_path else bundled_embedder()
+            if path is None or not path.is_dir():
+                raise EmbedderMissingError(str(path or "the bundled all-MiniLM-L6-v2"))
+            self._embedder = Embedder(path, batch_size=self.settings.embed_batch_size)
+        return self._embedder
+
+    @property
+    def index_version(self) -> str:
+        from ingest.store import collection_name
+
+        return collection_name(self.embedder.info().fingerprint, self.settings.chunk_tokens,
+                               self.settings.chunk_overlap)
+
+    @property
+    def store(self):  # type: ignore[no-untyped-def]
+        if self._store is None:
+            from ingest.store import ChromaStore
+
+            self._acquire()
+            self._store = ChromaStore(self.settings.chroma_dir, self.index_version)
+        return self._store
+
+    @property
+    def indexer(self):  # type: ignore[no-untyped-def]
+        if self._indexer is None:
+            from ingest.chunker import Chunker
+            from ingest.isolation import ParserPool
+            from ingest.loaders import LoadLimits
+            from ingest.pipeline import Indexer
+
+            s = self.settings
+            self._pool = ParserPool(workers=1, timeout_s=s.parse_timeout_s,
+                                    memory_limit_mb=s.parse_memory_mb,
+                                    limits=LoadLimits(max_bytes=s.max_file_mb * 1024 * 1024))
+            chunker = Chunker(self.embedder.tokenizer, s.chunk_tokens, s.chunk_overlap,
+                              self.embedder.info().max_tokens)
+            self._indexer = Indexer(self.manifest, self.store, self.embedder, chunker, self._pool,
+                                    self.index_version)
+        return self._indexer
+
+    def retriever(self):  # type: ignore[no-untyped-def]
+        from app.engine.retrieval import DenseRetriever
+
+        return DenseRetriever(self.embedder, self.store)
+
+    def model_path(self, override: str | None = None) -> Path:
+        if override:
+            return Path(override).expanduser()
+        if self.settings.model_path:
+            return Path(self.settings.model_path).expanduser()
+        from app.models.selection import selected_model
+
+        selected = selected_model(self.settings.home)
+        if selected is None:
+            raise NoModelError()
+        return selected
+
+    def answerer(self, model: str | None = None):  # type: ignore[no-untyped-def]
+        from app.engine.answer import Answerer
+        from app.engine.llm import LocalLLM
+
+        s = self.settings
+        llm = LocalLLM(self.model_path(model), n_ctx=s.n_ctx, n_threads=s.n_threads)
+        return Answerer(self.retriever(), llm, s.top_k, s.max_answer_tokens, s.temperature)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        if self._manifest is not None:
+            self._manifest.close()
+        if self._lock is not None:
+            self._lock.release()
+        self._pool = self._manifest = self._store = self._indexer = self._lock = None
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,44 @@
+"""Find the passages a question needs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.embedder import Embedder
+from ingest.store import ChromaStore
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: str
+    path: str
+    page_start: int | None
+    page_end: int | None
+    text: str
+    score: float
+    heading: str = ""
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def pages_label(self) -> str:
+        if self.page_start is None:
+            return ""
+        if self.page_end and self.page_end != self.page_start:
+            return f"pp. {self.page_start}-{self.page_end}"
+        return f"p. {self.page_start}"
+
+
+class DenseRetriever:
+    def __init__(self, embedder: Embedder, store: ChromaStore) -> None:
+        self.embedder = embedder
+        self.store = store
+
+    def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[Passage]:
+        vec = self.embedder.encode_query(query)
+        return [Passage(h.chunk.chunk_id, h.chunk.path, h.chunk.page_start, h.chunk.page_end,
+                        h.chunk.text, h.score, h.chunk.heading)
+                for h in self.store.query(vec, k, where)]

@@ -1,0 +1,1 @@
+"""Turns files into a searchable index. Never imports Qt."""

@@ -1,0 +1,171 @@
+"""Token-aware chunking with the embedder's own tokenizer.
+
+Why token-aware: the encoder silently truncates past its max length (256 word
+pieces for MiniLM), so a chunk measured in characters can lose its tail
+without anyone noticing. Every chunk here is measured by the same tokenizer
+that embeds it and is guaranteed to fit.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from ingest.document import Block, Document
+
+_SENTENCE_END = re.compile(r"[.!?;:]\s|\n")
+
+
+class Tokenizer(Protocol):
+    """The subset of a Hugging Face fast tokenizer the chunker needs."""
+
+    def __call__(self, texts: list[str], **kwargs): ...  # type: ignore[no-untyped-def]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    text: str  # what gets embedded and shown: heading context + passage
+    page_start: int | None
+    page_end: int | None
+    heading: str
+    token_count: int
+
+
+@dataclass
+class _Unit:
+    text: str
+    page: int | None
+    tokens: int
+
+
+class Chunker:
+    def __init__(self, tokenizer: Tokenizer, chunk_tokens: int = 200, overlap: int = 40,
+                 encoder_max_tokens: int = 256, heading_max_tokens: int = 24) -> None:
+        self.tok = tokenizer
+        # [CLS] and [SEP] take two of the encoder's positions.
+        self.max_tokens = max(16, min(chunk_tokens, encoder_max_tokens - 2))
+        self.overlap = max(0, min(overlap, self.max_tokens // 2))
+        self.heading_max = heading_max_tokens
+
+    # --- token helpers -------------------------------------------------------
+    def _count(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        enc = self.tok(list(texts), add_special_tokens=False)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def _offsets(self, text: str) -> list[tuple[int, int]]:
+        enc = self.tok([text], add_special_tokens=False, return_offsets_mapping=True)
+        return [tuple(o) for o in enc["offset_mapping"][0]]  # type: ignore[misc]
+
+    def _split_long(self, text: str, limit: int) -> list[str]:
+        """Cut text into pieces of <= limit tokens, preferring sentence ends."""
+        offsets = self._offsets(text)
+        pieces: list[str] = []
+        start_tok = 0
+        while start_tok < len(offsets):
+            end_tok = min(start_tok + limit, len(offsets))
+            start_char = offsets[start_tok][0]
+            if end_tok < len(offsets):
+                hard_end = offsets[end_tok - 1][1]
+                window = text[start_char:hard_end]
+                cut = None
+                for m in _SENTENCE_END.finditer(window):
+                    if m.end() > len(window) // 3:  # don't make tiny pieces
+                        cut = m.end()
+                if cut is not None:
+                    end_char = start_char + cut
+                    # first token starting at/after the cut begins the next piece
+                    next_tok = next((i for i in range(start_tok, end_tok) if offsets[i][0] >= end_char), end_tok)
+                    end_tok = max(next_tok, start_tok + 1)
+            end_char = offsets[end_tok - 1][1]
+            piece = text[start_char:end_char].strip()
+            if piece:
+                pieces.append(piece)
+            start_tok = end_tok
+        return pieces
+
+    def _tail(self, text: str, n_tokens: int) -> str:
+        """The last ~n_tokens of text, starting at a word boundary."""
+        if n_tokens <= 0:
+            return ""
+        offsets = self._offsets(text)
+        if len(offsets) <= n_tokens:
+            return text
+        start = offsets[-n_tokens][0]
+        space = text.find(" ", start)
+        if 0 <= space < offsets[-1][0]:
+            start = space + 1
+        return text[start:]
+
+    # --- main ----------------------------------------------------------------
+    def chunk(self, doc: Document) -> list[Chunk]:
+        return self.chunk_blocks(doc.blocks)
+
+    def chunk_blocks(self, blocks: Sequence[Block]) -> list[Chunk]:
+        blocks = [b for b in blocks if b.text.strip()]
+        counts = self._count([b.text for b in blocks])
+        chunks: list[Chunk] = []
+        headings: dict[int, str] = {}
+        heading = ""
+        heading_tokens = 0
+        units: list[_Unit] = []
+
+        def flush(carry_overlap: bool) -> list[_Unit]:
+            body = [u for u in units if u.text]
+            if not body:
+                return []
+            text = "\n".join(u.text for u in body)
+            pages = [u.page for u in body if u.page is not None]
+            full = f"{heading}\n{text}" if heading else text
+            chunks.append(Chunk(len(chunks), full, min(pages) if pages else None,
+                                max(pages) if pages else None, heading,
+                                heading_tokens + sum(u.tokens for u in body)))
+            if not carry_overlap or not self.overlap:
+                return []
+            tail = self._tail(body[-1].text, self.overlap)
+            return [_Unit(tail, body[-1].page, self._count([tail])[0])] if tail else []
+
+        for block, n in zip(blocks, counts):
+            text = " ".join(block.text.split()) if block.heading_level else block.text.strip()
+            if block.heading_level:
+                units = flush(carry_overlap=False)
+                headings = {lvl: h for lvl, h in headings.items() if lvl < block.heading_level}
+                headings[block.heading_level] = text
+                heading = self._fit_heading(" > ".join(headings[k] for k in sorted(headings)))
+                heading_tokens = self._count([heading])[0] if heading else 0
+                continue
+            budget = self.max_tokens - heading_tokens
+            pieces = [text] if n <= budget else self._split_long(text, budget - self.overlap)
+            piece_counts = [n] if len(pieces) == 1 else self._count(pieces)
+            filled = sum(u.tokens for u in units)
+            if units and block.page != units[-1].page and filled >= budget // 2:
+                # A page break is a natural seam: cut there so citations name one page.
+                units = flush(carry_overlap=False)
+            for piece, pn in zip(pieces, piece_counts):
+                if units and sum(u.tokens for u in units) + pn > budget:
+                    units = flush(carry_overlap=True)
+                    if sum(u.tokens for u in units) + pn > budget:
+                        units = []
+                units.append(_Unit(piece, block.page, pn))
+        flush(carry_overlap=False)
+        return self._verified(chunks)
+
+    def _fit_heading(self, heading: str) -> str:
+        if not heading or self._count([heading])[0] <= self.heading_max:
+            return heading
+        return self._split_long(heading, self.heading_max)[-1]
+
+    def _verified(self, chunks: list[Chunk]) -> list[Chunk]:
+        """Re-count whole chunk texts; joining may tokenise differently at seams."""
+        real = self._count([c.text for c in chunks])
+        out: list[Chunk] = []
+        for c, n in zip(chunks, real):
+            if n <= self.max_tokens:
+                out.append(Chunk(len(out), c.text, c.page_start, c.page_end, c.heading, n))
+                continue
+            for piece in self._split_long(c.text, self.max_tokens):
+                out.append(Chunk(len(out), piece, c.page_start, c.page_end, c.heading,
+                                 self._count([piece])[0]))
+        return out

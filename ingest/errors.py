@@ -1,0 +1,49 @@
+"""Why a file could not be indexed. The user-facing wording lives here, once."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class FileErrorKind(str, Enum):
+    ENCRYPTED = "encrypted"
+    CORRUPT = "corrupt"
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED = "unsupported"
+    UNREADABLE = "unreadable"  # permission denied, I/O error
+    BINARY = "binary"  # a text extension on a file that is not text
+    VANISHED = "vanished"  # listed, then gone before it could be read
+    TIMEOUT = "timeout"  # parser took longer than the limit
+    OUT_OF_MEMORY = "out_of_memory"  # parser exceeded the memory cap
+    NO_TEXT = "no_text"  # parsed, but no extractable text (e.g. scanned PDF)
+    INTERNAL = "internal"  # a bug in Docent: reported, never silent
+
+
+MESSAGES: dict[FileErrorKind, str] = {
+    FileErrorKind.ENCRYPTED: "The file is password-protected; remove the password to index it.",
+    FileErrorKind.CORRUPT: "The file is damaged and could not be parsed.",
+    FileErrorKind.EMPTY: "The file is empty.",
+    FileErrorKind.TOO_LARGE: "The file is larger than the size limit.",
+    FileErrorKind.UNSUPPORTED: "This file type is not supported.",
+    FileErrorKind.UNREADABLE: "The file could not be read (permission denied or I/O error).",
+    FileErrorKind.BINARY: "The file looks like binary data, not text.",
+    FileErrorKind.VANISHED: "The file disappeared before it could be read.",
+    FileErrorKind.TIMEOUT: "Parsing took too long and was stopped.",
+    FileErrorKind.OUT_OF_MEMORY: "Parsing needed more memory than allowed and was stopped.",
+    FileErrorKind.NO_TEXT: "No text could be extracted (a scanned document needs OCR).",
+    FileErrorKind.INTERNAL: "Docent failed on this file; please report it.",
+}
+
+
+class LoadError(Exception):
+    """Raised by loaders; carries a kind for the UI and a detail for the log."""
+
+    def __init__(self, kind: FileErrorKind, detail: str = "") -> None:
+        self.kind = FileErrorKind(kind)
+        self.detail = detail
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        base = MESSAGES[self.kind]
+        return f"{base} ({self.detail})" if self.detail else base

@@ -1,0 +1,366 @@
+"""Parse files in long-lived worker processes so a hostile file fails alone.
+
+A PDF that loops forever or balloons in memory must cost one file, not the
+indexing run. Each worker is a "spawn" process (the parent holds torch and its
+threads, which fork would copy in a broken state) with an address-space cap;
+a parse that overruns its time is killed with its worker, which is replaced.
+
+Workers import only this module and ingest.loaders, but spawn also re-imports
+the parent's main module (`-m app.cli`, or the entry script), so that module
+must keep heavy imports inside functions. A warning is logged if it does not.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import logging
+import multiprocessing as mp
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.document import Document
+from ingest.errors import FileErrorKind, LoadError
+from ingest.loaders import LoadLimits, load_document
+
+LoadFn = Callable[[Path, LoadLimits], Document]
+Reply = tuple[Document | None, str | None, str, float]  # document, error kind value, detail, seconds
+
+_STARTUP_TIMEOUT_S = 60.0
+_POLL_S = 0.2  # how soon a dispatcher notices close(); replies wake it at once
+_EXIT_OOM = 86  # worker exit status: a MemoryError it could not even report
+_HEAVY_MODULES = frozenset({"torch", "chromadb", "sentence_transformers", "llama_cpp", "PySide6"})
+_CRASH_SIGNALS = frozenset({"SIGSEGV", "SIGBUS", "SIGABRT", "SIGFPE", "SIGILL"})
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadResult:
+    path: Path
+    document: Document | None = field(repr=False)  # can be megabytes; keep logs short
+    error_kind: FileErrorKind | None = None
+    error_detail: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.document is not None and self.error_kind is None
+
+    @property
+    def error_message(self) -> str:
+        return LoadError(self.error_kind, self.error_detail).message if self.error_kind else ""
+
+
+def _run_one(load_fn: LoadFn, path: Path, limits: LoadLimits) -> Reply:
+    """Never raises: every outcome becomes a picklable tuple."""
+    t0 = time.perf_counter()
+    doc, kind, detail = None, None, ""
+    try:
+        doc = load_fn(path, limits)
+    except LoadError as exc:
+        kind, detail = exc.kind.value, exc.detail
+    except MemoryError:
+        kind = FileErrorKind.OUT_OF_MEMORY.value
+    except Exception as exc:  # load_document never gets here; a custom load_fn might
+        kind, detail = FileErrorKind.INTERNAL.value, f"{type(exc).__name__}: {exc}"[:300]
+    return doc, kind, detail, time.perf_counter() - t0
+
+
+def _result(path: Path, doc: Document | None, kind: str | None, detail: str, secs: float) -> LoadResult:
+    return LoadResult(path, doc, FileErrorKind(kind) if kind else None, detail, secs)
+
+
+# --- worker process ----------------------------------------------------------
+def _worker_main(conn: Any, memory_limit_mb: int, limits: LoadLimits, load_fn: LoadFn) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # broken-PDF chatter
+    warnings.simplefilter("ignore")
+    _exit_with_parent()  # before the memory cap: a thread needs address space
+    for name in ("pypdf", "docx", "charset_normalizer"):  # import now, so timeouts time parsing only
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    _cap_memory(memory_limit_mb)
+    conn.send(sorted(_HEAVY_MODULES & sys.modules.keys()))  # "ready"
+    while (msg := _recv_or_none(conn)) is not None:
+        job_id, path = msg
+        doc, kind, detail, secs = _run_one(load_fn, Path(path), limits)
+        try:
+            conn.send((job_id, doc, kind, detail, secs))
+        except MemoryError:
+            os._exit(_EXIT_OOM)
+        except Exception as exc:  # unpicklable result from a custom load_fn
+            conn.send((job_id, None, FileErrorKind.INTERNAL.value, f"result not sendable: {exc}", secs))
+        if kind == FileErrorKind.OUT_OF_MEMORY.value:
+            return  # the heap after a MemoryError is suspect: the parent starts a fresh worker
+
+
+def _recv_or_none(conn: Any) -> Any:
+    try:
+        return conn.recv()
+    except (EOFError, OSError):  # parent gone
+        return None
+
+
+def _cap_memory(memory_limit_mb: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimits; the timeout still applies
+        return
+    if memory_limit_mb <= 0:
+        return
+    # The budget is for parsing, on top of what the interpreter already maps
+    # (a lot, if the parent's main module dragged torch in).
+    try:
+        with open("/proc/self/statm") as fh:  # Linux: first field is pages mapped
+            mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        mapped = 0
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = mapped + memory_limit_mb * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):  # macOS refuses many RLIMIT_AS values
+        pass
+
+
+def _exit_with_parent() -> None:
+    """If the app dies mid-parse, a looping worker would spin on as an orphan."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(2.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+# --- parent side -------------------------------------------------------------
+class _Worker:
+    """One worker process and its pipe; used by exactly one dispatcher thread."""
+
+    def __init__(self, memory_limit_mb: int, limits: LoadLimits, load_fn: LoadFn) -> None:
+        self._args = (memory_limit_mb, limits, load_fn)
+        self.proc: Any = None
+        self.conn: Any = None
+
+    def start(self, stop: threading.Event) -> bool:
+        """Make sure a worker is up; False if close() interrupted. Raises if it cannot start."""
+        if self.proc is not None and self.proc.is_alive():
+            return True
+        self.discard()
+        ctx = mp.get_context("spawn")
+        self.conn, child_conn = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child_conn, *self._args), name="docent-parser", daemon=True)
+        self.proc.start()
+        child_conn.close()  # so this side sees EOF when the worker dies
+        deadline = time.monotonic() + _STARTUP_TIMEOUT_S
+        while not self.conn.poll(_POLL_S):
+            if stop.is_set() or time.monotonic() > deadline or not self.proc.is_alive():
+                self.discard()
+                if stop.is_set():
+                    return False
+                raise RuntimeError("parser process did not start")
+        if heavy := self.conn.recv():  # EOFError if it died starting
+            _log.warning("parser workers imported %s via the main module; import those inside functions", heavy)
+        return True
+
+    def discard(self, graceful: bool = False) -> None:
+        """Stop and forget the process; the pipe may be mid-message, so never reuse it."""
+        if self.proc is not None and self.proc.pid is not None:  # started
+            if graceful and self.proc.is_alive():
+                try:
+                    self.conn.send(None)
+                    self.proc.join(2)
+                except OSError:
+                    pass
+            self.proc.kill()
+            self.proc.join(5)
+            if self.proc.exitcode is not None:  # else stuck in the kernel; leave it
+                self.proc.close()
+        if self.conn is not None:
+            self.conn.close()
+        self.proc = self.conn = None
+
+    def death_result(self, path: Path, seconds: float) -> LoadResult:
+        """The worker vanished mid-parse: say why, from its exit status."""
+        self.proc.join(5)
+        code = self.proc.exitcode
+        self.discard()
+        kind, detail = FileErrorKind.INTERNAL, f"parser process exited unexpectedly (status {code})"
+        if code == _EXIT_OOM:
+            kind, detail = FileErrorKind.OUT_OF_MEMORY, ""
+        elif code == -signal.SIGKILL:  # what the kernel's OOM killer sends
+            kind = FileErrorKind.OUT_OF_MEMORY
+            detail = "the system stopped the parser, most likely for using too much memory"
+        elif code is not None and code < 0:
+            try:
+                sig = signal.Signals(-code).name
+            except ValueError:
+                sig = f"signal {-code}"
+            if sig in _CRASH_SIGNALS:
+                kind, detail = FileErrorKind.CORRUPT, f"the parser crashed on this file ({sig})"
+            else:
+                detail = f"parser process was stopped by {sig}"
+        return LoadResult(path, None, kind, detail, seconds)
+
+
+class _PoolState:
+    """Everything the dispatcher threads share. It holds no reference to the
+    ParserPool, so an unreferenced pool is collected and its finalizer runs."""
+
+    def __init__(self, timeout_s: float, limits: LoadLimits, load_fn: LoadFn) -> None:
+        self.timeout_s = timeout_s
+        self.limits = limits
+        self.load_fn = load_fn
+        self.jobs: queue.SimpleQueue[tuple[cf.Future[LoadResult], Path] | None] = queue.SimpleQueue()
+        self.stop = threading.Event()
+        self.workers: list[_Worker] = []
+        self.threads = 0
+        self.job_ids = itertools.count(1)
+
+    def dispatch(self, worker: _Worker | None) -> None:
+        try:
+            while (item := self.jobs.get()) is not None:
+                future, path = item
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    result = self.run_isolated(worker, path) if worker else self.run_here(path)
+                except Exception as exc:  # a bug here must not strand the caller
+                    result = LoadResult(path, None, FileErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}")
+                if result is None:
+                    future.set_exception(cf.CancelledError("ParserPool closed during the parse"))
+                else:
+                    future.set_result(result)
+        finally:
+            if worker is not None:
+                worker.discard(graceful=not self.stop.is_set())
+
+    def run_here(self, path: Path) -> LoadResult:
+        return _result(path, *_run_one(self.load_fn, path, self.limits))
+
+    def run_isolated(self, worker: _Worker, path: Path) -> LoadResult | None:
+        """The parse's result; None if close() interrupted it."""
+        try:
+            if not worker.start(self.stop):
+                return None
+        except (RuntimeError, OSError, EOFError) as exc:
+            return LoadResult(path, None, FileErrorKind.INTERNAL, f"could not start a parser process: {exc}")
+        t0 = time.monotonic()  # after start-up: spawning a replacement is not the file's fault
+        job_id = next(self.job_ids)
+        deadline = t0 + self.timeout_s
+        try:
+            worker.conn.send((job_id, str(path)))
+            while True:
+                if self.stop.is_set():
+                    worker.discard()
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    worker.discard()
+                    return LoadResult(path, None, FileErrorKind.TIMEOUT, f"stopped after {self.timeout_s:g} s",
+                                      time.monotonic() - t0)
+                if worker.conn.poll(min(_POLL_S, remaining)):
+                    got_id, doc, kind, detail, secs = worker.conn.recv()
+                    if got_id == job_id:  # always, with one job per worker; be safe anyway
+                        break
+        except (EOFError, OSError):
+            if self.stop.is_set():  # shutdown_now killed it, not the file
+                worker.discard()
+                return None
+            return worker.death_result(path, time.monotonic() - t0)
+        if kind == FileErrorKind.OUT_OF_MEMORY.value:
+            worker.discard()  # it is exiting; do not hand it the next file
+        return _result(path, doc, kind, detail, secs)
+
+    def shutdown_now(self) -> None:
+        """close(wait=False), finalizer and atexit path: cancel, kill, never block."""
+        self.stop.set()
+        while True:
+            try:
+                item = self.jobs.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+        for worker in self.workers:
+            try:
+                worker.proc.kill()  # its dispatcher thread reaps it
+            except (AttributeError, OSError, ValueError):  # none, or already closed
+                pass
+        for _ in range(self.threads):
+            self.jobs.put(None)
+
+
+class ParserPool:
+    """Parse files off the main process; `submit` never raises for a bad file.
+
+    workers=0 parses in-process on one thread, without isolation or timeout
+    (tests, debugging). `load_fn` must be a module-level function, so that
+    spawned workers can import it.
+    """
+
+    def __init__(self, workers: int = 1, timeout_s: float = 120.0, memory_limit_mb: int = 2048,
+                 limits: LoadLimits = LoadLimits(), load_fn: LoadFn = load_document) -> None:
+        self._state = state = _PoolState(timeout_s, limits, load_fn)
+        self._lock = threading.Lock()
+        self._closed = False
+        if workers > 0:
+            state.workers = [_Worker(memory_limit_mb, limits, load_fn) for _ in range(workers)]
+        # Daemon threads: a stuck parse must never block interpreter exit.
+        self._threads = [
+            threading.Thread(target=state.dispatch, args=(w,), name=f"docent-parse-{i}", daemon=True)
+            for i, w in enumerate(state.workers or [None])
+        ]
+        state.threads = len(self._threads)
+        for t in self._threads:
+            t.start()
+        self._finalizer = weakref.finalize(self, _PoolState.shutdown_now, state)
+
+    def submit(self, path: Path) -> cf.Future[LoadResult]:
+        future: cf.Future[LoadResult] = cf.Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("ParserPool is closed")
+            self._state.jobs.put((future, Path(path)))
+        return future
+
+    def load(self, path: Path) -> LoadResult:
+        return self.submit(path).result()
+
+    def close(self, wait: bool = True) -> None:
+        """wait=True finishes queued and running parses first; wait=False cancels
+        queued ones and kills running ones (their futures raise CancelledError)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if wait:
+            for _ in self._threads:
+                self._state.jobs.put(None)  # behind every queued job
+        else:
+            self._finalizer()  # runs shutdown_now, at most once
+        for t in self._threads:
+            t.join()
+        self._finalizer.detach()
+
+    def __enter__(self) -> ParserPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close(wait=exc_info[0] is None)

@@ -1,0 +1,142 @@
+"""PDF via pypdf: blocks per paragraph-ish run of text, with exact page numbers.
+
+pypdf's plain extraction rarely emits blank lines, so paragraphs are also
+split after a line that ends a sentence well short of the page's usual line
+width (the last line of a paragraph). Tables stay one block per run.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ingest.document import Block, Document
+from ingest.errors import FileErrorKind, LoadError
+from ingest.loaders import LoadLimits
+from ingest.loaders.text import clean_text, paragraph_blocks
+
+_LIGATURES = str.maketrans({
+    "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
+})
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
+# pyproject asks for pypdf[crypto]; without it AES files cannot be read at all.
+_NO_AES = "reading AES-encrypted PDFs needs the 'cryptography' package"
+# Count limits that legitimate large filings exceed (MSFT 10-Qs hit the array
+# limit). Decompression limits are not raised: those guard against bombs.
+_COUNT_LIMITS = (
+    "array_maximum_element_count",
+    "dictionary_maximum_element_count",
+    "stream_parsing_work_maximum_count",
+    "xform_maximum_invocations_per_extraction",
+)
+
+
+def load_pdf(path: Path, limits: LoadLimits) -> Document:
+    from pypdf.errors import LimitReachedError
+
+    try:
+        return _load(path, limits, raised=False)
+    except LimitReachedError:
+        pass
+    # Hit while opening the file (xref, page tree): retry it all, raised.
+    try:
+        with _raised_limits(limits):
+            doc = _load(path, limits, raised=True)
+    except LimitReachedError as exc:
+        detail = f"beyond pypdf safety limits even raised x{limits.pdf_limit_factor}: {exc}"
+        raise LoadError(FileErrorKind.CORRUPT, detail) from exc
+    doc.warnings.insert(0, "opened with raised pypdf safety limits")
+    return doc
+
+
+def _raised_limits(limits: LoadLimits) -> Any:
+    """Context manager: pypdf limits x factor, restored on exit (a ContextVar)."""
+    from pypdf import apply_configuration, get_configuration
+
+    current = get_configuration()
+    return apply_configuration(**{name: getattr(current, name) * limits.pdf_limit_factor for name in _COUNT_LIMITS})
+
+
+def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
+    from pypdf import PasswordType, PdfReader
+    from pypdf.errors import DependencyError, EmptyFileError, FileNotDecryptedError, LimitReachedError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            # An owner-password-only file opens with the empty user password.
+            raise LoadError(FileErrorKind.ENCRYPTED)
+        page_count = len(reader.pages)
+    except DependencyError as exc:
+        raise LoadError(FileErrorKind.INTERNAL, _NO_AES) from exc
+    except EmptyFileError as exc:
+        raise LoadError(FileErrorKind.EMPTY) from exc
+    except FileNotDecryptedError as exc:
+        raise LoadError(FileErrorKind.ENCRYPTED) from exc
+    if page_count > limits.max_pages:
+        raise LoadError(FileErrorKind.TOO_LARGE, f"{page_count} pages > {limits.max_pages}")
+
+    blocks: list[Block] = []
+    warnings: list[str] = []
+    failed: list[int] = []
+    first_error = ""
+    for index in range(page_count):
+        page_no = index + 1
+        try:
+            try:
+                text = reader.pages[index].extract_text()
+            except LimitReachedError:
+                if raised:  # already raised for the whole file: do not compound
+                    raise
+                # Lazily parsed objects are not cached on failure, so the retry
+                # re-parses this page under the raised limits.
+                with _raised_limits(limits):
+                    text = reader.pages[index].extract_text()
+        except MemoryError:
+            raise
+        except FileNotDecryptedError as exc:
+            raise LoadError(FileErrorKind.ENCRYPTED) from exc
+        except DependencyError as exc:
+            raise LoadError(FileErrorKind.INTERNAL, _NO_AES) from exc
+        except Exception as exc:  # one bad page must not lose the document
+            failed.append(page_no)
+            first_error = first_error or f"{type(exc).__name__}: {exc}"[:200]
+            continue
+        blocks.extend(_page_blocks(text or "", page_no))
+
+    if failed and len(failed) == page_count:
+        raise LoadError(FileErrorKind.CORRUPT, f"no page could be read ({first_error})")
+    if failed:
+        shown = ", ".join(map(str, failed[:20])) + (" …" if len(failed) > 20 else "")
+        warnings.append(f"skipped {len(failed)} unreadable page(s): {shown} ({first_error})")
+    if page_count and not blocks:
+        warnings.append(f"none of the {page_count} pages has a text layer")
+    return Document(path=path, kind="pdf", blocks=blocks, page_count=page_count, title=_title(reader),
+                    warnings=warnings)
+
+
+def _page_blocks(text: str, page_no: int) -> list[Block]:
+    lines = clean_text(text.translate(_LIGATURES)).split("\n")
+    lengths = sorted(len(line.strip()) for line in lines if line.strip())
+    if not lengths:
+        return []
+    # A paragraph's last line is visibly shorter than the column; 90th
+    # percentile approximates the column width without outliers.
+    width = max(lengths[min(len(lengths) - 1, int(len(lengths) * 0.9))], 64)
+    split: list[str] = []
+    for line in lines:
+        split.append(line)
+        stripped = line.strip()
+        if stripped and _SENTENCE_END.search(stripped) and len(stripped) < 0.8 * width:
+            split.append("")
+    return paragraph_blocks(split, page=page_no)
+
+
+def _title(reader: Any) -> str | None:
+    try:
+        meta = reader.metadata
+        title = meta.title if meta is not None else None
+    except Exception:  # broken /Info must not fail an otherwise fine file
+        return None
+    title = " ".join(str(title).split()) if title else ""
+    return title or None

@@ -1,0 +1,262 @@
+"""The indexer: files in, chunks + vectors + manifest rows out, incrementally.
+
+Write order per file (so a kill at any instant is repairable, never duplicated):
+  1. manifest row -> INDEXING (with the new hash)
+  2. Chroma upsert of the new chunks (ids are file_id:index, so idempotent)
+  3. Chroma delete of the file's chunk ids beyond the new count
+  4. manifest row -> INDEXED with the chunk count
+`repair()` turns any row left in INDEXING into a clean re-index.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ingest.chunker import Chunker
+from ingest.discover import discover
+from ingest.embedder import Embedder
+from ingest.errors import MESSAGES, FileErrorKind
+from ingest.isolation import LoadResult, ParserPool
+from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.manifest import FileRecord, FileStatus, Manifest
+from ingest.store import ChromaStore, StoredChunk, chunk_id
+
+# Errors worth retrying on the next run even if the file did not change.
+_TRANSIENT = {FileErrorKind.UNREADABLE, FileErrorKind.VANISHED, FileErrorKind.TIMEOUT,
+              FileErrorKind.OUT_OF_MEMORY, FileErrorKind.INTERNAL}
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    path: str
+    kind: FileErrorKind
+    message: str
+
+
+@dataclass
+class IndexReport:
+    files_seen: int = 0
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failures: list[FileFailure] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_deleted: int = 0
+    embed_tokens: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Emitted as work advances; `phase` is scanned | file_done | finished."""
+
+    phase: str
+    done: int = 0
+    total: int = 0
+    path: str = ""
+    chunks: int = 0
+    error: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def file_id_for(path: str) -> str:
+    return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class _Work:
+    path: Path
+    size: int
+    mtime_ns: int
+    sha256: str
+    previous: FileRecord | None
+
+
+class Indexer:
+    def __init__(self, manifest: Manifest, store: ChromaStore, embedder: Embedder,
+                 chunker: Chunker, pool: ParserPool, index_version: str, prefetch: int = 3) -> None:
+        self.manifest = manifest
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.pool = pool
+        self.version = index_version
+        self.prefetch = max(1, prefetch)
+        self.cancel_event = threading.Event()
+
+    # --- recovery ------------------------------------------------------------
+    def repair(self) -> int:
+        """Undo half-written files from a crash: drop their chunks, force a re-index."""
+        fixed = 0
+        for rec in self.manifest.all(FileStatus.INDEXING):
+            self.store.delete_file(rec.file_id)
+            rec.status, rec.sha256, rec.chunk_count = FileStatus.QUEUED, "", 0
+            self.manifest.put(rec)
+            fixed += 1
+        return fixed
+
+    # --- main entry ----------------------------------------------------------
+    def index_paths(self, paths: list[Path], progress: ProgressFn | None = None) -> IndexReport:
+        t0 = time.perf_counter()
+        emit = progress or (lambda p: None)
+        report = IndexReport()
+        self.repair()
+        found = discover(paths, SUPPORTED_SUFFIXES)
+        report.files_seen = len(found.files)
+        for p in found.unsupported:
+            self._fail(report, str(p), None, FileErrorKind.UNSUPPORTED, p.suffix or "no extension")
+        present = {str(f) for f in found.files}
+        gone = [str(p) for p in found.missing]
+        for root in found.roots:
+            gone += [r.path for r in self.manifest.under(str(root)) if r.path not in present]
+        for path in gone:
+            rec = self.manifest.get(path)
+            if rec is not None:
+                report.chunks_deleted += self.store.delete_file(rec.file_id)
+                self.manifest.delete(rec.file_id)
+                report.removed += 1
+            elif path in {str(p) for p in found.missing}:
+                self._fail(report, path, None, FileErrorKind.VANISHED, "path not found")
+
+        todo = [w for f in found.files if (w := self._plan(f, report)) is not None]
+        emit(Progress("scanned", 0, len(todo)))
+        self._run(todo, report, emit)
+        report.seconds = time.perf_counter() - t0
+        emit(Progress("finished", len(todo), len(todo)))
+        return report
+
+    def forget(self, paths: list[Path]) -> int:
+        """Remove files (or everything under folders) from the index. Returns files removed."""
+        removed = 0
+        for p in paths:
+            ap = os.path.abspath(os.path.expanduser(str(p)))
+            recs = [r for r in [self.manifest.get(ap)] if r] + list(self.manifest.under(ap))
+            for rec in recs:
+                self.store.delete_file(rec.file_id)
+                self.manifest.delete(rec.file_id)
+                removed += 1
+        return removed
+
+    # --- steps ---------------------------------------------------------------
+    def _plan(self, path: Path, report: IndexReport) -> _Work | None:
+        key = str(path)
+        rec = self.manifest.get(key)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self._fail(report, key, rec, FileErrorKind.VANISHED, "")
+            return None
+        except OSError as e:
+            self._fail(report, key, rec, FileErrorKind.UNREADABLE, e.strerror or str(e))
+            return None
+        same_version = rec is not None and rec.index_version == self.version
+        if rec and same_version and rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns:
+            if rec.status == FileStatus.INDEXED:
+                report.unchanged += 1
+                return None
+            if rec.status == FileStatus.ERROR and FileErrorKind(rec.error_kind) not in _TRANSIENT:
+                report.failures.append(FileFailure(key, FileErrorKind(rec.error_kind), rec.error or ""))
+                return None
+        try:
+            sha = sha256_file(path)
+        except FileNotFoundError:
+            self._fail(report, key, rec, FileErrorKind.VANISHED, "")
+            return None
+        except OSError as e:
+            self._fail(report, key, rec, FileErrorKind.UNREADABLE, e.strerror or str(e))
+            return None
+        if rec and same_version and rec.sha256 == sha and rec.status == FileStatus.INDEXED:
+            rec.size, rec.mtime_ns = st.st_size, st.st_mtime_ns  # touched, not changed
+            self.manifest.put(rec)
+            report.unchanged += 1
+            return None
+        return _Work(path, st.st_size, st.st_mtime_ns, sha, rec)
+
+    def _run(self, todo: list[_Work], report: IndexReport, emit: ProgressFn) -> None:
+        """Parse ahead in worker processes while this thread chunks, embeds and writes."""
+        queue: deque[tuple[_Work, Future[LoadResult]]] = deque()
+        it = iter(todo)
+        done = 0
+        while True:
+            while len(queue) < self.prefetch and not self.cancel_event.is_set():
+                w = next(it, None)
+                if w is None:
+                    break
+                queue.append((w, self.pool.submit(w.path)))
+            if not queue:
+                break
+            work, fut = queue.popleft()
+            result = fut.result()
+            chunks = self._store(work, result, report)
+            done += 1
+            rec = self.manifest.get(str(work.path))
+            emit(Progress("file_done", done, len(todo), str(work.path), chunks,
+                          rec.error or "" if rec and rec.status == FileStatus.ERROR else ""))
+        report.cancelled = self.cancel_event.is_set() and done < len(todo)
+
+    def _store(self, w: _Work, result: LoadResult, report: IndexReport) -> int:
+        key = str(w.path)
+        if not result.ok or result.document is None:
+            self._fail(report, key, w.previous, result.error_kind or FileErrorKind.INTERNAL,
+                       result.error_detail, w)
+            return 0
+        doc = result.document
+        chunks = self.chunker.chunk(doc)
+        if not chunks:
+            kind = FileErrorKind.NO_TEXT if doc.kind == "pdf" else FileErrorKind.EMPTY
+            self._fail(report, key, w.previous, kind, "", w)
+            return 0
+        fid = w.previous.file_id if w.previous else file_id_for(key)
+        rec = FileRecord(fid, key, w.size, w.mtime_ns, w.sha256, FileStatus.INDEXING,
+                         chunk_count=len(chunks), page_count=doc.page_count, index_version=self.version)
+        self.manifest.put(rec)
+        vectors = self.embedder.encode([c.text for c in chunks])
+        stored = [StoredChunk(chunk_id(fid, c.index), fid, key, c.index, c.page_start, c.page_end,
+                              c.text, c.heading) for c in chunks]
+        self.store.upsert(stored, vectors, w.sha256)
+        keep = {s.chunk_id for s in stored}
+        stale = [i for i in self.store.ids_for_file(fid) if i not in keep]
+        if stale:
+            self.store.col.delete(ids=stale)
+        rec.status = FileStatus.INDEXED
+        self.manifest.put(rec)
+        report.indexed += 1
+        report.chunks_added += len(chunks)
+        report.chunks_deleted += len(stale)
+        report.embed_tokens += sum(c.token_count for c in chunks)
+        report.pages += doc.page_count or 0
+        return len(chunks)
+
+    def _fail(self, report: IndexReport, path: str, previous: FileRecord | None,
+              kind: FileErrorKind, detail: str, work: _Work | None = None) -> None:
+        message = MESSAGES[kind] + (f" ({detail})" if detail else "")
+        report.failures.append(FileFailure(path, kind, message))
+        fid = previous.file_id if previous else file_id_for(path)
+        if previous is not None:
+            report.chunks_deleted += self.store.delete_file(fid)  # stale content must not answer
+        self.manifest.put(FileRecord(
+            fid, path, work.size if work else 0, work.mtime_ns if work else 0,
+            work.sha256 if work else "", FileStatus.ERROR, kind.value, message, 0, None, self.version))

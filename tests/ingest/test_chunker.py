@@ -1,0 +1,61 @@
+"""Chunking with MiniLM's real tokenizer."""
+from __future__ import annotations
+
+import pytest
+
+from ingest.chunker import Chunker
+from ingest.document import Block
+
+
+@pytest.fixture(scope="module")
+def chunker(embedder):
+    return Chunker(embedder.tokenizer, chunk_tokens=64, overlap=16, encoder_max_tokens=256)
+
+
+def _tokens(embedder, text: str) -> int:
+    return len(embedder.tokenizer([text], add_special_tokens=False)["input_ids"][0])
+
+
+def test_no_chunk_exceeds_encoder_window(chunker, embedder):
+    long = " ".join(f"Sentence number {i} talks about item {i * 7}." for i in range(300))
+    chunks = chunker.chunk_blocks([Block(long, page=3)])
+    assert len(chunks) > 5
+    for c in chunks:
+        assert _tokens(embedder, c.text) == c.token_count <= 64
+        assert (c.page_start, c.page_end) == (3, 3)
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+
+
+def test_overlap_repeats_text_between_neighbours(chunker):
+    long = " ".join(f"Fact {i} is alpha{i}." for i in range(200))
+    chunks = chunker.chunk_blocks([Block(long, page=1)])
+    for a, b in zip(chunks, chunks[1:]):
+        tail_words = a.text.split()[-3:]
+        assert " ".join(tail_words) in b.text
+
+
+def test_chunk_spanning_pages_keeps_both_numbers(chunker):
+    blocks = [Block("Short end of page four.", page=4), Block("Start of page five.", page=5)]
+    chunks = chunker.chunk_blocks(blocks)
+    assert len(chunks) == 1
+    assert (chunks[0].page_start, chunks[0].page_end) == (4, 5)
+
+
+def test_headings_start_chunks_and_give_context(chunker):
+    blocks = [Block("Install", heading_level=1), Block("Run the installer."),
+              Block("Usage", heading_level=1), Block("Open the app and drop a folder.")]
+    chunks = chunker.chunk_blocks(blocks)
+    assert [c.heading for c in chunks] == ["Install", "Usage"]
+    assert chunks[1].text.startswith("Usage\n") and "installer" not in chunks[1].text
+
+
+def test_unicode_and_empty_blocks(chunker):
+    chunks = chunker.chunk_blocks([Block("   "), Block("Café naïve — 東京 😀 résumé")])
+    assert len(chunks) == 1 and "東京" in chunks[0].text
+    assert chunker.chunk_blocks([]) == []
+
+
+def test_page_break_is_preferred_seam_once_chunk_is_half_full(chunker):
+    page1 = " ".join(f"alpha{i}" for i in range(18))  # ~36 tokens: over half of 64
+    chunks = chunker.chunk_blocks([Block(page1, page=1), Block("beta gamma.", page=2)])
+    assert [(c.page_start, c.page_end) for c in chunks] == [(1, 1), (2, 2)]
