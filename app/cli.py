@@ -37,9 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("forget", help="remove files or folders from the index")
     s.add_argument("paths", nargs="+", type=Path)
 
-    from app import cli_models
-
-    cli_models.add_parser(sub)
+    for module in _extension_modules():
+        module.add_parser(sub)
 
     s = sub.add_parser("demo", help="index the bundled samples and answer a sample question")
     s.add_argument("--question", default="What does Docent promise about privacy?")
@@ -85,8 +84,7 @@ def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from app.cli_output import answer_json, print_sources
-    from app.engine.events import DoneEvent, ErrorEvent, TokenEvent
+    from app.cli_output import consume_answer
     from app.errors import EmptyIndexError
 
     if lib.store.count() == 0:
@@ -94,20 +92,12 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
     answerer = lib.answerer(args.model)
     if args.k:
         answerer.top_k = args.k
-    for event in answerer.ask(args.question):
-        if isinstance(event, TokenEvent) and not args.json:
-            print(event.text, end="", flush=True)
-        elif isinstance(event, ErrorEvent):
-            log.error("ask failed: %s", event.message)
-            print(f"docent: {event.message}", file=sys.stderr)
-            return EXIT_ERROR
-        elif isinstance(event, DoneEvent):
-            if args.json:
-                print(json.dumps(answer_json(event.answer), indent=2, ensure_ascii=False))
-            else:
-                print()
-                print_sources(event.answer)
-    return EXIT_OK
+    for warning in answerer.load():
+        print(f"docent: warning: {warning}", file=sys.stderr)
+    try:
+        return EXIT_OK if consume_answer(answerer.ask(args.question), args.json) else EXIT_ERROR
+    finally:
+        answerer.close()
 
 
 def cmd_status(lib, args) -> int:  # type: ignore[no-untyped-def]
@@ -142,14 +132,20 @@ def cmd_demo(lib, args) -> int:  # type: ignore[no-untyped-def]
     return cmd_ask(lib, argparse.Namespace(question=args.question, model=model, json=False, k=None))
 
 
-def cmd_model(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from app import cli_models
-
-    return cli_models.run(lib, args)
-
-
 _COMMANDS = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "forget": cmd_forget,
-             "demo": cmd_demo, "model": cmd_model}
+             "demo": cmd_demo}
+
+# Command groups that live in their own modules: each has add_parser(sub) and COMMANDS.
+_EXTENSIONS = ("app.cli_models", "app.cli_search", "app.cli_chat", "app.cli_sync")
+
+
+def _extension_modules():  # type: ignore[no-untyped-def]
+    import importlib
+
+    modules = [importlib.import_module(name) for name in _EXTENSIONS]
+    for m in modules:
+        _COMMANDS.update(m.COMMANDS)
+    return modules
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -80,3 +80,6 @@ def _download(lib, entry) -> int:  # type: ignore[no-untyped-def]
         bar.close()
     print(f"Downloaded and selected {result.path} (sha256 {result.sha256[:12]}…).")
     return 0
+
+
+COMMANDS = {"model": run}

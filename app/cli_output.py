@@ -1,7 +1,10 @@
 """How the CLI shows reports, answers and status: text for people, JSON for scripts."""
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+import sys
+from typing import Any, Iterable
 
 from app.engine.events import Answer
 from ingest.manifest import FileRecord, FileStatus
@@ -35,17 +38,40 @@ def print_index_report(r: IndexReport) -> None:
         print(f"  ✗ {f.path}: {f.message}")
 
 
+def consume_answer(events: Iterable[object], as_json: bool) -> Answer | None:
+    """Stream an answer's events to the terminal; returns the answer, or None on error."""
+    from app.engine.events import DoneEvent, ErrorEvent, TokenEvent
+
+    for event in events:
+        if isinstance(event, TokenEvent) and not as_json:
+            print(event.text, end="", flush=True)
+        elif isinstance(event, ErrorEvent):
+            logging.getLogger("docent.cli").error("answer failed: %s", event.message)
+            print(f"docent: {event.message}", file=sys.stderr)
+            return None
+        elif isinstance(event, DoneEvent):
+            if as_json:
+                print(json.dumps(answer_json(event.answer), indent=2, ensure_ascii=False))
+            else:
+                print()
+                print_sources(event.answer)
+            return event.answer
+    return None
+
+
 def answer_json(a: Answer) -> dict[str, Any]:
     return {
         "question": a.question,
         "answer": a.text,
         "citations": [vars(c) for c in a.citations],
         "sources": [
-            {"number": i, "path": p.path, "page_start": p.page_start, "page_end": p.page_end,
-             "score": round(p.score, 4), "snippet": " ".join(p.text.split())[:300]}
-            for i, p in enumerate(a.sources, start=1)
+            {"number": s.number, "path": s.passage.path, "page_start": s.passage.page_start,
+             "page_end": s.passage.page_end, "score": round(s.passage.score, 4),
+             "snippet": " ".join(s.passage.text.split())[:300]}
+            for s in a.sources
         ],
         "prompt_tokens": a.prompt_tokens,
+        "cached_prompt_tokens": a.cached_tokens,
         "completion_tokens": a.completion_tokens,
         "ttft_s": round(a.ttft_s, 3),
         "seconds": round(a.seconds, 3),
@@ -57,10 +83,11 @@ def answer_json(a: Answer) -> dict[str, Any]:
 def print_sources(a: Answer) -> None:
     cited = {c.number for c in a.citations}
     print("\nSources:")
-    for i, p in enumerate(a.sources, start=1):
-        mark = "*" if i in cited else " "
+    for s in a.sources:
+        p = s.passage
+        mark = "*" if s.number in cited else " "
         where = f", {p.pages_label}" if p.pages_label else ""
-        print(f" {mark}[{i}] {p.path}{where}  (score {p.score:.2f})")
+        print(f" {mark}[{s.number}] {p.path}{where}  (score {p.score:.2f})")
 
 
 def status_json(records: list[FileRecord]) -> dict[str, Any]:

@@ -43,12 +43,36 @@ class Settings:
     max_file_mb: int = _desc("Files larger than this are reported, not parsed.", 200)
     parse_timeout_s: float = _desc("A file whose parsing takes longer is stopped and reported.", 300.0)
     parse_memory_mb: int = _desc("Memory cap for the parser worker process.", 3072)
+    watched_folders: list[str] = _desc("Folders kept in sync with the index by `docent serve` "
+                                       "and the window (`docent watch PATH`).", factory=list)
+    ignore_patterns: list[str] = _desc("Paths never indexed inside watched folders, gitignore "
+                                       "syntax (e.g. 'drafts/', '*.log'); temp, lock and hidden "
+                                       "files are always skipped.", factory=list)
+    watch_quiet_s: float = _desc("A changed file is indexed once it has been quiet (same size "
+                                 "and mtime) this long.", 1.0)
+    watch_poll_s: float = _desc("Polling interval for folders without live notifications "
+                                "(network and removable drives, OS watch limits).", 5.0)
     model_path: str = _desc("GGUF model to answer with. Empty means the selected downloaded model.", "")
     n_ctx: int = _desc("LLM context window in tokens; 0 picks one from RAM and the model.", 0)
     n_threads: int = _desc("LLM threads; 0 means the number of physical cores.", 0)
     max_answer_tokens: int = _desc("Longest answer, in tokens.", 512)
     temperature: float = _desc("Sampling temperature; low keeps answers close to the sources.", 0.2)
     top_k: int = _desc("Passages retrieved per question before the token budget trims them.", 6)
+    retrieval_mode: str = _desc("hybrid (keyword + meaning, fused), dense (meaning only) or "
+                                "keyword (exact words only).", "hybrid")
+    context_tokens: int = _desc("Most prompt tokens spent on sources; fewer passages go in when "
+                                "their scores fall off sharply.", 1200)
+    chroma_url: str = _desc("Shared Chroma server (e.g. http://127.0.0.1:8000) instead of the "
+                            "embedded store. Empty means embedded.", "")
+    reranker_path: str = _desc("Folder of a cross-encoder to rerank passages with. Empty means off.", "")
+    llm_backend: str = _desc("Where answers come from: 'local' (llama.cpp in this process) or "
+                             "'remote' (an OpenAI-compatible server at remote_url).", "local")
+    remote_url: str = _desc("Base URL of an OpenAI-compatible server (llama.cpp server, Ollama, "
+                            "vLLM), used when llm_backend is 'remote'.", "")
+    remote_model: str = _desc("Model name to request from the remote server.", "")
+    remote_n_ctx: int = _desc("Context window of the remote model, in tokens.", 8192)
+    remote_api_key_env: str = _desc("Environment variable holding the remote server's API key "
+                                    "(keys are never stored in settings.json).", "DOCENT_REMOTE_API_KEY")
 
     # --- derived paths -------------------------------------------------------
     @property

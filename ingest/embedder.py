@@ -42,6 +42,10 @@ class Embedder:
                 ).is_file():
                     raise FileNotFoundError(f"No sentence-transformers model in {self.model_path}")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                # The chunker measures over-long blocks on purpose before splitting them.
+                hf_logging.set_verbosity_error()
 
                 self._model = SentenceTransformer(str(self.model_path), device=self.device,
                                                   local_files_only=True)

@@ -60,6 +60,25 @@ MIGRATIONS: list[str] = [
     CREATE INDEX files_status ON files(status);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: keyword index (ingest/keyword.py). Chunk rows + an FTS5 table sharing their rowid,
+    # in this DB so keyword rows commit next to the manifest rows that vouch for them.
+    """
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        chunk_id TEXT NOT NULL UNIQUE,
+        file_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        chunk_index INTEGER NOT NULL,
+        page_start INTEGER,
+        page_end INTEGER,
+        heading TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX chunks_file ON chunks(file_id, chunk_index);
+    CREATE INDEX chunks_path ON chunks(path);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, source, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    """,
 ]
 
 _COLUMNS = ("file_id, path, size, mtime_ns, sha256, status, error_kind, error, chunk_count, "

@@ -17,7 +17,7 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol, Sequence
 
 from ingest.chunker import Chunker
 from ingest.discover import discover
@@ -74,6 +74,16 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
+class SecondaryIndex(Protocol):
+    """Another index over the same chunks (e.g. keyword search), kept in step with Chroma."""
+
+    def replace_file(self, file_id: str, chunks: Sequence[StoredChunk]) -> None: ...
+
+    def delete_file(self, file_id: str) -> int: ...
+
+    def rename_file(self, file_id: str, new_path: str) -> None: ...
+
+
 def file_id_for(path: str) -> str:
     return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
@@ -97,8 +107,10 @@ class _Work:
 
 class Indexer:
     def __init__(self, manifest: Manifest, store: ChromaStore, embedder: Embedder,
-                 chunker: Chunker, pool: ParserPool, index_version: str, prefetch: int = 3) -> None:
+                 chunker: Chunker, pool: ParserPool, index_version: str, prefetch: int = 3,
+                 secondary: Sequence[SecondaryIndex] = ()) -> None:
         self.manifest = manifest
+        self.secondary = list(secondary)
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
@@ -112,7 +124,7 @@ class Indexer:
         """Undo half-written files from a crash: drop their chunks, force a re-index."""
         fixed = 0
         for rec in self.manifest.all(FileStatus.INDEXING):
-            self.store.delete_file(rec.file_id)
+            self._delete_chunks(rec.file_id)
             rec.status, rec.sha256, rec.chunk_count = FileStatus.QUEUED, "", 0
             self.manifest.put(rec)
             fixed += 1
@@ -135,7 +147,7 @@ class Indexer:
         for path in gone:
             rec = self.manifest.get(path)
             if rec is not None:
-                report.chunks_deleted += self.store.delete_file(rec.file_id)
+                report.chunks_deleted += self._delete_chunks(rec.file_id)
                 self.manifest.delete(rec.file_id)
                 report.removed += 1
             elif path in {str(p) for p in found.missing}:
@@ -155,10 +167,33 @@ class Indexer:
             ap = os.path.abspath(os.path.expanduser(str(p)))
             recs = [r for r in [self.manifest.get(ap)] if r] + list(self.manifest.under(ap))
             for rec in recs:
-                self.store.delete_file(rec.file_id)
+                self._delete_chunks(rec.file_id)
                 self.manifest.delete(rec.file_id)
                 removed += 1
         return removed
+
+    def rename(self, rec: FileRecord, new_path: Path) -> FileRecord:
+        """Same bytes at a new path (a move): re-point its chunks, embed nothing.
+
+        Chunk metadata first, manifest row last: a kill in between leaves the row
+        at the old path, and the next reconciliation matches the hash again.
+        """
+        new = os.path.abspath(str(new_path))
+        st = os.stat(new)
+        other = self.manifest.get(new)
+        if other is not None and other.file_id != rec.file_id:
+            self.forget([Path(new)])  # the file it replaced, or a queued placeholder
+        self.store.rename_file(rec.file_id, new)
+        for index in self.secondary:
+            index.rename_file(rec.file_id, new)
+        rec.path, rec.size, rec.mtime_ns, rec.status = new, st.st_size, st.st_mtime_ns, FileStatus.INDEXED
+        self.manifest.put(rec)
+        return rec
+
+    def _delete_chunks(self, file_id: str) -> int:
+        for index in self.secondary:
+            index.delete_file(file_id)
+        return self.store.delete_file(file_id)
 
     # --- steps ---------------------------------------------------------------
     def _plan(self, path: Path, report: IndexReport) -> _Work | None:
@@ -241,6 +276,8 @@ class Indexer:
         stale = [i for i in self.store.ids_for_file(fid) if i not in keep]
         if stale:
             self.store.col.delete(ids=stale)
+        for index in self.secondary:
+            index.replace_file(fid, stored)
         rec.status = FileStatus.INDEXED
         self.manifest.put(rec)
         report.indexed += 1
@@ -256,7 +293,7 @@ class Indexer:
         report.failures.append(FileFailure(path, kind, message))
         fid = previous.file_id if previous else file_id_for(path)
         if previous is not None:
-            report.chunks_deleted += self.store.delete_file(fid)  # stale content must not answer
+            report.chunks_deleted += self._delete_chunks(fid)  # stale content must not answer
         self.manifest.put(FileRecord(
             fid, path, work.size if work else 0, work.mtime_ns if work else 0,
             work.sha256 if work else "", FileStatus.ERROR, kind.value, message, 0, None, self.version))

@@ -44,15 +44,18 @@ def collection_name(embedder_fingerprint: str, chunk_tokens: int, overlap: int) 
 
 
 class ChromaStore:
-    def __init__(self, path: Path, name: str) -> None:
+    def __init__(self, path: Path, name: str, client: Any = None) -> None:
+        """`client`: an already-connected Chroma client (e.g. HttpClient for a shared server)."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        path.mkdir(parents=True, exist_ok=True)
-        self.client = chromadb.PersistentClient(
-            path=str(path),
-            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-        )
+        if client is None:
+            path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(
+                path=str(path),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+        self.client = client
         self.name = name
         self.col = self.client.get_or_create_collection(
             name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
@@ -109,6 +112,28 @@ class ChromaStore:
                                         res["distances"][0]):
             hits.append(Hit(_chunk(cid, doc, meta), 1.0 - float(dist)))
         return hits
+
+    def query_ids(self, vector: "np.ndarray", k: int, where: dict[str, Any] | None = None,
+                  ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine) only: callers hydrate from SQLite, which is cheaper than Chroma."""
+        n = self.count()
+        if n == 0 or k <= 0:
+            return []
+        res = self.col.query(query_embeddings=[vector], n_results=min(k, n), where=where, ids=ids,
+                             include=["distances"])
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+
+    def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
+        if not ids:
+            return []
+        res = self.col.get(ids=ids, include=["documents", "metadatas"])
+        return [_chunk(cid, doc, meta) for cid, doc, meta in
+                zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
+
+    def chunks_page(self, offset: int, limit: int) -> list[StoredChunk]:
+        res = self.col.get(offset=offset, limit=limit, include=["documents", "metadatas"])
+        return [_chunk(cid, doc, meta) for cid, doc, meta in
+                zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
 
 
 def _meta(c: StoredChunk, file_sha: str) -> dict[str, Any]:

@@ -1,16 +1,23 @@
-"""Question in, event stream out: retrieve, build the prompt, stream, cite."""
+"""Question in, event stream out: retrieve, build the prompt, stream, cite.
+
+Retrieval runs on the caller's thread; everything that touches the model
+runs on the ModelOwner thread. A ChatSession keeps the turns of one chat so
+follow-ups reuse the KV cache of everything said before.
+"""
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Iterator, Protocol
 
+from app.engine.backend import GenerationStats, LLMBackend
 from app.engine.citations import MarkerFilter, clean_markers, marker_numbers
 from app.engine.events import Answer, Citation, DoneEvent, ErrorEvent, Event, SourcesEvent, TokenEvent
-from app.engine.llm import GenerationStats, LocalLLM
-from app.engine.prompt import PromptBuilder, Turn
+from app.engine.owner import ModelOwner
+from app.engine.prompt import BuiltPrompt, PromptBuilder, Turn
 from app.engine.retrieval import Passage
+from app.engine.selection import Budget, select_passages
 from app.errors import DocentError
 
 log = logging.getLogger(__name__)
@@ -21,36 +28,58 @@ class Retriever(Protocol):
 
 
 class Answerer:
-    def __init__(self, retriever: Retriever, llm: LocalLLM, top_k: int = 6,
-                 max_answer_tokens: int = 512, temperature: float = 0.2) -> None:
+    def __init__(self, retriever: Retriever, llm: LLMBackend, top_k: int = 6,
+                 max_answer_tokens: int = 512, temperature: float = 0.2,
+                 owner: ModelOwner | None = None, budget: Budget | None = None) -> None:
         self.retriever = retriever
+        self.budget = budget  # None: every retrieved passage is offered to the prompt builder
         self.llm = llm
         self.top_k = top_k
         self.max_answer_tokens = max_answer_tokens
         self.temperature = temperature
+        self.owner = owner or ModelOwner()
 
-    def ask(self, question: str, history: Sequence[Turn] = (),
+    def builder(self) -> PromptBuilder:
+        return PromptBuilder(self.llm.prepare, self.llm.n_ctx, self.max_answer_tokens)
+
+    def load(self) -> list[str]:
+        """Load the model and evaluate the fixed system prompt once. Returns warnings."""
+        def run() -> list[str]:
+            self.llm.load()
+            self.llm.warm(self.builder().system_messages())
+            return list(getattr(self.llm, "warnings", []))
+
+        return self.owner.call(run)
+
+    def chat(self) -> "ChatSession":
+        return ChatSession(self)
+
+    def ask(self, question: str, history: list[Turn] | None = None,
             cancel: threading.Event | None = None,
             where: dict[str, Any] | None = None) -> Iterator[Event]:
         """Yields SourcesEvent, TokenEvent..., then DoneEvent (or ErrorEvent)."""
         t0 = time.perf_counter()
         try:
-            passages = self.retriever.search(question, self.top_k, where)
-            self.llm.load()
-            assert self.llm.template is not None
-            builder = PromptBuilder(self.llm.template, self.llm.tokenize, self.llm.n_ctx,
-                                    self.max_answer_tokens)
-            prompt = builder.build(question, passages, history)
+            passages = self.retriever.search(retrieval_query(question, history or []), self.top_k, where)
+            self.load()
+
+            def build() -> BuiltPrompt:
+                chosen = passages
+                if self.budget is not None:
+                    chosen = select_passages(passages, self.llm.count_tokens, self.budget)
+                return self.builder().build(question, chosen, history or [])
+
+            prompt = self.owner.call(build)
         except DocentError as e:
             yield ErrorEvent(str(e))
             return
-        yield SourcesEvent(prompt.passages, len(prompt.tokens))
+        yield SourcesEvent([s.passage for s in prompt.sources], prompt.prepared.n_tokens)
         stats = GenerationStats()
-        markers = MarkerFilter(len(prompt.passages))
+        markers = MarkerFilter(prompt.visible)
         raw: list[str] = []
         try:
-            for piece in self.llm.stream(prompt.tokens, self.max_answer_tokens, self.temperature,
-                                         prompt.stop, cancel, stats):
+            for piece in self.owner.stream(lambda: self.llm.stream(
+                    prompt.prepared, self.max_answer_tokens, self.temperature, cancel, stats)):
                 raw.append(piece)
                 shown = markers.feed(piece)
                 if shown:
@@ -58,23 +87,49 @@ class Answerer:
             tail = markers.flush()
             if tail:
                 yield TokenEvent(tail)
-        except Exception as e:  # llama.cpp failures must reach the user, not kill the app
+        except Exception as e:  # llama.cpp / HTTP failures reach the user, never kill the app
             log.exception("generation failed")
             yield ErrorEvent(f"The model failed while answering: {e}")
             return
-        text = "".join(raw).strip()
-        yield DoneEvent(self._answer(question, text, prompt.passages, stats, time.perf_counter() - t0))
+        prompt.turn.answer = "".join(raw).strip()
+        yield DoneEvent(self._answer(prompt, stats, time.perf_counter() - t0))
 
-    def _answer(self, question: str, raw: str, passages: list[Passage], stats: GenerationStats,
-                seconds: float) -> Answer:
-        valid = range(1, len(passages) + 1)
-        cited = [n for n in marker_numbers(raw) if n in valid]
-        citations = [Citation(n, passages[n - 1].path, passages[n - 1].page_start,
-                              passages[n - 1].page_end, _snippet(passages[n - 1].text),
-                              passages[n - 1].score) for n in cited]
-        return Answer(question, clean_markers(raw, valid).strip(), citations, passages,
-                      stats.prompt_tokens, stats.completion_tokens, stats.ttft_s, seconds,
-                      stats.finish_reason, self.llm.path.name)
+    def _answer(self, prompt: BuiltPrompt, stats: GenerationStats, seconds: float) -> Answer:
+        raw = prompt.turn.answer
+        cited = [n for n in marker_numbers(raw) if n in prompt.visible]
+        citations = [Citation(n, prompt.visible[n].path, prompt.visible[n].page_start,
+                              prompt.visible[n].page_end, _snippet(prompt.visible[n].text),
+                              prompt.visible[n].score) for n in cited]
+        return Answer(prompt.turn.question, clean_markers(raw, prompt.visible).strip(), citations,
+                      prompt.sources, stats.prompt_tokens, stats.completion_tokens, stats.ttft_s,
+                      seconds, stats.finish_reason, self.llm.name, stats.cached_tokens,
+                      prompt.turn)
+
+    def close(self) -> None:
+        self.owner.call(self.llm.close)
+        self.owner.close()
+
+
+class ChatSession:
+    """The turns of one chat. Follow-ups see earlier answers and sources."""
+
+    def __init__(self, answerer: Answerer) -> None:
+        self.answerer = answerer
+        self.turns: list[Turn] = []
+
+    def ask(self, question: str, cancel: threading.Event | None = None,
+            where: dict[str, Any] | None = None) -> Iterator[Event]:
+        for event in self.answerer.ask(question, self.turns, cancel, where):
+            if isinstance(event, DoneEvent) and event.answer.turn is not None:
+                self.turns.append(event.answer.turn)
+            yield event
+
+
+def retrieval_query(question: str, history: list[Turn]) -> str:
+    """A follow-up ("and a year earlier?") is searched together with the question before it,
+    so it finds the passages of the topic under discussion, most of them already in the
+    KV cache, instead of whatever its few words match alone."""
+    return f"{history[-1].question} {question}" if history else question
 
 
 def _snippet(text: str, limit: int = 300) -> str:

@@ -31,8 +31,8 @@ def clean_markers(text: str, valid: Iterable[int]) -> str:
 class MarkerFilter:
     """Streaming version of clean_markers: holds back text only while a marker may be open."""
 
-    def __init__(self, n_sources: int) -> None:
-        self.valid = range(1, n_sources + 1)
+    def __init__(self, valid: Iterable[int]) -> None:
+        self.valid = set(valid)
         self.pending = ""
 
     def feed(self, piece: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.engine.prompt import NumberedSource, Turn
 from app.engine.retrieval import Passage
 
 
@@ -21,13 +22,15 @@ class Answer:
     question: str
     text: str
     citations: list[Citation] = field(default_factory=list)  # markers the model wrote, resolved
-    sources: list[Passage] = field(default_factory=list)  # every passage the model was shown
+    sources: list[NumberedSource] = field(default_factory=list)  # passages given for this answer
     prompt_tokens: int = 0
     completion_tokens: int = 0
     ttft_s: float = 0.0
     seconds: float = 0.0
     finish_reason: str = ""
     model: str = ""
+    cached_tokens: int = 0  # prompt tokens served from the KV cache
+    turn: Turn | None = None  # for the chat history
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class Library:
         self._embedder = embedder  # injectable: tests share one loaded model
         self._pool = None
         self._indexer = None
+        self._keyword = None
 
     # --- ownership: one process owns a Chroma path -----------------------------
     def _acquire(self) -> None:
@@ -73,8 +74,26 @@ class Library:
             from ingest.store import ChromaStore
 
             self._acquire()
-            self._store = ChromaStore(self.settings.chroma_dir, self.index_version)
+            client = None
+            if self.settings.chroma_url:  # a team's shared server instead of the embedded store
+                from ingest.remote import http_client
+
+                client = http_client(self.settings.chroma_url)
+            self._store = ChromaStore(self.settings.chroma_dir, self.index_version, client=client)
         return self._store
+
+    @property
+    def keyword(self):  # type: ignore[no-untyped-def]
+        """FTS5 keyword index in the manifest DB; backfilled once for pre-FTS libraries."""
+        if self._keyword is None:
+            from ingest.keyword import KeywordIndex
+            from ingest.manifest import FileStatus
+
+            kw = KeywordIndex(self.manifest.db)
+            if kw.count() == 0 and any(r.chunk_count for r in self.manifest.all(FileStatus.INDEXED)):
+                kw.rebuild_from(self.store)
+            self._keyword = kw
+        return self._keyword
 
     @property
     def indexer(self):  # type: ignore[no-untyped-def]
@@ -91,13 +110,19 @@ class Library:
             chunker = Chunker(self.embedder.tokenizer, s.chunk_tokens, s.chunk_overlap,
                               self.embedder.info().max_tokens)
             self._indexer = Indexer(self.manifest, self.store, self.embedder, chunker, self._pool,
-                                    self.index_version)
+                                    self.index_version, secondary=[self.keyword])
         return self._indexer
 
-    def retriever(self):  # type: ignore[no-untyped-def]
-        from app.engine.retrieval import DenseRetriever
+    def retriever(self, mode: str | None = None):  # type: ignore[no-untyped-def]
+        from app.engine.hybrid import HybridRetriever
 
-        return DenseRetriever(self.embedder, self.store)
+        reranker = None
+        if self.settings.reranker_path:
+            from app.engine.rerank import CrossEncoderReranker
+
+            reranker = CrossEncoderReranker(Path(self.settings.reranker_path).expanduser())
+        return HybridRetriever(self.embedder, self.store, self.keyword,
+                               mode or self.settings.retrieval_mode, reranker=reranker)
 
     def model_path(self, override: str | None = None) -> Path:
         if override:
@@ -111,13 +136,30 @@ class Library:
             raise NoModelError()
         return selected
 
-    def answerer(self, model: str | None = None):  # type: ignore[no-untyped-def]
-        from app.engine.answer import Answerer
+    def llm(self, model: str | None = None):  # type: ignore[no-untyped-def]
+        """The answering backend, chosen here and only here."""
+        s = self.settings
+        if s.llm_backend == "remote" and not model:
+            import os
+
+            from app.engine.remote_llm import RemoteLLM
+
+            if not s.remote_url:
+                raise NoModelError()
+            return RemoteLLM(s.remote_url, s.remote_model, s.remote_n_ctx,
+                             os.environ.get(s.remote_api_key_env, ""))
         from app.engine.llm import LocalLLM
 
+        return LocalLLM(self.model_path(model), n_ctx=s.n_ctx, n_threads=s.n_threads)
+
+    def answerer(self, model: str | None = None):  # type: ignore[no-untyped-def]
+        from app.engine.answer import Answerer
+
         s = self.settings
-        llm = LocalLLM(self.model_path(model), n_ctx=s.n_ctx, n_threads=s.n_threads)
-        return Answerer(self.retriever(), llm, s.top_k, s.max_answer_tokens, s.temperature)
+        from app.engine.selection import Budget
+
+        return Answerer(self.retriever(), self.llm(model), s.top_k, s.max_answer_tokens, s.temperature,
+                        budget=Budget(tokens=s.context_tokens))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -127,6 +169,7 @@ class Library:
         if self._lock is not None:
             self._lock.release()
         self._pool = self._manifest = self._store = self._indexer = self._lock = None
+        self._keyword = None
 
     def __enter__(self) -> "Library":
         return self

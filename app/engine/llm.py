@@ -1,61 +1,83 @@
-"""llama.cpp through llama-cpp-python: load, tokenize, stream, stop."""
+"""llama.cpp through llama-cpp-python: load safely, prepare, stream, stop fast.
+
+Not thread-safe: a ModelOwner thread makes every call.
+"""
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
-from app.engine.chat_template import ChatTemplate
+from app.engine.backend import GenerationStats, PreparedPrompt
+from app.engine.chat_template import ChatTemplate, Message
 from app.errors import ModelLoadError
 
-
-@dataclass
-class GenerationStats:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    ttft_s: float = 0.0
-    seconds: float = 0.0
-    finish_reason: str = ""  # stop | length | cancelled
+log = logging.getLogger(__name__)
 
 
 class LocalLLM:
-    """Owns one `llama_cpp.Llama`. Not thread-safe: one owner thread drives it."""
-
-    def __init__(self, path: Path, n_ctx: int = 4096, n_threads: int = 0, n_gpu_layers: int = 0,
+    def __init__(self, path: Path, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int | None = None,
                  seed: int = 0) -> None:
         self.path = Path(path)
+        self.name = self.path.name
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.n_gpu_layers = n_gpu_layers
         self.seed = seed
-        self._llm = None
+        self.warnings: list[str] = []
         self.template: ChatTemplate | None = None
+        self._llm = None
+        self._cancel: threading.Event | None = None  # the current answer's stop flag
+        self._abort_cb = None  # keep the ctypes callback alive while llama.cpp holds it
 
+    # --- loading -------------------------------------------------------------
     def load(self) -> None:
         if self._llm is not None:
             return
+        from app.models import hardware
         from app.models.gguf import read_gguf_info
 
-        info = read_gguf_info(self.path)  # raises ModelFileError before llama.cpp sees a bad file
+        info = read_gguf_info(self.path)  # a bad file fails here, never inside llama.cpp
+        ram = hardware.available_ram_bytes()
+        warning = hardware.fit_warning(info.file_size, ram)
+        if warning:
+            self.warnings.append(warning)
+            log.warning("%s", warning)
+        ctx = self.n_ctx or hardware.choose_context(
+            info.context_length or 4096, info.file_size, ram, kv_bytes_per_token=info.kv_bytes_per_token())
+        gpu = hardware.default_gpu_layers() if self.n_gpu_layers is None else self.n_gpu_layers
         from llama_cpp import Llama
 
-        from app.models.hardware import physical_cores
-
-        ctx = self.n_ctx or min(info.context_length or 4096, 4096)
         try:
             self._llm = Llama(model_path=str(self.path), n_ctx=ctx,
-                              n_threads=self.n_threads or physical_cores(),
-                              n_gpu_layers=self.n_gpu_layers, seed=self.seed, verbose=False)
-        except Exception as e:  # llama.cpp reports failures as ValueError/RuntimeError
+                              n_threads=self.n_threads or hardware.physical_cores(),
+                              n_gpu_layers=gpu, seed=self.seed, verbose=False)
+        except Exception as e:  # llama.cpp reports load failures as ValueError/RuntimeError
             raise ModelLoadError(str(self.path), str(e)) from e
         self.n_ctx = self._llm.n_ctx()
         meta = self._llm.metadata
-        self.template = ChatTemplate(meta.get("tokenizer.chat_template"),
-                                     meta.get("general.architecture"),
+        self.template = ChatTemplate(meta.get("tokenizer.chat_template"), meta.get("general.architecture"),
                                      self._token_text(self._llm.token_bos()),
                                      self._token_text(self._llm.token_eos()))
+        self._install_abort()
+
+    def _install_abort(self) -> None:
+        """llama.cpp polls this during a decode, so a stop also cuts a long prompt evaluation."""
+        import llama_cpp
+
+        self._abort_cb = llama_cpp.ggml_abort_callback(
+            lambda _data: self._cancel is not None and self._cancel.is_set())
+        llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, self._abort_cb, None)  # type: ignore[union-attr]
+
+    def _set_abort_polling(self, on: bool) -> None:
+        # Polling costs a Python call per graph node: worth it while a prompt is being
+        # evaluated (seconds per batch), not per generated token (checked in Python instead).
+        import llama_cpp
+
+        cb = self._abort_cb if on else llama_cpp.ggml_abort_callback()  # NULL: no polling
+        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, cb, None)
 
     @property
     def llm(self):  # type: ignore[no-untyped-def]
@@ -67,27 +89,59 @@ class LocalLLM:
             return ""
         return self._llm.detokenize([token_id], special=True).decode("utf-8", "replace")  # type: ignore[union-attr]
 
+    # --- prompts -------------------------------------------------------------
     def tokenize(self, text: str) -> list[int]:
         """Tokens of a rendered prompt. BOS is added only if the template didn't write it."""
         bos = self.template.bos_token if self.template else ""
+        # llama.cpp adds BOS only for models whose vocab asks for it.
         add_bos = not (bos and text.startswith(bos))
         return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
-    def count(self, text: str) -> int:
+    def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, tokens: list[int], max_tokens: int, temperature: float,
-               stop: tuple[str, ...] = (), cancel: threading.Event | None = None,
-               stats: GenerationStats | None = None) -> Iterator[str]:
-        """Yield text pieces as they are generated; return when done or cancelled."""
-        stats = stats if stats is not None else GenerationStats()
+    def prepare(self, messages: Sequence[Message]) -> PreparedPrompt:
+        self.load()
+        assert self.template is not None
+        rendered = self.template.render(messages)
+        tokens = self.tokenize(rendered.text)
+        return PreparedPrompt(len(tokens), tokens, rendered.stop, rendered.text)
+
+    def warm(self, messages: Sequence[Message]) -> None:
+        """Evaluate a fixed prefix once per load so the first question reuses its KV cache."""
+        self.load()
+        assert self.template is not None
+        tokens = self.tokenize(self.template.render(messages, add_generation_prompt=False).text)
+        if list(self.llm._input_ids[: len(tokens)]) == tokens:
+            return
+        self.llm.reset()
+        self.llm.eval(tokens)
+
+    # --- generation ----------------------------------------------------------
+    def cached_prefix(self, tokens: list[int]) -> int:
+        n = 0
+        for a, b in zip(self.llm._input_ids, tokens):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    def stream(self, prompt: PreparedPrompt, max_tokens: int, temperature: float,
+               cancel: threading.Event | None, stats: GenerationStats) -> Iterator[str]:
+        """Yield text pieces as generated; stop within one token (or one graph node) of cancel."""
+        tokens: list[int] = list(prompt.payload)
         stats.prompt_tokens = len(tokens)
+        stats.cached_tokens = self.cached_prefix(tokens)
         max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
         t0 = time.perf_counter()
+        self._cancel = cancel
+        self._set_abort_polling(True)
         it = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
-                                        stop=list(stop), stream=True, seed=self.seed)
+                                        stop=list(prompt.stop), stream=True, seed=self.seed)
         try:
             for part in it:
+                if stats.completion_tokens == 0:
+                    self._set_abort_polling(False)
                 if cancel is not None and cancel.is_set():
                     stats.finish_reason = "cancelled"
                     break
@@ -100,7 +154,13 @@ class LocalLLM:
                     yield text
                 if choice.get("finish_reason"):
                     stats.finish_reason = choice["finish_reason"]
+        except RuntimeError:
+            if cancel is None or not cancel.is_set():
+                raise
+            stats.finish_reason = "cancelled"  # llama_decode aborted mid-prompt: state stays valid
         finally:
+            self._set_abort_polling(False)
+            self._cancel = None
             close = getattr(it, "close", None)
             if close:
                 close()

@@ -1,61 +1,86 @@
-"""Build the prompt: fixed system text, earlier turns, then sources + question.
+"""Build the prompt of one chat turn inside the model's context budget.
 
-Order matters for speed: the system prompt and earlier turns come first and
-never change between questions of one chat, so llama.cpp can reuse their KV
-cache; only the sources and the new question are evaluated fresh.
+Layout, chosen so consecutive questions share the longest possible prefix
+(llama.cpp then reuses that part of its KV cache instead of re-evaluating it):
+
+  [system: fixed]  [user: sources 1..6 + question 1]  [assistant: answer 1]
+  [user: only the sources not shown yet (7, 8) + question 2]  ...
+
+Source numbers are global within a chat, so [3] means the same passage in
+every answer. When the conversation outgrows the budget, the oldest turns go
+first, then the lowest-ranked new sources, then the tail of the last source.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from app.engine.chat_template import ChatTemplate, Message
+from app.engine.backend import PreparedPrompt
+from app.engine.chat_template import Message
 from app.engine.retrieval import Passage
 
 SYSTEM_PROMPT = (
     "You are Docent, an assistant that answers questions using only the user's documents. "
-    "The user message contains numbered sources followed by a question. Answer from the "
-    "sources, concisely. After each claim, cite the source number in square brackets, like [1] "
-    "or [2, 3]. If the sources do not contain the answer, say that the documents do not say.")
+    "User messages contain numbered sources followed by a question. Answer from the sources, "
+    "concisely. After each claim, cite the source number in square brackets, like [1] or [2, 3]. "
+    "If the sources do not contain the answer, say that the documents do not say.")
 
 
 @dataclass(frozen=True)
+class NumberedSource:
+    number: int
+    passage: Passage
+
+
+@dataclass
 class Turn:
     question: str
     answer: str
+    sources: list[NumberedSource] = field(default_factory=list)  # shown first in this turn
+    reused: list[int] = field(default_factory=list)  # earlier numbers pointed at again
 
 
 @dataclass
 class BuiltPrompt:
-    text: str
-    tokens: list[int]
-    passages: list[Passage]  # numbered 1..n in this order
+    prepared: PreparedPrompt
+    turn: Turn  # the new turn (answer empty until generated)
+    visible: dict[int, Passage]  # every source number the model can see, history included
     history_turns: int
-    truncated: bool = False
     dropped_passages: int = 0
-    family: str = ""
-    stop: tuple[str, ...] = field(default_factory=tuple)
+    truncated: bool = False
+
+    @property
+    def sources(self) -> list[NumberedSource]:
+        """Sources for this answer: the new ones, then the re-used earlier ones."""
+        reused = [NumberedSource(n, self.visible[n]) for n in self.turn.reused]
+        return self.turn.sources + reused
 
 
-def format_sources(passages: Sequence[Passage]) -> str:
+def format_sources(sources: Sequence[NumberedSource]) -> str:
     parts = []
-    for i, p in enumerate(passages, start=1):
+    for s in sources:
+        p = s.passage
         where = f"{p.name}, {p.pages_label}" if p.pages_label else p.name
-        parts.append(f"[{i}] {where}\n{p.text.strip()}")
+        parts.append(f"[{s.number}] {where}\n{p.text.strip()}")
     return "\n\n".join(parts)
 
 
-def user_message(question: str, passages: Sequence[Passage]) -> str:
-    if not passages:
-        return f"Sources: none found.\n\nQuestion: {question}"
-    return f"Sources:\n\n{format_sources(passages)}\n\nQuestion: {question}"
+def user_message(turn: Turn) -> str:
+    lines = []
+    if turn.sources:
+        lines.append(f"Sources:\n\n{format_sources(turn.sources)}")
+    if turn.reused:
+        lines.append("Also relevant, shown above: " + ", ".join(f"[{n}]" for n in turn.reused) + ".")
+    if not turn.sources and not turn.reused:
+        lines.append("Sources: none found.")
+    lines.append(f"Question: {turn.question}")
+    return "\n\n".join(lines)
 
 
 class PromptBuilder:
-    def __init__(self, template: ChatTemplate, tokenize: Callable[[str], list[int]], n_ctx: int,
+    def __init__(self, prepare: Callable[[Sequence[Message]], PreparedPrompt], n_ctx: int,
                  answer_tokens: int, system_prompt: str = SYSTEM_PROMPT) -> None:
-        self.template = template
-        self.tokenize = tokenize
+        self.prepare = prepare
         self.n_ctx = n_ctx
         self.answer_tokens = answer_tokens
         self.system_prompt = system_prompt
@@ -65,43 +90,72 @@ class PromptBuilder:
         """Prompt tokens allowed: what's left after the answer's room and a small margin."""
         return max(64, self.n_ctx - self.answer_tokens - 8)
 
-    def _render(self, history: Sequence[Turn], question: str, passages: Sequence[Passage]):  # type: ignore[no-untyped-def]
-        msgs = [Message("system", self.system_prompt)]
+    @staticmethod
+    def follow_up_new(k: int) -> int:
+        """New sources a follow-up may add: a third of a fresh question's."""
+        return max(1, -(-k // 3))
+
+    def system_messages(self) -> list[Message]:
+        return [Message("system", self.system_prompt)]
+
+    def _messages(self, history: Sequence[Turn], turn: Turn) -> list[Message]:
+        msgs = self.system_messages()
         for t in history:
-            msgs += [Message("user", t.question), Message("assistant", t.answer)]
-        msgs.append(Message("user", user_message(question, passages)))
-        rendered = self.template.render(msgs)
-        return rendered, self.tokenize(rendered.text)
+            msgs += [Message("user", user_message(t)), Message("assistant", t.answer)]
+        return msgs + [Message("user", user_message(turn))]
 
     def build(self, question: str, passages: Sequence[Passage],
               history: Sequence[Turn] = ()) -> BuiltPrompt:
-        """Fit into the budget: drop oldest turns first, then lowest-ranked passages,
-        then shorten the last passage. Never exceeds n_ctx."""
         history = list(history)
-        kept = list(passages)
-        dropped = 0
-        truncated = False
-        rendered, tokens = self._render(history, question, kept)
-        while len(tokens) > self.budget:
+        # Numbers never repeat within a chat, even after old turns leave the window.
+        first = max([s.number for t in history for s in t.sources] or [0]) + 1
+        ranked = list(passages)
+        dropped, truncated = 0, False
+        while True:
+            turn, visible = _new_turn(question, ranked, history, first)
+            if turn.reused and len(turn.sources) > self.follow_up_new(len(passages)):
+                # A follow-up on the topic under discussion: its best passages are already
+                # in the conversation (and the KV cache), so add only the best few new ones.
+                for extra in turn.sources[self.follow_up_new(len(passages)):]:
+                    ranked.remove(extra.passage)
+                continue
+            prepared = self.prepare(self._messages(history, turn))
+            if prepared.n_tokens <= self.budget:
+                return BuiltPrompt(prepared, turn, visible, len(history), dropped, truncated)
             if history:
                 history.pop(0)
-            elif len(kept) > 1:
-                kept.pop()
+            elif len(turn.sources) > 1:
+                ranked.remove(turn.sources[-1].passage)
                 dropped += 1
-            elif kept and len(kept[0].text) > 80:
-                over = len(tokens) - self.budget
-                p = kept[0]
-                # ~4 chars per token; cut a bit more than needed so this converges fast
-                cut = max(40, len(p.text) - int(over * 4.5) - 40)
-                kept[0] = Passage(p.chunk_id, p.path, p.page_start, p.page_end, p.text[:cut],
-                                  p.score, p.heading)
+            elif turn.sources and len(turn.sources[0].passage.text) > 80:
+                p = turn.sources[0].passage
+                over = prepared.n_tokens - self.budget
+                cut = max(40, len(p.text) - int(over * 4.5) - 40)  # ~4 chars a token, overshoot a bit
+                ranked[ranked.index(p)] = Passage(p.chunk_id, p.path, p.page_start, p.page_end,
+                                                  p.text[:cut], p.score, p.heading)
+                truncated = True
+            elif len(question) > 20:
+                question = question[len(question) // 4:]  # keep the end, the part that asks
                 truncated = True
             else:
-                # even the bare question is too long: keep its end, the part that asks
-                question = question[len(question) // 4:]
-                truncated = True
-                if not question:
-                    break
-            rendered, tokens = self._render(history, question, kept)
-        return BuiltPrompt(rendered.text, tokens, kept, len(history), truncated, dropped,
-                           rendered.family, rendered.stop)
+                return BuiltPrompt(prepared, turn, visible, len(history), dropped, truncated)
+
+
+def _new_turn(question: str, ranked: Sequence[Passage], history: Sequence[Turn],
+              next_number: int) -> tuple[Turn, dict[int, Passage]]:
+    visible: dict[int, Passage] = {}
+    by_chunk: dict[str, int] = {}
+    for t in history:
+        for s in t.sources:
+            visible[s.number] = s.passage
+            by_chunk[s.passage.chunk_id] = s.number
+    turn = Turn(question, "")
+    for p in ranked:
+        if p.chunk_id in by_chunk:
+            if by_chunk[p.chunk_id] not in turn.reused:
+                turn.reused.append(by_chunk[p.chunk_id])
+            continue
+        turn.sources.append(NumberedSource(next_number, p))
+        visible[next_number] = p
+        next_number += 1
+    return turn, visible

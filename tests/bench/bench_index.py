@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from tests.bench.common import (SEC_DOCS, MemorySampler, cpu_info, emit, log, peak_rss_mb,
-                                quiet_env)
+from tests.bench.common import (SEC_DOCS, CpuWatch, MemorySampler, cpu_info, emit, log,
+                                peak_rss_mb, quiet_env)
 
 TARGET_RATIO = 0.85
 
@@ -51,6 +51,10 @@ class IndexBench:
     peak_rss: dict[str, float]
     phases_s: dict[str, float]
     parse_worker_s: float
+    parser_cpu_s: float
+    contention_index: dict[str, float]
+    contention_raw: dict[str, float]
+    raw_per_file_encode_s: float | None = None
     notes: list[str] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=dict)
 
@@ -103,12 +107,35 @@ def _instrument(lib: Any, timers: _Timers) -> None:
     timers.wrap(ix.store, "ids_for_file", "chroma_ids_for_file")
     timers.wrap(ix.manifest, "put", "manifest_put")
     timers.wrap_pool(ix.pool)
-    original = pipeline.sha256_file
     timers.wrap(pipeline, "sha256_file", "sha256")
-    _ = original
 
 
-def run(docs: Path, batch_size: int | None) -> IndexBench:
+def _children_cpu_s() -> float:
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
+
+
+def _raw_per_file(emb: Any, col: Any) -> float:
+    """Encode the same texts grouped per file, one encode() per file, as the pipeline does."""
+    got = col.get(include=["documents", "metadatas"])
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
+        groups.setdefault(str(meta["file_id"]), []).append((int(meta["chunk_index"]), doc or ""))
+    t0 = time.perf_counter()
+    for items in groups.values():
+        emb.model.encode([t for _, t in sorted(items)], batch_size=emb.batch_size,
+                         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    return time.perf_counter() - t0
+
+
+def run(docs: Path, batch_size: int | None, per_file: bool) -> IndexBench:
     quiet_env()
     from app.engine.library import Library
     from app.settings import Settings
@@ -128,10 +155,13 @@ def run(docs: Path, batch_size: int | None) -> IndexBench:
         timers = _Timers()
         _instrument(lib, timers)
         log(f"indexing {docs} (batch_size={emb.batch_size})")
-        with MemorySampler() as mem:
+        cpu0 = _children_cpu_s()
+        with MemorySampler() as mem, CpuWatch() as cw_index:
             t1 = time.perf_counter()
             report = indexer.index_paths([docs])
             wall = time.perf_counter() - t1
+        parser_cpu = _children_cpu_s() - cpu0
+        rss_index = peak_rss_mb()
         log(f"indexed {report.indexed} files, {report.chunks_added} chunks in {wall:.1f}s")
         t2 = time.perf_counter()
         again = indexer.index_paths([docs])
@@ -140,10 +170,12 @@ def run(docs: Path, batch_size: int | None) -> IndexBench:
         got = lib.store.col.get(include=["documents"])
         texts = [t or "" for t in got["documents"] or []]
         log(f"raw encode of {len(texts)} stored chunk texts")
-        t3 = time.perf_counter()
-        emb.model.encode(texts, batch_size=emb.batch_size, normalize_embeddings=True,
-                         convert_to_numpy=True, show_progress_bar=False)
-        raw_s = time.perf_counter() - t3
+        with CpuWatch() as cw_raw:
+            t3 = time.perf_counter()
+            emb.model.encode(texts, batch_size=emb.batch_size, normalize_embeddings=True,
+                             convert_to_numpy=True, show_progress_bar=False)
+            raw_s = time.perf_counter() - t3
+        per_file_s = _raw_per_file(emb, lib.store.col) if per_file else None
         lib.close()
 
     phases = {k: round(v, 3) for k, v in sorted(timers.seconds.items())}
@@ -158,6 +190,12 @@ def run(docs: Path, batch_size: int | None) -> IndexBench:
         "so wait_parse is only the time the thread was blocked on it (parse_worker_s is the "
         "worker's own total, overlapped with embedding).",
         f"chunk texts read back: {len(texts)}",
+        "peak_rss: self_mb is after indexing (before the raw pass, whose peak is self_mb_final); "
+        "children_max_mb comes from ru_maxrss of reaped children, which on Linux starts at "
+        "the parent's RSS at fork (spawn forks, then execs), so the sampled values are the "
+        "parser worker's real footprint.",
+        "contention_*: CPU seconds other processes used during the phase; when "
+        "others_share_of_machine is not ~0, wall-clock numbers are inflated by them.",
     ]
     return IndexBench(
         docs=str(docs), files=report.files_seen, files_indexed=report.indexed,
@@ -169,8 +207,10 @@ def run(docs: Path, batch_size: int | None) -> IndexBench:
         ratio_e2e_to_raw=ratio, ratio_target=TARGET_RATIO, ratio_target_met=ratio >= TARGET_RATIO,
         reindex_unchanged_s=reindex_s, reindex_chunks_added=again.chunks_added,
         reindex_unchanged_files=again.unchanged,
-        peak_rss={**peak_rss_mb(), **mem.summary()}, phases_s=phases,
-        parse_worker_s=timers.parse_worker_s, notes=notes, machine=cpu_info(),
+        peak_rss={**rss_index, "self_mb_final": peak_rss_mb()["self_mb"], **mem.summary()},
+        phases_s=phases, parse_worker_s=timers.parse_worker_s, parser_cpu_s=parser_cpu,
+        contention_index=cw_index.summary(), contention_raw=cw_raw.summary(),
+        raw_per_file_encode_s=per_file_s, notes=notes, machine=cpu_info(),
     )
 
 
@@ -178,11 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=Path, default=SEC_DOCS)
     ap.add_argument("--batch-size", type=int, default=0, help="override Settings.embed_batch_size")
+    ap.add_argument("--per-file-raw", action="store_true",
+                    help="also time the raw encoder with one encode() per file (diagnosis)")
     args = ap.parse_args(argv)
     if not args.docs.is_dir():
         print(f"bench_index: {args.docs} not found", file=sys.stderr)
         return 2
-    emit("index", run(args.docs.resolve(), args.batch_size or None))
+    emit("index", run(args.docs.resolve(), args.batch_size or None, args.per_file_raw))
     return 0
 
 

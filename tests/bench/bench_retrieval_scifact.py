@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import SCIFACT, cpu_info, emit, log, peak_rss_mb, quiet_env
+from tests.bench.common import SCIFACT, CpuWatch, cpu_info, emit, log, peak_rss_mb, quiet_env
 
 PUBLISHED_NDCG10 = 0.6451  # embeddings-benchmark/mtebpaper, all-MiniLM-L6-v2/SciFact.json
 TOLERANCE = 0.01
@@ -56,6 +56,7 @@ class SciFactBench:
     chroma_write_s: float
     query_s: float
     query_ms_mean: float
+    contention_encode: dict[str, float]
     peak_rss: dict[str, float]
     notes: list[str] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=dict)
@@ -125,9 +126,10 @@ def run(root: Path, k: int, batch_size: int) -> SciFactBench:
     truncated = sum(n > max_len for n in lengths)
 
     log(f"encoding {len(texts)} SciFact docs (max_seq_length={max_len}, {truncated} truncated)")
-    t0 = time.perf_counter()
-    vecs = emb.encode(texts)
-    encode_s = time.perf_counter() - t0
+    with CpuWatch() as cw:
+        t0 = time.perf_counter()
+        vecs = emb.encode(texts)
+        encode_s = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory(prefix="docent-bench-scifact-") as tmp:
         store = ChromaStore(Path(tmp) / "chroma", "scifact-bench")
@@ -164,7 +166,7 @@ def run(root: Path, k: int, batch_size: int) -> SciFactBench:
         chroma=chroma_m, exact=exact_m, published_ndcg_at_10=PUBLISHED_NDCG10, abs_diff=diff,
         within_tolerance=diff <= TOLERANCE, tolerance=TOLERANCE, encode_corpus_s=encode_s,
         chroma_write_s=write_s, query_s=query_s, query_ms_mean=1000 * query_s / max(1, len(queries)),
-        peak_rss=peak_rss_mb(), notes=notes, machine=cpu_info(),
+        contention_encode=cw.summary(), peak_rss=peak_rss_mb(), notes=notes, machine=cpu_info(),
     )
 
 

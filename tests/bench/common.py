@@ -9,8 +9,8 @@ import sys
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, Iterator
 from contextlib import contextmanager
+from typing import Any, Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_EVAL = REPO.parent / "shared" / "eval"
@@ -58,7 +58,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, float):
-        return round(value, 4)
+        return round(value, 6)
     return value
 
 
@@ -98,10 +98,31 @@ def quiet_env() -> None:
     enforce_offline()
 
 
+def cpu_seconds() -> dict[str, float]:
+    """User+system CPU seconds of this process and of its reaped children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"self": me.ru_utime + me.ru_stime, "children": kids.ru_utime + kids.ru_stime}
+
+
+def load_average() -> float:
+    """1-minute load average (0 where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def contended(load: float) -> bool:
+    """More runnable work than cores: wall-clock timings are inflated by other processes."""
+    return load > (os.cpu_count() or 1) + 0.5
+
+
 def cpu_info() -> dict[str, Any]:
     import platform
 
-    info: dict[str, Any] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    info: dict[str, Any] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                            "loadavg_1m_at_end": load_average()}
     try:
         import torch
 
@@ -159,3 +180,54 @@ class MemorySampler:
     def summary(self) -> dict[str, float]:
         return {"sampled_peak_total_mb": round(self.peak_total_mb, 1),
                 "sampled_peak_children_mb": round(self.peak_children_mb, 1)}
+
+
+class CpuWatch:
+    """CPU seconds spent during a block: by this process tree and by everything else.
+
+    `others_cpu_s` > 0 means other processes competed for the cores, so wall
+    times in the block are inflated; benchmarks report it next to the numbers.
+    """
+
+    def __init__(self) -> None:
+        self.wall_s = self.own_cpu_s = self.system_busy_s = 0.0
+        self.load_start = self.load_end = 0.0
+
+    @staticmethod
+    def _busy() -> float:
+        import psutil
+
+        t = psutil.cpu_times()
+        return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
+
+    @staticmethod
+    def _own() -> float:
+        import psutil
+
+        me = psutil.Process()
+        total = sum(me.cpu_times()[:4])  # user, system, children_user, children_system
+        for child in me.children(recursive=True):
+            try:
+                total += sum(child.cpu_times()[:2])
+            except psutil.Error:
+                pass
+        return float(total)
+
+    def __enter__(self) -> "CpuWatch":
+        self.load_start = load_average()
+        self._t0, self._busy0, self._own0 = time.perf_counter(), self._busy(), self._own()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall_s = time.perf_counter() - self._t0
+        self.system_busy_s = self._busy() - self._busy0
+        self.own_cpu_s = self._own() - self._own0
+        self.load_end = load_average()
+
+    def summary(self) -> dict[str, float]:
+        cores = os.cpu_count() or 1
+        others = max(0.0, self.system_busy_s - self.own_cpu_s)
+        return {"wall_s": round(self.wall_s, 3), "own_cpu_s": round(self.own_cpu_s, 2),
+                "others_cpu_s": round(others, 2),
+                "others_share_of_machine": round(others / (self.wall_s * cores), 3) if self.wall_s else 0.0,
+                "loadavg_start": self.load_start, "loadavg_end": self.load_end}

@@ -1,0 +1,92 @@
+"""`docent search` (find passages without the model) and `docent eval` (BEIR scores)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    s = sub.add_parser("search", help="ranked passages for a query, without the language model")
+    s.add_argument("query")
+    s.add_argument("--k", type=int, default=10, help="sources to return (default 10)")
+    s.add_argument("--json", action="store_true", help="print JSON for scripts")
+    s.add_argument("--mode", choices=("hybrid", "dense", "keyword"),
+                   help="retrieval mode (default: the retrieval_mode setting)")
+    s.add_argument("--folder", action="append", default=[], help="only files under this folder")
+    s.add_argument("--file", action="append", default=[], help="only this file")
+
+    e = sub.add_parser("eval", help="score retrieval on a BEIR-format dataset (nDCG@10, recall@10, MRR@10)")
+    e.add_argument("dataset", type=Path, help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    e.add_argument("--split", default="test", help="qrels/<split>.tsv (default test)")
+    e.add_argument("--keep", type=Path, help="keep the evaluation index here (re-runs are incremental)")
+    e.add_argument("--json", action="store_true")
+
+
+def where_for(folders: list[str], files: list[str]) -> dict | None:  # type: ignore[type-arg]
+    from app.engine.scope import Scope
+
+    if not folders and not files:
+        return None
+    return Scope(tuple(str(Path(f).expanduser().resolve()) for f in files),
+                 tuple(str(Path(f).expanduser().resolve()) for f in folders)).where()
+
+
+def snippet(text: str, limit: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def cmd_search(lib, args) -> int:  # type: ignore[no-untyped-def]
+    retriever = lib.retriever(args.mode)
+    t0 = time.perf_counter()
+    passages = retriever.search(args.query, max(1, args.k), where_for(args.folder, args.file))
+    seconds = time.perf_counter() - t0
+    rows = [{"rank": i, "file": p.path, "name": p.name, "page_start": p.page_start,
+             "page_end": p.page_end, "pages": p.pages_label, "score": round(p.score, 4),
+             "snippet": snippet(p.text), "chunk_id": p.chunk_id}
+            for i, p in enumerate(passages, start=1)]
+    if args.json:
+        print(json.dumps({"query": args.query, "mode": retriever.mode, "seconds": round(seconds, 4),
+                          "results": rows}, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("No passages found.")
+        return 1
+    for r in rows:
+        where = f"{r['file']}" + (f", {r['pages']}" if r["pages"] else "")
+        print(f"{r['rank']:>2}. [{r['score']:.3f}] {where}\n    {r['snippet']}")
+    print(f"({len(rows)} in {seconds * 1000:.0f} ms, {retriever.mode})", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(lib, args) -> int:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    from app.engine.library import Library
+    from app.evaluation import evaluate, load_beir
+    from app.settings import Settings
+
+    data = load_beir(args.dataset, args.split)
+    with tempfile.TemporaryDirectory(prefix="docent-eval-") as tmp:
+        home = args.keep or Path(tmp)
+        # A separate data folder: the user's own library is never touched by an evaluation.
+        settings = Settings(**{**asdict(lib.settings), "home": home, "chroma_url": ""})
+        with Library(settings, embedder=lib.embedder) as ev:
+            report = evaluate(ev, data, home / "corpus", args.dataset.name,
+                              log=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print(json.dumps(asdict(report), indent=2))
+        return 0
+    print(f"{report.dataset}: {report.queries} queries, {report.corpus_docs} documents, "
+          f"{report.chunks} chunks")
+    print(f"{'mode':8} {'nDCG@10':>8} {'R@10':>6} {'MRR@10':>7}")
+    for mode, m in report.modes.items():
+        print(f"{mode:8} {m.ndcg_at_10:8.4f} {m.recall_at_10:6.4f} {m.mrr_at_10:7.4f}")
+    return 0
+
+
+COMMANDS = {"search": cmd_search, "eval": cmd_eval}

@@ -1,0 +1,204 @@
+"""Keyword index: SQLite FTS5 (BM25) over the same chunks as the vectors.
+
+It lives in the manifest's database (migration 2), so a file's keyword rows
+commit beside the manifest row that vouches for them, and the pipeline's
+repair of rows left INDEXING after a crash clears both indexes alike.
+`chunks` holds metadata keyed by `id`; `chunks_fts` holds the text under the
+same rowid, so a hit is hydrated by two primary-key lookups.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from ingest.store import StoredChunk
+
+if TYPE_CHECKING:
+    from ingest.store import ChromaStore
+
+# Classic English stopwords (Lucene/NLTK-like). They carry ~zero BM25 weight but
+# make OR-queries walk huge posting lists, which costs milliseconds at 100k chunks.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there these
+they this those through to too under until up very was we were what when where which while who
+whom why will with would you your yours yourself yourselves
+""".split())
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# A token with a digit and inner punctuation (ZX-9000, 10-Q, 3.5mm) is kept as a phrase.
+_CODE = re.compile(r"^(?=.*\d)\w+(?:[-./:]\w+)+$", re.UNICODE)
+_SQL_VARS = 900  # stay under SQLite's host-parameter limit on old builds
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    chunk_id: str
+    score: float  # BM25, higher is better
+
+
+def match_expression(query: str, stopwords: Collection[str] = STOPWORDS) -> str:
+    """User text -> a safe FTS5 MATCH string: quoted terms ORed, so no syntax leaks through."""
+    phrases: list[str] = []
+    words: list[str] = []
+    for raw in query.split():
+        token = raw.strip("\"'`()[]{}<>,;!?*^").lower()
+        if _CODE.match(token):
+            phrases.append(token)
+        else:
+            words += [w.lower() for w in _WORD.findall(token)]
+    kept = [w for w in words if w not in stopwords and (len(w) > 1 or w.isdigit())]
+    terms = list(dict.fromkeys(phrases + (kept or words)))  # all-stopword queries keep their words
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def source_terms(path: str) -> str:
+    """The file's name as searchable words: users name files for what they hold
+    ("2023 Q3 NVDA.pdf", "lease-quay-street.docx"), text chunks rarely repeat it."""
+    return re.sub(r"[_\-.]+", " ", PurePath(path).stem)
+
+
+class KeywordIndex:
+    """Implements ingest.pipeline.SecondaryIndex; shares the manifest's connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        # A savepoint nests inside a caller's transaction and is a transaction otherwise.
+        self.db.execute("SAVEPOINT keyword")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK TO keyword")
+            self.db.execute("RELEASE keyword")
+            raise
+        self.db.execute("RELEASE keyword")
+
+    # --- SecondaryIndex --------------------------------------------------------
+    def replace_file(self, file_id: str, chunks: Sequence[StoredChunk]) -> None:
+        with self._tx():
+            self._delete(file_id)
+            self.add(chunks)
+
+    def add(self, chunks: Iterable[StoredChunk]) -> None:
+        for c in chunks:
+            cur = self.db.execute(
+                "INSERT INTO chunks (chunk_id, file_id, path, chunk_index, page_start, page_end, "
+                "heading) VALUES (?,?,?,?,?,?,?)",
+                (c.chunk_id, c.file_id, c.path, c.chunk_index, c.page_start, c.page_end, c.heading))
+            self.db.execute("INSERT INTO chunks_fts (rowid, text, source) VALUES (?, ?, ?)",
+                            (cur.lastrowid, c.text, source_terms(c.path)))
+
+    def delete_file(self, file_id: str) -> int:
+        with self._tx():
+            return self._delete(file_id)
+
+    def _delete(self, file_id: str) -> int:
+        rows = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE file_id = ?", (file_id,))]
+        for part in _batches(rows):
+            marks = ",".join("?" * len(part))
+            self.db.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", part)
+            self.db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
+        return len(rows)
+
+    def rename_file(self, file_id: str, new_path: str) -> None:
+        with self._tx():
+            self.db.execute("UPDATE chunks SET path = ? WHERE file_id = ?", (new_path, file_id))
+            self.db.execute("UPDATE chunks_fts SET source = ? WHERE rowid IN "
+                            "(SELECT id FROM chunks WHERE file_id = ?)", (source_terms(new_path), file_id))
+
+    def clear(self) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM chunks_fts")
+            self.db.execute("DELETE FROM chunks")
+
+    def rebuild_from(self, store: "ChromaStore", batch: int = 2000) -> int:
+        """Backfill from the vector store (an index made before the keyword index existed)."""
+        total = store.count()
+        with self._tx():
+            self.db.execute("DELETE FROM chunks_fts")
+            self.db.execute("DELETE FROM chunks")
+            for offset in range(0, total, batch):
+                self.add(store.chunks_page(offset, batch))
+        return self.count()
+
+    # --- reads -------------------------------------------------------------------
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def all_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")]
+
+    def file_ids(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT file_id, count(*) FROM chunks GROUP BY file_id").fetchall())
+
+    def ids_for_files(self, file_ids: Collection[str]) -> list[str]:
+        out: list[str] = []
+        for part in _batches(list(file_ids)):
+            marks = ",".join("?" * len(part))
+            out += [r[0] for r in self.db.execute(
+                f"SELECT chunk_id FROM chunks WHERE file_id IN ({marks})", part)]
+        return out
+
+    def scope_files(self, paths: Collection[str] = (), folders: Collection[str] = (),
+                    file_ids: Collection[str] = ()) -> dict[str, int]:
+        """file_id -> chunk count for files named by path, under folders, or by id."""
+        out: dict[str, int] = {}
+        sql = "SELECT file_id, count(*) FROM chunks WHERE {} GROUP BY file_id"
+        for p in paths:
+            out.update(self.db.execute(sql.format("path = ?"), (p,)).fetchall())
+        for folder in folders:
+            prefix = folder.rstrip("/\\") + "/"
+            # Range compare on the path index: a prefix match with no LIKE/GLOB escaping issues.
+            out.update(self.db.execute(sql.format("path >= ? AND path < ?"),
+                                       (prefix, prefix[:-1] + chr(ord("/") + 1))).fetchall())
+        for part in _batches(list(file_ids)):
+            out.update(self.db.execute(
+                sql.format(f"file_id IN ({','.join('?' * len(part))})"), part).fetchall())
+        return out
+
+    def search(self, query: str, n: int, file_ids: Collection[str] | None = None) -> list[KeywordHit]:
+        """Top-n chunks by BM25; file_ids (if given) restricts to those files."""
+        expr = match_expression(query)
+        if not expr or n <= 0 or (file_ids is not None and not file_ids):
+            return []
+        if file_ids is None:
+            rows = self.db.execute(
+                "SELECT c.chunk_id, s.score FROM (SELECT rowid AS rid, -rank AS score FROM chunks_fts "
+                "WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) s JOIN chunks c ON c.id = s.rid "
+                "ORDER BY s.score DESC", (expr, n))
+        else:
+            # One JSON parameter: a folder scope may name more files than SQLite has variables.
+            rows = self.db.execute(
+                "SELECT c.chunk_id, -f.rank AS score FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
+                "WHERE chunks_fts MATCH ? AND c.file_id IN (SELECT value FROM json_each(?)) "
+                "ORDER BY f.rank LIMIT ?", (expr, json.dumps(list(file_ids)), n))
+        return [KeywordHit(cid, float(score)) for cid, score in rows]
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Hydrate chunk ids (from either index) into full chunks; unknown ids are absent."""
+        out: dict[str, StoredChunk] = {}
+        for part in _batches(list(chunk_ids)):
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                    "SELECT c.chunk_id, c.file_id, c.path, c.chunk_index, c.page_start, c.page_end, "
+                    f"f.text, c.heading FROM chunks c JOIN chunks_fts f ON f.rowid = c.id "
+                    f"WHERE c.chunk_id IN ({marks})", part):
+                out[row[0]] = StoredChunk(*row)
+        return out
+
+
+def _batches(items: list, size: int = _SQL_VARS) -> Iterator[list]:  # type: ignore[type-arg]
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

@@ -1,0 +1,340 @@
+"""The sync service: watched folders and the index kept the same, whatever happens.
+
+One worker thread owns every index write. Watchers only record hints in the
+debouncer; the worker turns settled hints into moves (by content hash),
+indexing (via Indexer, so parsing stays in the isolated ParserPool) and
+deletions. Deletions wait until no hint is pending, so a move between two
+folders (a delete and a create, in either order) is recognised as a move.
+
+On start it repairs what a crash left (see reconcile.check_consistency), then
+scans the folders for what changed while Docent was closed. The manifest rows
+(queued / indexing / indexed / error / removed) are the persistent queue: any
+work lost in a kill shows up again as a difference at the next start.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ingest.ignore import IgnoreRules
+from ingest.manifest import FileRecord, FileStatus
+from ingest.sync.debounce import Debouncer
+from ingest.sync.events import EventFn, FileEvent, FolderEvent, SyncEvent, SyncProgress
+from ingest.sync.progress import ProgressTracker
+from ingest.sync.reconcile import (CLEAN_SHUTDOWN_KEY, ConsistencyReport, Drift, check_consistency,
+                                   mark_removed, match_moves, queue_new, scan, unchanged)
+from ingest.sync.watcher import FolderWatcher
+
+_log = logging.getLogger(__name__)
+_BATCH = 200  # files per Indexer call: bounds how long pause/stop waits
+_ROOT_CHECK_S = 5.0  # how often unavailable folders are looked for again
+# A deletion waits this long for the create half of a move (inotify holds an
+# unpaired move-out ~0.5 s; other platforms report the two halves in any order).
+_REMOVAL_GRACE_S = 1.5
+
+
+@dataclass
+class _Root:
+    path: Path
+    watcher: FolderWatcher | None = None
+    available: bool = False
+
+
+@dataclass(frozen=True)
+class StartupReport:
+    consistency: ConsistencyReport
+    drift: Drift
+
+
+class SyncService:
+    """`library` is an app Library (or anything with .settings and .indexer)."""
+
+    def __init__(self, library: Any, folders: Sequence[Path] | None = None,
+                 on_event: EventFn | None = None, quiet_s: float | None = None,
+                 poll_s: float | None = None, ignore: Sequence[str] | None = None,
+                 observer_factory: Callable[[], Any] | None = None, watch: bool = True) -> None:
+        s = library.settings
+        self.library = library
+        self.folders = [Path(os.path.abspath(os.path.expanduser(str(f))))
+                        for f in (folders if folders is not None else s.watched_folders)]
+        self.rules = IgnoreRules(ignore if ignore is not None else s.ignore_patterns)
+        self.debouncer = Debouncer(quiet_s if quiet_s is not None else s.watch_quiet_s)
+        self.poll_s = poll_s if poll_s is not None else s.watch_poll_s
+        self.watch = watch  # False: reconcile and index only (a one-shot sync)
+        self._on_event = on_event
+        self._factory = observer_factory
+        self._roots = {f: _Root(f) for f in self.folders}
+        self._ready: set[str] = set()  # paths to look at now (start-up scan, resumed work)
+        self._removals: dict[str, FileRecord] = {}  # deletions waiting for the hints to settle
+        self._removal_due = 0.0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._paused = threading.Event()
+        self._idle = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.startup: StartupReport | None = None
+        self.error: BaseException | None = None
+        self.progress = ProgressTracker()
+
+    # --- control ---------------------------------------------------------------
+    def start(self) -> None:
+        """Returns at once; start-up repair and reconciliation run on the worker thread."""
+        self._thread = threading.Thread(target=self._main, name="docent-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.library.indexer.cancel_event.set()  # finish the file in hand, not the batch
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.library.indexer.cancel_event.clear()
+
+    def pause(self) -> None:
+        self._paused.set()
+        self.library.indexer.cancel_event.set()
+        self._wake.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+        self.library.indexer.cancel_event.clear()
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        """True once nothing is pending (hints settled, queue empty, deletions applied)."""
+        return self._idle.wait(timeout)
+
+    def status_counts(self) -> dict[str, int]:
+        rows = self.library.manifest.db.execute("SELECT status, COUNT(*) FROM files GROUP BY status")
+        return {str(k): int(v) for k, v in rows}
+
+    def folder_states(self) -> dict[str, str]:
+        return {str(r.path): ("unavailable" if not r.available else
+                              "polling" if r.watcher and r.watcher.mode.polling else
+                              "watching" if r.watcher else "scanned") for r in self._roots.values()}
+
+    # --- hints (watchdog threads) ------------------------------------------------
+    def hint(self, path: str) -> None:
+        if _inside(path, self.library.settings.home):
+            return  # our own index writes, when a watched folder contains the data folder
+        self._idle.clear()
+        self.debouncer.touch(path)
+        self._wake.set()
+
+    # --- worker thread -------------------------------------------------------------
+    def _main(self) -> None:
+        indexer = self.library.indexer
+        try:
+            self._emit(SyncProgress("starting"))
+            manifest = indexer.manifest
+            unclean = manifest.get_meta(CLEAN_SHUTDOWN_KEY) != "1" and bool(manifest.all())
+            consistency = check_consistency(indexer, full=unclean)
+            manifest.set_meta(CLEAN_SHUTDOWN_KEY, "0")
+            for root in self._roots.values():
+                self._bring_up(root)  # watch before scanning: nothing slips between the two
+            self._emit(SyncProgress("reconciling"))
+            drift = scan(manifest, [r.path for r in self._roots.values() if r.available], self.rules,
+                         indexer.version)
+            drift.unavailable = [r.path for r in self._roots.values() if not r.available]
+            self.startup = StartupReport(consistency, drift)
+            with self._lock:
+                self._ready.update(str(p) for p in drift.changed)
+                self._ready.update(r.path for r in drift.gone)
+            self._loop()
+        except BaseException as e:  # reported, never silent; the host decides what to do
+            _log.exception("sync service stopped")
+            self.error = e
+            self._emit(SyncProgress("stopped"))
+        finally:
+            for root in self._roots.values():
+                if root.watcher is not None:
+                    root.watcher.stop()
+            if self.error is None:
+                self.library.manifest.set_meta(CLEAN_SHUTDOWN_KEY, "1")
+            self._idle.set()  # nobody waits forever on a stopped service
+
+    def _loop(self) -> None:
+        next_root_check = time.monotonic() + _ROOT_CHECK_S
+        was_paused = False
+        while not self._stop.is_set():
+            if self._paused.is_set():
+                if not was_paused:
+                    self._emit(self.progress.snapshot("paused", self._pending()))
+                was_paused = True
+                self._wait(None)
+                continue
+            was_paused = False
+            if time.monotonic() >= next_root_check:
+                self._check_roots()
+                next_root_check = time.monotonic() + _ROOT_CHECK_S
+            with self._lock:
+                batch, self._ready = sorted(self._ready), set()
+            batch += self.debouncer.take_ready()
+            if batch:
+                self._process(batch)
+                continue
+            if self._removals and not len(self.debouncer) and time.monotonic() >= self._removal_due:
+                self._apply_removals()
+                continue
+            if not len(self.debouncer) and not self._removals:
+                if not self._idle.is_set():
+                    self.progress.idle()
+                    self._emit(self.progress.snapshot("idle", 0))
+                self._idle.set()
+            due = self.debouncer.next_due()
+            if self._removals and due is None:
+                due = max(0.0, self._removal_due - time.monotonic())
+            self._wait(min(due, _ROOT_CHECK_S) if due is not None else _ROOT_CHECK_S)
+
+    def _wait(self, timeout: float | None) -> None:
+        self._wake.wait(timeout)
+        self._wake.clear()
+
+    def _pending(self) -> int:
+        return len(self.debouncer) + len(self._ready)
+
+    # --- folders -------------------------------------------------------------------
+    def _bring_up(self, root: _Root) -> None:
+        root.available = root.path.is_dir()
+        if not root.available:
+            self._emit(FolderEvent(str(root.path), "unavailable",
+                                   "folder not found (unmounted?); its documents stay in the index"))
+            return
+        if self.watch and root.watcher is None:
+            root.watcher = FolderWatcher(root.path, self.hint, self.poll_s, self._factory)
+            mode = root.watcher.start()
+            self._emit(FolderEvent(str(root.path), "polling" if mode.polling else "watching", mode.reason))
+
+    def _check_roots(self) -> None:
+        for root in self._roots.values():
+            if root.path.is_dir() == root.available:
+                continue
+            if root.available:
+                self._mark_unavailable(root)
+            else:  # back (remounted): watch again and catch up on what changed meanwhile
+                self._bring_up(root)
+                with self._lock:
+                    self._ready.add(str(root.path))
+
+    def _mark_unavailable(self, root: _Root) -> None:
+        root.available = False
+        if root.watcher is not None:
+            root.watcher.stop()
+            root.watcher = None
+        self._removals = {p: r for p, r in self._removals.items() if not _inside(p, root.path)}
+        self._emit(FolderEvent(str(root.path), "unavailable",
+                               "folder not found (unmounted?); its documents stay in the index"))
+
+    def _claimable(self, path: str) -> bool:
+        """A missing file under a folder that is there: moved or deleted, not unmounted."""
+        root = self._root_of(path)
+        return root is not None and root.path.is_dir()
+
+    def _root_of(self, path: str) -> _Root | None:
+        for root in self._roots.values():
+            if _inside(path, root.path):
+                return root
+        return None
+
+    # --- the work --------------------------------------------------------------------
+    def _process(self, batch: list[str]) -> None:
+        manifest = self.library.indexer.manifest
+        files: dict[str, Path] = {}
+        gone: dict[str, FileRecord] = {}
+        for p in batch:
+            root = self._root_of(p)
+            if root is None:
+                continue
+            if not root.path.is_dir():  # the hint may be the folder vanishing: keep, never delete
+                if root.available:
+                    self._mark_unavailable(root)
+                continue
+            path = Path(p)
+            if path != root.path and self.rules.ignored(path, root.path):
+                continue
+            if path.is_dir():
+                drift = scan(manifest, [path], self.rules, self.library.indexer.version)
+                drift_files = [f for f in drift.changed if not self.rules.ignored(f, root.path)]
+                files.update((str(f), f) for f in drift_files)
+                gone.update((r.path, r) for r in drift.gone)
+            elif path.is_file():
+                if self.rules.indexable(path, root.path):
+                    files[p] = path
+            else:
+                gone.update((r.path, r) for r in [manifest.get(p), *manifest.under(p)] if r)
+        version = self.library.indexer.version
+        files = {k: f for k, f in files.items()
+                 if (rec := manifest.get(k)) is None or not unchanged(rec, f, version)}
+        candidates = list(gone.values()) + [r for k, r in self._removals.items() if k not in gone]
+        left, moves = match_moves(self.library.indexer, list(files.values()), candidates, self._claimable)
+        for m in moves:
+            self._removals.pop(m.old_path, None)
+            gone.pop(m.old_path, None)
+            self._emit(FileEvent(m.new_path, "renamed", m.chunks, old_path=m.old_path))
+        mark_removed(manifest, gone.values())
+        if gone:
+            self._removals.update(gone)
+            self._removal_due = time.monotonic() + _REMOVAL_GRACE_S
+        self._index(left)
+
+    def _index(self, files: list[Path]) -> None:
+        if not files:
+            return
+        indexer = self.library.indexer
+        queue_new(indexer.manifest, files)
+        self.progress.queued(len(files))
+        for f in files:
+            self._emit(FileEvent(str(f), "queued"))
+        done: set[str] = set()
+
+        def progress(p: Any) -> None:
+            if p.phase != "file_done":
+                return
+            done.add(p.path)
+            self.progress.file_done(bool(p.error))
+            self._emit(FileEvent(p.path, "error" if p.error else "indexed", p.chunks, p.error))
+            self._emit(self.progress.snapshot("indexing", self._pending()))
+
+        for i in range(0, len(files), _BATCH):
+            indexer.index_paths(files[i:i + _BATCH], progress=progress)
+            if self._stop.is_set() or self._paused.is_set():
+                with self._lock:  # not done: picked up on resume (or by the next start's scan)
+                    self._ready.update(str(f) for f in files[i:] if str(f) not in done)
+                return
+
+    def _apply_removals(self) -> None:
+        indexer = self.library.indexer
+        for key, rec in sorted(self._removals.items()):
+            root = self._root_of(key)
+            if root is None or not root.path.is_dir():
+                continue  # unavailable: keep the chunks
+            if os.path.exists(key):  # came back: index it instead
+                with self._lock:
+                    self._ready.add(key)
+                continue
+            indexer.forget([Path(key)])
+            self._emit(FileEvent(key, "removed", rec.chunk_count))
+        self._removals.clear()
+
+    def _emit(self, event: SyncEvent) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:  # a faulty listener must not stop the sync
+            _log.exception("sync event listener failed")
+
+
+def _inside(path: str, folder: Path) -> bool:
+    f = str(folder)
+    return path == f or path.startswith(f.rstrip(os.sep) + os.sep)

@@ -1,0 +1,130 @@
+"""Real llama.cpp (SmolLM2): owner thread, stop latency, KV-cache reuse across a chat."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from app.engine.answer import Answerer
+from app.engine.events import DoneEvent, SourcesEvent, TokenEvent
+from app.engine.retrieval import Passage
+
+
+class ListRetriever:
+    """Fixed passages: these tests are about the model side, not retrieval."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+
+    def search(self, query, k, where=None):  # type: ignore[no-untyped-def]
+        return self.passages[:k]
+
+
+def _passages(n: int, words: int = 60) -> list[Passage]:
+    return [Passage(f"c:{i}", f"/docs/report{i}.pdf", i + 1, i + 1,
+                    f"Report {i}. " + " ".join(f"The figure for item {j} is {j * i}." for j in range(words // 8)),
+                    0.9 - i / 100) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def answerer(smollm_path):
+    from app.engine.llm import LocalLLM
+
+    a = Answerer(ListRetriever(_passages(6)), LocalLLM(smollm_path, n_ctx=8192, n_threads=2),
+                 top_k=6, max_answer_tokens=400, temperature=0.7)
+    a.load()
+    yield a
+    a.close()
+
+
+def _run(events):  # type: ignore[no-untyped-def]
+    out = {"tokens": [], "done": None}
+    for e in events:
+        if isinstance(e, TokenEvent):
+            out["tokens"].append(e.text)
+        elif isinstance(e, DoneEvent):
+            out["done"] = e.answer
+    return out
+
+
+def test_model_calls_happen_on_the_owner_thread(answerer):
+    seen = []
+    real = answerer.llm.prepare
+
+    def spy(messages):  # type: ignore[no-untyped-def]
+        seen.append(threading.current_thread())
+        return real(messages)
+
+    answerer.llm.prepare = spy
+    try:
+        _run(answerer.ask("What is the figure for item 3?"))
+    finally:
+        answerer.llm.prepare = real
+    assert seen and all(t is answerer.owner.thread for t in seen)
+
+
+def test_stop_during_generation_is_fast_and_model_stays_usable(answerer):
+    cancel = threading.Event()
+    stopped_at = None
+    tokens = 0
+    events = answerer.ask("Write a long essay about every report, item by item.", cancel=cancel)
+    done = None
+    for e in events:
+        if isinstance(e, TokenEvent):
+            tokens += 1
+            if tokens == 3:
+                cancel.set()
+                stopped_at = time.perf_counter()
+        elif isinstance(e, DoneEvent):
+            done = e.answer
+    assert stopped_at is not None and done is not None
+    assert time.perf_counter() - stopped_at < 0.2
+    assert done.finish_reason == "cancelled"
+    again = _run(answerer.ask("What is the figure for item 2?"))
+    assert again["done"] is not None and "".join(again["tokens"]).strip()
+
+
+def test_stop_interrupts_a_long_prompt_evaluation(smollm_path):
+    from app.engine.llm import LocalLLM
+
+    # ~6,000 prompt tokens: several seconds of evaluation for SmolLM2 on 2 cores.
+    a = Answerer(ListRetriever(_passages(40, 160)), LocalLLM(smollm_path, n_ctx=8192, n_threads=2),
+                 top_k=40, max_answer_tokens=64)
+    a.load()
+    try:
+        cancel = threading.Event()
+        set_at: list[float] = []
+
+        def stop() -> None:
+            set_at.append(time.perf_counter())
+            cancel.set()
+
+        events = a.ask("Summarise all reports.", cancel=cancel)
+        first = next(events)
+        assert isinstance(first, SourcesEvent) and first.prompt_tokens > 4000
+        threading.Timer(1.0, stop).start()
+        result = None
+        for e in events:
+            if isinstance(e, DoneEvent):
+                result = e.answer
+        ended = time.perf_counter()
+        assert result is not None and result.finish_reason == "cancelled"
+        assert result.completion_tokens == 0, "stopped before the prompt was evaluated"
+        assert set_at and ended - set_at[0] < 0.2
+        a.top_k = 2  # a short follow-up: the model must still work after an aborted decode
+        after = _run(a.ask("Summarise report 1."))
+        assert after["done"] is not None and after["done"].finish_reason in ("stop", "length")
+    finally:
+        a.close()
+
+
+def test_follow_up_reuses_the_kv_cache(answerer):
+    chat = answerer.chat()
+    first = _run(chat.ask("What is the figure for item 4 in report 1?"))["done"]
+    second = _run(chat.ask("And in report 2?"))["done"]
+    assert first is not None and second is not None
+    assert len(chat.turns) == 2
+    # Everything of the first turn (system, sources, question, answer) is served from cache.
+    assert second.cached_tokens >= first.prompt_tokens
+    assert second.prompt_tokens - second.cached_tokens < first.prompt_tokens / 2

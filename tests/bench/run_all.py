@@ -1,0 +1,88 @@
+"""Run every benchmark, each in its own subprocess: `python -m tests.bench.run_all`.
+
+A fresh process per benchmark keeps peak-RSS numbers clean and one crash from
+hiding the rest. Each prints one JSON line (also written to .bench/<name>.json);
+they are echoed here and summarised in .bench/all.json. Exit status is non-zero
+only if a benchmark crashed or printed no JSON: a missed target is data in the
+JSON, not a failure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tests.bench.common import BENCH_OUT, REPO, log
+
+# Order: cheap and LLM-free first, the LLM last (it needs tests.bench.models).
+BENCHMARKS: dict[str, str] = {
+    "index": "tests.bench.bench_index",
+    "sync": "tests.bench.bench_sync",
+    "retrieval_scifact": "tests.bench.bench_retrieval_scifact",
+    "retrieval_hybrid": "tests.bench.bench_retrieval_hybrid",  # builds the SciFact cache used below
+    "sec_retrieval": "tests.bench.bench_sec_retrieval",
+    "latency": "tests.bench.bench_latency",
+    "answer": "tests.bench.bench_answer",
+    "chat": "tests.bench.bench_chat",
+}
+
+
+@dataclass
+class Outcome:
+    name: str
+    returncode: int
+    seconds: float
+    result: dict[str, Any] | None
+
+    @property
+    def crashed(self) -> bool:
+        return self.returncode != 0 or self.result is None
+
+
+def run_one(name: str, module: str, extra: list[str]) -> Outcome:
+    log(f"running {name} ({module})")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", module, *extra], cwd=REPO, stdout=subprocess.PIPE,
+                          text=True)  # stderr (progress) passes straight through
+    seconds = time.perf_counter() - t0
+    result = None
+    for line in reversed(proc.stdout.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                result = json.loads(line)
+                break
+            except json.JSONDecodeError:
+                continue
+    if result is not None:
+        print(json.dumps(result), flush=True)
+    log(f"{name}: exit {proc.returncode} after {seconds:.0f}s")
+    return Outcome(name, proc.returncode, seconds, result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", action="append", choices=sorted(BENCHMARKS),
+                    help="run just this benchmark (repeatable)")
+    ap.add_argument("extra", nargs=argparse.REMAINDER,
+                    help="arguments after -- go to every benchmark run (use with --only)")
+    args = ap.parse_args(argv)
+    extra = [a for a in args.extra if a != "--"]
+    names = args.only or list(BENCHMARKS)
+    outcomes = [run_one(n, BENCHMARKS[n], extra) for n in names]
+    BENCH_OUT.mkdir(parents=True, exist_ok=True)
+    summary = {o.name: {**asdict(o), "crashed": o.crashed} for o in outcomes}
+    (BENCH_OUT / "all.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    crashed = [o.name for o in outcomes if o.crashed]
+    if crashed:
+        log(f"crashed: {', '.join(crashed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

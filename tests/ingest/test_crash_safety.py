@@ -1,0 +1,88 @@
+"""kill -9 at random moments while syncing; after a restart the index is exact.
+
+Invariants after the final run: chunk ids unique, every chunk belongs to a
+manifest row, every file on disk is indexed or has an error, every row's
+chunk count matches Chroma, and no row for a file that is gone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.ingest.sync_helpers import check_consistent, note, write
+
+RUNS = 20
+
+
+def _text(i: int, size: int) -> str:
+    return "".join(note(i * 100 + k, "quarry") for k in range(size))
+
+
+def _mutate(folder: Path, rng: random.Random, run: int) -> None:
+    """Work for the next run: edits (growing and shrinking), deletions, new files, a move."""
+    files = sorted(folder.rglob("*.txt"))
+    for f in rng.sample(files, 4):
+        write(f, _text(run * 10 + rng.randint(0, 9), rng.choice([1, 5, 30])))
+    rng.choice(files).unlink()
+    for k in range(3):
+        write(folder / f"sub{run % 3}" / f"r{run}_{k}.txt", _text(run * 1000 + k, rng.choice([1, 12, 40])))
+    left = sorted(folder.rglob("*.txt"))
+    src = rng.choice(left)
+    src.rename(folder / f"moved_{run}.txt")
+
+
+def _child(home: Path, folder: Path) -> subprocess.Popen:
+    env = {**os.environ, "DOCENT_HOME": str(home), "TOKENIZERS_PARALLELISM": "false"}
+    return subprocess.Popen([sys.executable, "-m", "tests.ingest.crash_child", str(folder)], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own group: kill the parser worker too
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_never_corrupts(home, embedder, tmp_path):
+    rng = random.Random(20240611)
+    folder = tmp_path / "docs"
+    for i in range(40):
+        write(folder / f"f{i:02d}.txt", _text(i, rng.choice([1, 3, 20])))
+    delays = [0.5 + 9.5 * k / (RUNS - 1) for k in range(RUNS)]  # load (~3-5 s) and well beyond
+    rng.shuffle(delays)
+    killed_busy = 0
+    t0 = time.monotonic()
+    for run, delay in enumerate(delays):
+        if run:
+            _mutate(folder, rng, run)
+        proc = _child(home, folder)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            killed_busy += 1
+        proc.communicate()
+    proc = _child(home, folder)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    report = json.loads(out.strip().splitlines()[-1])
+    elapsed = time.monotonic() - t0
+    assert killed_busy >= RUNS // 2, "most runs must be killed mid-sync to mean anything"
+
+    from app.engine.library import Library
+    from app.settings import Settings
+
+    with Library(Settings.load(home), embedder=embedder) as lib:
+        counts = check_consistent(lib, [folder])
+        on_disk = len(list(folder.rglob("*.txt")))
+        assert counts == {"indexed": on_disk}
+        total = sum(r.chunk_count for r in lib.manifest.all())
+        assert lib.store.count() == total
+    print(f"\ncrash test: {RUNS} runs, {killed_busy} killed mid-sync, {elapsed:.0f} s; "
+          f"final start-up repair: {report['consistency']}")
