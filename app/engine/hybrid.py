@@ -36,7 +36,8 @@ class FusionConfig:
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     candidates: int = 50  # per list, before fusion
-    exact_scope_chunks: int = 5000  # scopes this small: exact search over their ids
+    numpy_scope_chunks: int = 2000  # scopes this small: fetch their vectors, score in numpy
+    exact_scope_chunks: int = 5000  # scopes this small: Chroma search restricted to their ids
     overfetch_cap: int = 2000  # larger scopes: unfiltered over-fetch up to this, then filter
     max_chunks_per_source: int = 4
     merge_min_relative: float = 0.5  # a neighbour joins a source only if it scores this share of it
@@ -90,6 +91,7 @@ class HybridRetriever:
         self.mode = mode
         self.config = config or FusionConfig()
         self.reranker = reranker
+        self._executor = None
 
     # --- candidates ----------------------------------------------------------------
     def candidates(self, query: str, n: int, where: dict[str, Any] | None = None,
@@ -100,11 +102,22 @@ class HybridRetriever:
         files = None if scope is None else self.keyword.scope_files(scope.paths, scope.folders,
                                                                     scope.file_ids)
         out = Candidates()
+        keyword = None
+        if "keyword" in modes or "hybrid" in modes:
+            # FTS5 and the encoder + Chroma all release the GIL: run them side by side.
+            keyword = self._pool().submit(self.keyword.search, query, n, files)
         if "dense" in modes or "hybrid" in modes:
             out.dense = self._dense(self.embedder.encode_query(query), n, files)
-        if "keyword" in modes or "hybrid" in modes:
-            out.keyword = [(h.chunk_id, h.score) for h in self.keyword.search(query, n, files)]
+        if keyword is not None:
+            out.keyword = [(h.chunk_id, h.score) for h in keyword.result()]
         return out
+
+    def _pool(self):  # type: ignore[no-untyped-def]
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="docent-keyword")
+        return self._executor
 
     def _dense(self, vec: Any, n: int, files: dict[str, int] | None) -> Ranked:
         if files is None:
@@ -113,6 +126,8 @@ class HybridRetriever:
         if in_scope == 0:
             return []
         cfg = self.config
+        if in_scope <= cfg.numpy_scope_chunks:
+            return self.store.score_ids(vec, self.keyword.ids_for_files(files), n)
         if in_scope <= cfg.exact_scope_chunks:
             # Small scope: exact search over the scope's ids, no metadata filter (slow in Chroma).
             return self.store.query_ids(vec, n, ids=self.keyword.ids_for_files(files))

@@ -112,16 +112,21 @@ def test_scope_by_folder_and_file_applies_to_every_index(indexed, mode):
     assert r.search("spare gasket", 10, {"folder": str(folders["plant"] / "nothing-here")}) == []
 
 
-def test_scope_paths_exact_and_over_fetch(indexed):
-    """The large-scope path (unfiltered over-fetch, then filter) gives the same answer."""
+def test_scope_strategies_agree(indexed):
+    """numpy over the scope's vectors, Chroma restricted to its ids, and the large-scope
+    over-fetch-then-filter path all give the same answer."""
     from dataclasses import replace
 
     lib, folders = indexed
     r = lib.retriever("dense")
     where = {"folder": str(folders["plant"])}
-    exact = [p.chunk_id for p in r.search("spare gasket for the boiler", 5, where)]
-    r.config = replace(r.config, exact_scope_chunks=0)  # force the over-fetch strategy
-    assert [p.chunk_id for p in r.search("spare gasket for the boiler", 5, where)] == exact
+    q = "spare gasket for the boiler"
+    in_numpy = [(p.chunk_id, round(p.score, 4)) for p in r.search(q, 5, where)]
+    assert in_numpy
+    r.config = replace(r.config, numpy_scope_chunks=0)  # Chroma query restricted to ids
+    assert [(p.chunk_id, round(p.score, 4)) for p in r.search(q, 5, where)] == in_numpy
+    r.config = replace(r.config, exact_scope_chunks=0)  # unfiltered over-fetch, then filter
+    assert [(p.chunk_id, round(p.score, 4)) for p in r.search(q, 5, where)] == in_numpy
 
 
 # --- pure functions ------------------------------------------------------------------
