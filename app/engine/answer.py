@@ -79,7 +79,7 @@ class Answerer:
         raw: list[str] = []
         try:
             for piece in self.owner.stream(lambda: self.llm.stream(
-                    prompt.prepared, self.max_answer_tokens, self.temperature, cancel, stats)):
+                    prompt.prepared, self.max_answer_tokens, self.temperature, cancel, stats), cancel):
                 raw.append(piece)
                 shown = markers.feed(piece)
                 if shown:
@@ -91,6 +91,8 @@ class Answerer:
             log.exception("generation failed")
             yield ErrorEvent(f"The model failed while answering: {e}")
             return
+        if cancel is not None and cancel.is_set():
+            stats.finish_reason = "cancelled"  # the owner may still be finishing its last token
         prompt.turn.answer = "".join(raw).strip()
         yield DoneEvent(self._answer(prompt, stats, time.perf_counter() - t0))
 

@@ -54,8 +54,13 @@ class ModelOwner:
             return fn()
         return self.submit(fn).result()
 
-    def stream(self, produce: Callable[[], Iterator[T]]) -> Iterator[T]:
-        """Run the generator `produce()` on the owner thread; yield its items here."""
+    def stream(self, produce: Callable[[], Iterator[T]],
+               cancel: threading.Event | None = None) -> Iterator[T]:
+        """Run the generator `produce()` on the owner thread; yield its items here.
+
+        When `cancel` is set, return at once: the producer sees the same flag and stops
+        at its next step, and later jobs queue behind it, so the caller never waits on
+        a decode that is already under way."""
         items: queue.Queue[Any] = queue.Queue()
 
         def run() -> None:
@@ -69,7 +74,14 @@ class ModelOwner:
 
         self.submit(run)
         while True:
-            item = items.get()
+            try:
+                item = items.get(timeout=0.02)
+            except queue.Empty:
+                if cancel is not None and cancel.is_set():
+                    return
+                continue
+            if cancel is not None and cancel.is_set():
+                return
             if item is _DONE:
                 return
             if isinstance(item, _Raised):

@@ -128,3 +128,23 @@ def test_follow_up_reuses_the_kv_cache(answerer):
     # Everything of the first turn (system, sources, question, answer) is served from cache.
     assert second.cached_tokens >= first.prompt_tokens
     assert second.prompt_tokens - second.cached_tokens < first.prompt_tokens / 2
+
+
+def test_follow_up_is_retrieved_with_the_question_before_it(answerer):
+    queries: list[str] = []
+    inner = answerer.retriever
+
+    class Recording:
+        def search(self, query, k, where=None):  # type: ignore[no-untyped-def]
+            queries.append(query)
+            return inner.search(query, k, where)
+
+    answerer.retriever = Recording()
+    try:
+        chat = answerer.chat()
+        _run(chat.ask("What is the figure for item 4 in report 1?"))
+        _run(chat.ask("And a year earlier?"))
+    finally:
+        answerer.retriever = inner
+    assert queries == ["What is the figure for item 4 in report 1?",
+                       "What is the figure for item 4 in report 1? And a year earlier?"]
