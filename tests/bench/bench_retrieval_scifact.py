@@ -13,9 +13,6 @@ so an ANN (HNSW) loss can be told apart from an embedding difference.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import math
 import sys
 import tempfile
 import time
@@ -23,21 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.evaluation import Qrels, RetrievalMetrics, Run, score
+from app.evaluation import load_beir as read_beir
 from tests.bench.common import SCIFACT, CpuWatch, cpu_info, emit, log, peak_rss_mb, quiet_env
 
 PUBLISHED_NDCG10 = 0.6451  # embeddings-benchmark/mtebpaper, all-MiniLM-L6-v2/SciFact.json
 TOLERANCE = 0.01
-
-Qrels = dict[str, dict[str, int]]
-Run = dict[str, list[str]]  # query id -> doc ids, best first
-
-
-@dataclass
-class Metrics:
-    ndcg_at_10: float
-    recall_at_10: float
-    mrr_at_10: float
-    recall_at_100: float
 
 
 @dataclass
@@ -46,8 +34,8 @@ class SciFactBench:
     corpus_docs: int
     docs_truncated: int
     max_seq_length: int
-    chroma: Metrics
-    exact: Metrics
+    chroma: RetrievalMetrics
+    exact: RetrievalMetrics
     published_ndcg_at_10: float
     abs_diff: float
     within_tolerance: bool
@@ -63,46 +51,10 @@ class SciFactBench:
 
 
 def load_beir(root: Path) -> tuple[dict[str, str], dict[str, str], Qrels]:
-    corpus: dict[str, str] = {}
-    with open(root / "corpus.jsonl", encoding="utf-8") as f:
-        for line in f:
-            d = json.loads(line)
-            corpus[str(d["_id"])] = (str(d.get("title") or "") + " " + str(d.get("text") or "")).strip()
-    qrels: Qrels = {}
-    with open(root / "qrels" / "test.tsv", encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            qrels.setdefault(str(row["query-id"]), {})[str(row["corpus-id"])] = int(row["score"])
-    queries: dict[str, str] = {}
-    with open(root / "queries.jsonl", encoding="utf-8") as f:
-        for line in f:
-            q = json.loads(line)
-            if str(q["_id"]) in qrels:
-                queries[str(q["_id"])] = str(q["text"])
-    return corpus, queries, qrels
-
-
-def _dedupe(ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    return [i for i in ids if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
-
-
-def score(run: Run, qrels: Qrels) -> Metrics:
-    """Mean over every query in qrels (a query with no results scores 0)."""
-    nd = rec10 = mrr = rec100 = 0.0
-    for qid, rels in qrels.items():
-        ranked = _dedupe(run.get(qid, []))
-        relevant = {d for d, g in rels.items() if g > 0}
-        top10 = ranked[:10]
-        dcg = sum(rels.get(d, 0) / math.log2(i + 2) for i, d in enumerate(top10))
-        ideal = sorted((g for g in rels.values() if g > 0), reverse=True)[:10]
-        idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-        nd += dcg / idcg if idcg else 0.0
-        if relevant:
-            rec10 += len(relevant & set(top10)) / len(relevant)
-            rec100 += len(relevant & set(ranked[:100])) / len(relevant)
-        mrr += next((1.0 / (i + 1) for i, d in enumerate(top10) if d in relevant), 0.0)
-    n = max(1, len(qrels))
-    return Metrics(nd / n, rec10 / n, mrr / n, rec100 / n)
+    """The product's BEIR reader; documents joined as MTEB does (title + " " + text)."""
+    data = read_beir(root)
+    corpus = {doc_id: f"{title} {text}".strip() for doc_id, (title, text) in data.corpus.items()}
+    return corpus, data.queries, data.qrels
 
 
 def run(root: Path, k: int, batch_size: int) -> SciFactBench:
