@@ -13,6 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     d = msub.add_parser("download", help="download a catalog model (asks first)")
     d.add_argument("model_id", nargs="?", help="catalog id (default: the default model)")
     d.add_argument("--yes", action="store_true", help="accept the licence and size without asking")
+    d.add_argument("--catalog", help="a models.json of your own (e.g. an internal mirror's)")
     s = msub.add_parser("select", help="answer with a GGUF file you already have")
     s.add_argument("path")
 
@@ -21,8 +22,11 @@ def run(lib, args) -> int:  # type: ignore[no-untyped-def]
     from app.models.catalog import default_entry, find_entry, load_catalog
     from app.models.selection import select_model, selected_model
 
+    from pathlib import Path
+
     home = lib.settings.home
-    entries = load_catalog()
+    catalog = getattr(args, "catalog", None)
+    entries = load_catalog(Path(catalog) if catalog else None)
     if args.model_command == "list":
         current = selected_model(home)
         print(f"Selected: {current or 'none'}")
@@ -31,8 +35,6 @@ def run(lib, args) -> int:  # type: ignore[no-untyped-def]
             print(f" {star} {e.id:32} {e.size_bytes / 1e9:.2f} GB  {e.licence_name}  (needs {e.min_ram_gb:g} GB RAM)")
         return 0
     if args.model_command == "select":
-        from pathlib import Path
-
         info = select_model(home, Path(args.path).expanduser().resolve())
         print(f"Selected {info.path} ({info.architecture}, {info.file_size / 1e9:.2f} GB).")
         return 0
