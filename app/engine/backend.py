@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -27,6 +28,15 @@ class GenerationStats:
     seconds: float = 0.0
     finish_reason: str = ""  # stop | length | cancelled
     warnings: list[str] = field(default_factory=list)
+
+    def record(self, text: str, finish_reason: str | None, started: float) -> None:
+        """Account for one streamed piece (time to first token, count, why it ended)."""
+        if text:
+            if self.completion_tokens == 0:
+                self.ttft_s = time.perf_counter() - started
+            self.completion_tokens += 1
+        if finish_reason:
+            self.finish_reason = finish_reason
 
 
 class LLMBackend(Protocol):

@@ -147,13 +147,9 @@ class LocalLLM:
                     break
                 choice = part["choices"][0]
                 text = choice.get("text") or ""
+                stats.record(text, choice.get("finish_reason"), t0)
                 if text:
-                    if stats.completion_tokens == 0:
-                        stats.ttft_s = time.perf_counter() - t0
-                    stats.completion_tokens += 1
                     yield text
-                if choice.get("finish_reason"):
-                    stats.finish_reason = choice["finish_reason"]
         except RuntimeError:
             if cancel is None or not cancel.is_set():
                 raise

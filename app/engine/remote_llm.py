@@ -83,13 +83,9 @@ class RemoteLLM:
                         break
                     choice = (json.loads(data).get("choices") or [{}])[0]
                     text = (choice.get("delta") or {}).get("content") or ""
+                    stats.record(text, choice.get("finish_reason"), t0)
                     if text:
-                        if stats.completion_tokens == 0:
-                            stats.ttft_s = time.perf_counter() - t0
-                        stats.completion_tokens += 1
                         yield text
-                    if choice.get("finish_reason"):
-                        stats.finish_reason = choice["finish_reason"]
         except httpx.HTTPError as e:
             raise RemoteModelError(self.base_url, str(e) or type(e).__name__) from e
         finally:
