@@ -101,15 +101,17 @@ class Chunker:
 
     # --- main ----------------------------------------------------------------
     def chunk(self, doc: Document) -> list[Chunk]:
-        return self.chunk_blocks(doc.blocks)
+        return self.chunk_blocks(doc.blocks, self._fit_label(document_label(doc)))
 
-    def chunk_blocks(self, blocks: Sequence[Block]) -> list[Chunk]:
+    def chunk_blocks(self, blocks: Sequence[Block], label: str = "") -> list[Chunk]:
+        """`label` names the document on every chunk: a passage saying "net sales were
+        $81.8 billion" is only findable for "Apple, Q3 2023" if it says whose and when."""
         blocks = [b for b in blocks if b.text.strip()]
         counts = self._count([b.text for b in blocks])
         chunks: list[Chunk] = []
         headings: dict[int, str] = {}
-        heading = ""
-        heading_tokens = 0
+        heading = label
+        heading_tokens = self._count([label])[0] if label else 0
         units: list[_Unit] = []
 
         def flush(carry_overlap: bool) -> list[_Unit]:
@@ -133,7 +135,8 @@ class Chunker:
                 units = flush(carry_overlap=False)
                 headings = {lvl: h for lvl, h in headings.items() if lvl < block.heading_level}
                 headings[block.heading_level] = text
-                heading = self._fit_heading(" > ".join(headings[k] for k in sorted(headings)))
+                section = self._fit_heading(" > ".join(headings[k] for k in sorted(headings)))
+                heading = " > ".join(x for x in (label, section) if x)
                 heading_tokens = self._count([heading])[0] if heading else 0
                 continue
             budget = self.max_tokens - heading_tokens
@@ -152,6 +155,12 @@ class Chunker:
         flush(carry_overlap=False)
         return self._verified(chunks)
 
+    def _fit_label(self, label: str) -> str:
+        """Keep the start of a long document label (the name comes first)."""
+        if not label or self._count([label])[0] <= self.heading_max // 2:
+            return label
+        return self._split_long(label, self.heading_max // 2)[0]
+
     def _fit_heading(self, heading: str) -> str:
         if not heading or self._count([heading])[0] <= self.heading_max:
             return heading
@@ -169,3 +178,16 @@ class Chunker:
                 out.append(Chunk(len(out), piece, c.page_start, c.page_end, c.heading,
                                  self._count([piece])[0]))
         return out
+
+
+def document_label(doc: Document) -> str:
+    """File name (without extension) and the document's own title, when they carry words.
+
+    A name of digits or a hash (an id) adds no context and is left out.
+    """
+    parts = []
+    for candidate in (doc.path.stem, doc.title or ""):
+        text = " ".join(candidate.replace("_", " ").split())
+        if sum(ch.isalpha() for ch in text) >= 3 and text.lower() not in (p.lower() for p in parts):
+            parts.append(text)
+    return " · ".join(parts)

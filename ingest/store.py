@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 # Bump when chunk text or ids change shape, so old vectors are never mixed in.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: document label on every chunk
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.common import (BENCH_LLM, SEC_DOCS, CpuWatch, cpu_info, emit, log, median,
-                                peak_rss_mb, quiet_env)
+                                peak_rss_mb, quiet_env, wait_for_quiet)
 
 DOCS = ("2023 Q3 AAPL.pdf", "2023 Q1 NVDA.pdf")
 QUESTION = ("What were Apple's total net sales for the quarter ended July 1, 2023, and how did "
@@ -201,7 +201,8 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
-def run(model: Path, reps: int, top_k: int, raw_main_thread: bool) -> AnswerBench:
+def run(model: Path, reps: int, top_k: int, raw_main_thread: bool,
+        quiet_wait_s: float) -> AnswerBench:
     quiet_env()
     from app.engine.library import Library
     from app.settings import Settings
@@ -225,6 +226,7 @@ def run(model: Path, reps: int, top_k: int, raw_main_thread: bool) -> AnswerBenc
         runs: dict[str, list[Timing]] = {"docent_cold": [], "raw": [], "docent_prewarmed": []}
         for i in range(reps):
             for variant in runs:
+                wait_for_quiet(quiet_wait_s)
                 with CpuWatch() as cw:
                     if variant == "raw":
                         t = raw_once(model, captured["tokens"], captured["stop"], raw_main_thread)
@@ -289,12 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top-k", type=int, default=4, help="passages retrieved (prompt ~1k tokens)")
     ap.add_argument("--raw-main-thread", action="store_true",
                     help="run the raw baseline on the main thread instead of a worker thread")
+    ap.add_argument("--quiet-wait", type=float, default=45.0,
+                    help="max seconds to wait for other processes to go idle before each run")
     args = ap.parse_args(argv)
     if not args.model.is_file():
         print(f"bench_answer: {args.model} missing: run `python -m tests.bench.models`",
               file=sys.stderr)
         return 2
-    emit("answer", run(args.model, max(1, args.reps), args.top_k, args.raw_main_thread))
+    emit("answer", run(args.model, max(1, args.reps), args.top_k, args.raw_main_thread,
+                        args.quiet_wait))
     return 0
 
 

@@ -231,3 +231,18 @@ class CpuWatch:
                 "others_cpu_s": round(others, 2),
                 "others_share_of_machine": round(others / (self.wall_s * cores), 3) if self.wall_s else 0.0,
                 "loadavg_start": self.load_start, "loadavg_end": self.load_end}
+
+
+def wait_for_quiet(max_wait_s: float = 120.0, threshold: float = 0.15, window_s: float = 5.0) -> dict[str, float]:
+    """Wait (at most max_wait_s) until other processes use < threshold of the machine's CPU
+    over a window_s sample. The machine is shared; this lowers, not removes, the noise.
+    Returns how long it waited and the last share seen (reported in the JSON)."""
+    t0 = time.perf_counter()
+    share = 1.0
+    while True:
+        with CpuWatch() as cw:
+            time.sleep(window_s)
+        share = cw.summary()["others_share_of_machine"]
+        waited = time.perf_counter() - t0
+        if share < threshold or waited >= max_wait_s:
+            return {"waited_s": round(waited, 1), "others_share_before": share}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -37,20 +39,34 @@ class Outcome:
     returncode: int
     seconds: float
     result: dict[str, Any] | None
+    timed_out: bool = False
 
     @property
     def crashed(self) -> bool:
         return self.returncode != 0 or self.result is None
 
 
-def run_one(name: str, module: str, extra: list[str]) -> Outcome:
+def run_one(name: str, module: str, extra: list[str], timeout_s: float) -> Outcome:
     log(f"running {name} ({module})")
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", module, *extra], cwd=REPO, stdout=subprocess.PIPE,
-                          text=True)  # stderr (progress) passes straight through
+    # Own session, so a hung benchmark is stopped together with its worker processes.
+    proc = subprocess.Popen([sys.executable, "-m", module, *extra], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, start_new_session=True)  # stderr passes through
+    timed_out = False
+    try:
+        stdout, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        log(f"{name}: no result after {timeout_s:.0f}s, stopping it")
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            stdout, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, _ = proc.communicate()
     seconds = time.perf_counter() - t0
     result = None
-    for line in reversed(proc.stdout.splitlines()):
+    for line in reversed((stdout or "").splitlines()):
         line = line.strip()
         if line.startswith("{"):
             try:
@@ -61,19 +77,21 @@ def run_one(name: str, module: str, extra: list[str]) -> Outcome:
     if result is not None:
         print(json.dumps(result), flush=True)
     log(f"{name}: exit {proc.returncode} after {seconds:.0f}s")
-    return Outcome(name, proc.returncode, seconds, result)
+    return Outcome(name, proc.returncode if not timed_out else 124, seconds, result, timed_out)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", action="append", choices=sorted(BENCHMARKS),
                     help="run just this benchmark (repeatable)")
+    ap.add_argument("--timeout", type=float, default=3600.0,
+                    help="seconds one benchmark may take before it counts as crashed")
     ap.add_argument("extra", nargs=argparse.REMAINDER,
                     help="arguments after -- go to every benchmark run (use with --only)")
     args = ap.parse_args(argv)
     extra = [a for a in args.extra if a != "--"]
     names = args.only or list(BENCHMARKS)
-    outcomes = [run_one(n, BENCHMARKS[n], extra) for n in names]
+    outcomes = [run_one(n, BENCHMARKS[n], extra, args.timeout) for n in names]
     BENCH_OUT.mkdir(parents=True, exist_ok=True)
     summary = {o.name: {**asdict(o), "crashed": o.crashed} for o in outcomes}
     (BENCH_OUT / "all.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -59,3 +59,19 @@ def test_page_break_is_preferred_seam_once_chunk_is_half_full(chunker):
     page1 = " ".join(f"alpha{i}" for i in range(18))  # ~36 tokens: over half of 64
     chunks = chunker.chunk_blocks([Block(page1, page=1), Block("beta gamma.", page=2)])
     assert [(c.page_start, c.page_end) for c in chunks] == [(1, 1), (2, 2)]
+
+
+def test_every_chunk_names_its_document(chunker):
+    from pathlib import Path
+
+    from ingest.chunker import document_label
+    from ingest.document import Document
+
+    doc = Document(Path("/d/2023 Q3 AAPL.pdf"), "pdf", [Block("Heading", heading_level=1),
+                   Block(" ".join(f"Net sales item {i}." for i in range(60)), page=4)],
+                   page_count=9, title="0000320193-23-000077")
+    chunks = chunker.chunk(doc)
+    assert len(chunks) > 1
+    assert all(c.text.startswith("2023 Q3 AAPL > Heading\n") and c.token_count <= 64 for c in chunks)
+    assert document_label(Document(Path("/d/4983.txt"), "text", title=None)) == ""  # ids add nothing
+    assert document_label(Document(Path("/d/lease.docx"), "docx", title="Lease terms")) == "lease · Lease terms"
