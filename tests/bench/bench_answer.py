@@ -76,6 +76,7 @@ class AnswerBench:
     ratio_ttft_raw_to_docent_prewarmed_wall: float
     ratios_best: dict[str, float]
     raw_thread: str
+    raw_split_prefix: int
     same_output: bool
     answer: str | list[str]
     index_s: float
@@ -137,17 +138,18 @@ def docent_once(lib: Any, captured: dict[str, Any], prewarm: bool) -> Timing:
                   int(getattr(stats, "cached_tokens", 0)))
 
 
-def raw_once(model: Path, tokens: list[int], stop: tuple[str, ...], main_thread: bool) -> Timing:
+def raw_once(model: Path, tokens: list[int], stop: tuple[str, ...], main_thread: bool,
+             prefix: int) -> Timing:
     """Bare llama-cpp-python. By default on a plain worker thread, as Docent generates on its
     ModelOwner thread: on this 2-core VM under CPU contention, decoding on the process's main
     thread measured 2-8x slower than on a worker thread (see notes), which is not Docent's doing."""
     if main_thread:
-        return _raw(model, tokens, stop)
+        return _raw(model, tokens, stop, prefix)
     out: list[Timing | BaseException] = []
 
     def work() -> None:
         try:
-            out.append(_raw(model, tokens, stop))
+            out.append(_raw(model, tokens, stop, prefix))
         except BaseException as e:  # re-raised on the caller's thread
             out.append(e)
 
@@ -159,7 +161,10 @@ def raw_once(model: Path, tokens: list[int], stop: tuple[str, ...], main_thread:
     return out[0]
 
 
-def _raw(model: Path, tokens: list[int], stop: tuple[str, ...]) -> Timing:
+def _raw(model: Path, tokens: list[int], stop: tuple[str, ...], prefix: int) -> Timing:
+    """prefix > 0: evaluate that many leading tokens first (inside the clock), as Docent's
+    warm() does with the system prompt, so both sides split the prompt the same way and
+    produce the same floats, hence the same greedy answer."""
     import llama_cpp
 
     llm = llama_cpp.Llama(model_path=str(model), n_ctx=N_CTX, n_threads=N_THREADS, seed=0,
@@ -168,6 +173,8 @@ def _raw(model: Path, tokens: list[int], stop: tuple[str, ...]) -> Timing:
     pieces: list[str] = []
     first = last = 0.0
     t0 = time.perf_counter()
+    if prefix:
+        llm.eval(tokens[:prefix])
     it = llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, stop=list(stop),
                                stream=True, seed=0)
     for part in it:
@@ -202,7 +209,7 @@ def _ratio(a: float, b: float) -> float:
 
 
 def run(model: Path, reps: int, top_k: int, raw_main_thread: bool,
-        quiet_wait_s: float) -> AnswerBench:
+        quiet_wait_s: float, split: bool) -> AnswerBench:
     quiet_env()
     from app.engine.library import Library
     from app.settings import Settings
@@ -229,7 +236,8 @@ def run(model: Path, reps: int, top_k: int, raw_main_thread: bool,
                 wait_for_quiet(quiet_wait_s)
                 with CpuWatch() as cw:
                     if variant == "raw":
-                        t = raw_once(model, captured["tokens"], captured["stop"], raw_main_thread)
+                        t = raw_once(model, captured["tokens"], captured["stop"], raw_main_thread,
+                                     captured["cached_tokens"] if split else 0)
                     else:
                         t = docent_once(lib, captured, prewarm=variant == "docent_prewarmed")
                 t.others_share = cw.summary()["others_share_of_machine"]
@@ -261,9 +269,10 @@ def run(model: Path, reps: int, top_k: int, raw_main_thread: bool,
         "them (Docent: through the ModelOwner thread and citation-marker filter); "
         "stream_tokens_per_s is measured inside LocalLLM.stream.",
         "raw gets Docent's exact prompt token list and stop strings, so both run identical "
-        "llama.cpp work; each run is a freshly loaded model (load not timed). Cold Docent "
-        "evaluates the system prompt and the rest in two batches, raw in one; the float "
-        "results differ slightly, so greedy outputs can differ by a few tokens.",
+        "llama.cpp work; each run is a freshly loaded model (load not timed). Docent "
+        "evaluates the system prompt (warm) and the rest separately; raw does the same "
+        "split (raw_split_prefix tokens, inside its clock) unless --no-split, because a "
+        "different split changes the floats and so the greedy answer and its length.",
         "others_share: share of the machine's CPU used by other processes during a run; "
         "timings with a large share are inflated and noisy (2 cores). `best` takes each "
         "variant's least-disturbed numbers (min TTFT, max rate); ratios_best compares those.",
@@ -279,6 +288,7 @@ def run(model: Path, reps: int, top_k: int, raw_main_thread: bool,
         ratio_ttft_raw_to_docent_prewarmed_wall=_ratio(raw["ttft_s"], warm["ttft_wall_s"]),
         ratios_best=ratios_best,
         raw_thread="main" if raw_main_thread else "worker",
+        raw_split_prefix=int(captured["cached_tokens"]) if split else 0,
         same_output=len(texts) == 1, answer=next(iter(texts)) if len(texts) == 1 else sorted(texts),
         index_s=index_s, peak_rss=peak_rss_mb(), notes=notes, machine=cpu_info(),
     )
@@ -293,13 +303,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="run the raw baseline on the main thread instead of a worker thread")
     ap.add_argument("--quiet-wait", type=float, default=45.0,
                     help="max seconds to wait for other processes to go idle before each run")
+    ap.add_argument("--no-split", action="store_true",
+                    help="raw evaluates the whole prompt at once instead of Docent's split")
     args = ap.parse_args(argv)
     if not args.model.is_file():
         print(f"bench_answer: {args.model} missing: run `python -m tests.bench.models`",
               file=sys.stderr)
         return 2
     emit("answer", run(args.model, max(1, args.reps), args.top_k, args.raw_main_thread,
-                        args.quiet_wait))
+                        args.quiet_wait, not args.no_split))
     return 0
 
 

@@ -9,8 +9,7 @@ import sys
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_EVAL = REPO.parent / "shared" / "eval"
@@ -31,21 +30,6 @@ def peak_rss_mb() -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
     return {"self_mb": round(own, 1), "children_max_mb": round(kids, 1)}
-
-
-def live_children_rss_mb() -> float:
-    """Current RSS of still-running child processes (e.g. the parser pool), in MiB."""
-    try:
-        import psutil
-    except ImportError:
-        return 0.0
-    total = 0
-    for child in psutil.Process().children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except psutil.Error:
-            pass
-    return round(total / 2**20, 1)
 
 
 def _plain(value: Any) -> Any:
@@ -74,15 +58,6 @@ def emit(name: str, result: Any) -> dict[str, Any]:
 def log(msg: str) -> None:
     """Progress goes to stderr so stdout stays pure JSON."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def timed(store: dict[str, float], key: str) -> Iterator[None]:
-    t0 = time.perf_counter()
-    try:
-        yield
-    finally:
-        store[key] = store.get(key, 0.0) + time.perf_counter() - t0
 
 
 def median(values: list[float]) -> float:
