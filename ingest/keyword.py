@@ -8,7 +8,6 @@ same rowid, so a hit is hydrated by two primary-key lookups.
 """
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -17,27 +16,14 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from ingest.keyword_rank import STOPWORDS, Bm25Ranker, RankConfig, ScopeSet, any_of, query_terms
 from ingest.store import StoredChunk
 
 if TYPE_CHECKING:
     from ingest.store import ChromaStore
 
-# Classic English stopwords (Lucene/NLTK-like). They carry ~zero BM25 weight but
-# make OR-queries walk huge posting lists, which costs milliseconds at 100k chunks.
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers herself him himself his how i if in into is it its itself
-just me more most my myself no nor not of off on once only or other our ours ourselves out over
-own same she should so some such than that the their theirs them themselves then there these
-they this those through to too under until up very was we were what when where which while who
-whom why will with would you your yours yourself yourselves
-""".split())
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-# A token with a digit and inner punctuation (ZX-9000, 10-Q, 3.5mm) is kept as a phrase.
-_CODE = re.compile(r"^(?=.*\d)\w+(?:[-./:]\w+)+$", re.UNICODE)
 _SQL_VARS = 900  # stay under SQLite's host-parameter limit on old builds
+_SCOPE = "SELECT file_id, count(*), min(id), max(id) FROM chunks WHERE {} GROUP BY path, file_id"
 
 
 @dataclass(frozen=True)
@@ -47,18 +33,8 @@ class KeywordHit:
 
 
 def match_expression(query: str, stopwords: Collection[str] = STOPWORDS) -> str:
-    """User text -> a safe FTS5 MATCH string: quoted terms ORed, so no syntax leaks through."""
-    phrases: list[str] = []
-    words: list[str] = []
-    for raw in query.split():
-        token = raw.strip("\"'`()[]{}<>,;!?*^").lower()
-        if _CODE.match(token):
-            phrases.append(token)
-        else:
-            words += [w.lower() for w in _WORD.findall(token)]
-    kept = [w for w in words if w not in stopwords and (len(w) > 1 or w.isdigit())]
-    terms = list(dict.fromkeys(phrases + (kept or words)))  # all-stopword queries keep their words
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    """User text -> a safe FTS5 MATCH string: quoted terms ORed."""
+    return any_of(query_terms(query, stopwords))
 
 
 def source_terms(path: str) -> str:
@@ -70,8 +46,9 @@ def source_terms(path: str) -> str:
 class KeywordIndex:
     """Implements ingest.pipeline.SecondaryIndex; shares the manifest's connection."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, rank: RankConfig | None = None) -> None:
         self.db = db
+        self.ranker = Bm25Ranker(db, rank)
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -154,37 +131,37 @@ class KeywordIndex:
     def scope_files(self, paths: Collection[str] = (), folders: Collection[str] = (),
                     file_ids: Collection[str] = ()) -> dict[str, int]:
         """file_id -> chunk count for files named by path, under folders, or by id."""
-        out: dict[str, int] = {}
-        sql = "SELECT file_id, count(*) FROM chunks WHERE {} GROUP BY file_id"
+        return self.scope(paths, folders, file_ids).counts
+
+    def scope(self, paths: Collection[str] = (), folders: Collection[str] = (),
+              file_ids: Collection[str] = ()) -> ScopeSet:
+        """The files named by path, under folders, or by id, with their rowid ranges."""
+        rows: dict[str, tuple[str, int, int, int]] = {}
         for p in paths:
-            out.update(self.db.execute(sql.format("path = ?"), (p,)).fetchall())
+            rows.update((r[0], r) for r in self.db.execute(_SCOPE.format("path = ?"), (p,)))
         for folder in folders:
             prefix = folder.rstrip("/\\") + "/"
-            # Range compare on the path index: a prefix match with no LIKE/GLOB escaping issues.
-            out.update(self.db.execute(sql.format("path >= ? AND path < ?"),
-                                       (prefix, prefix[:-1] + chr(ord("/") + 1))).fetchall())
+            # Range compare on the (path, file_id) index: a prefix match with no LIKE escaping.
+            rows.update((r[0], r) for r in self.db.execute(
+                _SCOPE.format("path >= ? AND path < ?"), (prefix, prefix[:-1] + chr(ord("/") + 1))))
         for part in _batches(list(file_ids)):
-            out.update(self.db.execute(
-                sql.format(f"file_id IN ({','.join('?' * len(part))})"), part).fetchall())
-        return out
+            rows.update((r[0], r) for r in self.db.execute(
+                _SCOPE.format(f"file_id IN ({','.join('?' * len(part))})"), part))
+        return ScopeSet.from_rows(list(rows.values()))
 
-    def search(self, query: str, n: int, file_ids: Collection[str] | None = None) -> list[KeywordHit]:
-        """Top-n chunks by BM25; file_ids (if given) restricts to those files."""
-        expr = match_expression(query)
-        if not expr or n <= 0 or (file_ids is not None and not file_ids):
-            return []
-        if file_ids is None:
-            rows = self.db.execute(
-                "SELECT c.chunk_id, s.score FROM (SELECT rowid AS rid, -rank AS score FROM chunks_fts "
-                "WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) s JOIN chunks c ON c.id = s.rid "
-                "ORDER BY s.score DESC", (expr, n))
-        else:
-            # One JSON parameter: a folder scope may name more files than SQLite has variables.
-            rows = self.db.execute(
-                "SELECT c.chunk_id, -f.rank AS score FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
-                "WHERE chunks_fts MATCH ? AND c.file_id IN (SELECT value FROM json_each(?)) "
-                "ORDER BY f.rank LIMIT ?", (expr, json.dumps(list(file_ids)), n))
-        return [KeywordHit(cid, float(score)) for cid, score in rows]
+    def search(self, query: str, n: int,
+               file_ids: Collection[str] | ScopeSet | None = None) -> list[KeywordHit]:
+        """Top-n chunks by BM25; file_ids (or a resolved ScopeSet) restricts to those files."""
+        scope = file_ids if isinstance(file_ids, ScopeSet) or file_ids is None \
+            else (self.scope(file_ids=file_ids) if file_ids else ScopeSet({}, ()))
+        ranked = self.ranker.top(query_terms(query), n, scope)
+        ids = dict(self._chunk_ids([rowid for rowid, _ in ranked]))
+        return [KeywordHit(ids[rowid], float(score)) for rowid, score in ranked if rowid in ids]
+
+    def _chunk_ids(self, rowids: list[int]) -> Iterator[tuple[int, str]]:
+        for part in _batches(rowids):
+            yield from self.db.execute(
+                f"SELECT id, chunk_id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
 
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
         """Hydrate chunk ids (from either index) into full chunks; unknown ids are absent."""

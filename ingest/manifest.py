@@ -79,6 +79,11 @@ MIGRATIONS: list[str] = [
         text, source, tokenize = 'porter unicode61 remove_diacritics 2'
     );
     """,
+    # 3: scope look-ups (a folder = a path range) read file ids and rowids from the index alone.
+    """
+    CREATE INDEX chunks_path_file ON chunks(path, file_id);
+    DROP INDEX chunks_path;
+    """,
 ]
 
 _COLUMNS = ("file_id, path, size, mtime_ns, sha256, status, error_kind, error, chunk_count, "

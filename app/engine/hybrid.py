@@ -99,13 +99,14 @@ class HybridRetriever:
         """Raw ranked lists from each index this mode uses (ids + native scores)."""
         modes = modes or ([self.mode] if self.mode != "hybrid" else ["dense", "keyword"])
         scope = Scope.from_where(where)
-        files = None if scope is None else self.keyword.scope_files(scope.paths, scope.folders,
-                                                                    scope.file_ids)
+        resolved = None if scope is None else self.keyword.scope(scope.paths, scope.folders,
+                                                                 scope.file_ids)
+        files = None if resolved is None else resolved.counts
         out = Candidates()
         keyword = None
         if "keyword" in modes or "hybrid" in modes:
             # FTS5 and the encoder + Chroma all release the GIL: run them side by side.
-            keyword = self._pool().submit(self.keyword.search, query, n, files)
+            keyword = self._pool().submit(self.keyword.search, query, n, resolved)
         if "dense" in modes or "hybrid" in modes:
             out.dense = self._dense(self.embedder.encode_query(query), n, files)
         if keyword is not None:
