@@ -34,6 +34,11 @@ _COUNT_LIMITS = (
 def load_pdf(path: Path, limits: LoadLimits) -> Document:
     from pypdf.errors import LimitReachedError
 
+    from ingest.loaders import pdf_fastparse
+
+    # Half of pypdf's extraction time is its byte-at-a-time content-stream tokenizer; the
+    # drop-in gives identical operations and is only installed on verified pypdf versions.
+    pdf_fastparse.install()
     try:
         return _load(path, limits, raised=False)
     except LimitReachedError:
