@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -35,31 +34,23 @@ def where_for(folders: list[str], files: list[str]) -> dict | None:  # type: ign
                  tuple(str(Path(f).expanduser().resolve()) for f in folders)).where()
 
 
-def snippet(text: str, limit: int = 240) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
-
-
 def cmd_search(lib, args) -> int:  # type: ignore[no-untyped-def]
-    retriever = lib.retriever(args.mode)
-    t0 = time.perf_counter()
-    passages = retriever.search(args.query, max(1, args.k), where_for(args.folder, args.file))
-    seconds = time.perf_counter() - t0
-    rows = [{"rank": i, "file": p.path, "name": p.name, "page_start": p.page_start,
-             "page_end": p.page_end, "pages": p.pages_label, "score": round(p.score, 4),
-             "snippet": snippet(p.text), "chunk_id": p.chunk_id}
-            for i, p in enumerate(passages, start=1)]
+    from app.engine.search_service import SearchRequest, search_here, search_via_service
+
+    req = SearchRequest(args.query, max(1, args.k), args.mode, where_for(args.folder, args.file))
+    # A running `docent serve` owns the index and has everything loaded: ask it first.
+    reply = search_via_service(lib.settings.index_dir, req) or search_here(lib, req)
     if args.json:
-        print(json.dumps({"query": args.query, "mode": retriever.mode, "seconds": round(seconds, 4),
-                          "results": rows}, indent=2, ensure_ascii=False))
+        print(json.dumps(asdict(reply), indent=2, ensure_ascii=False))
         return 0
-    if not rows:
+    if not reply.results:
         print("No passages found.")
         return 1
-    for r in rows:
-        where = f"{r['file']}" + (f", {r['pages']}" if r["pages"] else "")
-        print(f"{r['rank']:>2}. [{r['score']:.3f}] {where}\n    {r['snippet']}")
-    print(f"({len(rows)} in {seconds * 1000:.0f} ms, {retriever.mode})", file=sys.stderr)
+    for r in reply.results:
+        where = r.file + (f", {r.pages}" if r.pages else "")
+        print(f"{r.rank:>2}. [{r.score:.3f}] {where}\n    {r.snippet}")
+    via = f", served by pid {reply.served_by}" if reply.served_by else ""
+    print(f"({len(reply.results)} in {reply.seconds * 1000:.0f} ms, {reply.mode}{via})", file=sys.stderr)
     return 0
 
 

@@ -55,6 +55,7 @@ def cmd_unwatch(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_serve(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from app.engine.search_service import SearchServer
     from ingest.sync.events import FileEvent, FolderEvent, SyncProgress
     from ingest.sync.service import SyncService
 
@@ -75,6 +76,8 @@ def cmd_serve(lib, args) -> int:  # type: ignore[no-untyped-def]
     svc = SyncService(lib, on_event=show, watch=not args.once)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     svc.start()
+    search = SearchServer(lib)  # `docent search` from other shells is answered here
+    search.start()
     try:
         if args.once:
             svc.wait_idle(None)
@@ -84,6 +87,7 @@ def cmd_serve(lib, args) -> int:  # type: ignore[no-untyped-def]
     except KeyboardInterrupt:
         pass
     finally:
+        search.stop()
         svc.stop()
     if svc.error is not None:
         print(f"docent: sync stopped: {svc.error}", file=sys.stderr)
