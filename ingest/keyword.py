@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from ingest.keyword_rank import STOPWORDS, Bm25Ranker, RankConfig, ScopeSet, any_of, query_terms
+from ingest.keyword_rank import Bm25Ranker, RankConfig, ScopeSet, query_terms
 from ingest.store import StoredChunk
 
 if TYPE_CHECKING:
@@ -30,11 +30,6 @@ _SCOPE = "SELECT file_id, count(*), min(id), max(id) FROM chunks WHERE {} GROUP 
 class KeywordHit:
     chunk_id: str
     score: float  # BM25, higher is better
-
-
-def match_expression(query: str, stopwords: Collection[str] = STOPWORDS) -> str:
-    """User text -> a safe FTS5 MATCH string: quoted terms ORed."""
-    return any_of(query_terms(query, stopwords))
 
 
 def source_terms(path: str) -> str:
@@ -128,11 +123,6 @@ class KeywordIndex:
                 f"SELECT chunk_id FROM chunks WHERE file_id IN ({marks})", part)]
         return out
 
-    def scope_files(self, paths: Collection[str] = (), folders: Collection[str] = (),
-                    file_ids: Collection[str] = ()) -> dict[str, int]:
-        """file_id -> chunk count for files named by path, under folders, or by id."""
-        return self.scope(paths, folders, file_ids).counts
-
     def scope(self, paths: Collection[str] = (), folders: Collection[str] = (),
               file_ids: Collection[str] = ()) -> ScopeSet:
         """The files named by path, under folders, or by id, with their rowid ranges."""
@@ -149,11 +139,8 @@ class KeywordIndex:
                 _SCOPE.format(f"file_id IN ({','.join('?' * len(part))})"), part))
         return ScopeSet.from_rows(list(rows.values()))
 
-    def search(self, query: str, n: int,
-               file_ids: Collection[str] | ScopeSet | None = None) -> list[KeywordHit]:
-        """Top-n chunks by BM25; file_ids (or a resolved ScopeSet) restricts to those files."""
-        scope = file_ids if isinstance(file_ids, ScopeSet) or file_ids is None \
-            else (self.scope(file_ids=file_ids) if file_ids else ScopeSet({}, ()))
+    def search(self, query: str, n: int, scope: ScopeSet | None = None) -> list[KeywordHit]:
+        """Top-n chunks by BM25, within `scope` (see scope()) if given."""
         ranked = self.ranker.top(query_terms(query), n, scope)
         ids = dict(self._chunk_ids([rowid for rowid, _ in ranked]))
         return [KeywordHit(ids[rowid], float(score)) for rowid, score in ranked if rowid in ids]

@@ -16,7 +16,7 @@ from app.engine.citations import MarkerFilter, clean_markers, marker_numbers
 from app.engine.events import Answer, Citation, DoneEvent, ErrorEvent, Event, SourcesEvent, TokenEvent
 from app.engine.owner import ModelOwner
 from app.engine.prompt import BuiltPrompt, PromptBuilder, Turn
-from app.engine.retrieval import Passage
+from app.engine.retrieval import Passage, snippet
 from app.engine.selection import Budget, select_passages
 from app.errors import DocentError
 
@@ -100,7 +100,7 @@ class Answerer:
         raw = prompt.turn.answer
         cited = [n for n in marker_numbers(raw) if n in prompt.visible]
         citations = [Citation(n, prompt.visible[n].path, prompt.visible[n].page_start,
-                              prompt.visible[n].page_end, _snippet(prompt.visible[n].text),
+                              prompt.visible[n].page_end, snippet(prompt.visible[n].text, 300),
                               prompt.visible[n].score) for n in cited]
         return Answer(prompt.turn.question, clean_markers(raw, prompt.visible).strip(), citations,
                       prompt.sources, stats.prompt_tokens, stats.completion_tokens, stats.ttft_s,
@@ -133,7 +133,3 @@ def retrieval_query(question: str, history: list[Turn]) -> str:
     KV cache, instead of whatever its few words match alone."""
     return f"{history[-1].question} {question}" if history else question
 
-
-def _snippet(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"

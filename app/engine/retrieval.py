@@ -32,6 +32,12 @@ class Passage:
         return f"p. {self.page_start}"
 
 
+def snippet(text: str, limit: int = 240) -> str:
+    """Whitespace-collapsed text cut at a word boundary: what a citation or result shows."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
 class DenseRetriever:
     def __init__(self, embedder: Embedder, store: ChromaStore) -> None:
         self.embedder = embedder

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from app.engine.retrieval import snippet
+
 if TYPE_CHECKING:
     from app.engine.library import Library
     from app.engine.retrieval import Passage
@@ -62,11 +64,6 @@ class SearchReply:
         return cls(**{**data, "results": [SearchRow(**r) for r in data["results"]]})
 
 
-def snippet(text: str, limit: int = 240) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
-
-
 def rows(passages: Sequence["Passage"]) -> list[SearchRow]:
     return [SearchRow(i, p.path, p.name, p.page_start, p.page_end, p.pages_label, round(p.score, 4),
                       snippet(p.text), p.chunk_id) for i, p in enumerate(passages, start=1)]
@@ -75,7 +72,9 @@ def rows(passages: Sequence["Passage"]) -> list[SearchRow]:
 def search_here(lib: "Library", req: SearchRequest, retrievers: dict[str | None, Any] | None = None
                 ) -> SearchReply:
     cache = retrievers if retrievers is not None else {}
-    retriever = cache.get(req.mode) or cache.setdefault(req.mode, lib.retriever(req.mode))
+    if req.mode not in cache:
+        cache[req.mode] = lib.retriever(req.mode)
+    retriever = cache[req.mode]
     t0 = time.perf_counter()
     passages = retriever.search(req.query, max(1, req.k), req.where)
     return SearchReply(req.query, retriever.mode, round(time.perf_counter() - t0, 4), rows(passages))

@@ -142,9 +142,9 @@ def measure(home: Path, queries: dict[str, Any], folder: str, file: str, n: int,
     raw: dict[str, Timing] = {}
     if not url:
         vec = [queries[t] for t in texts]
-        fid = kw.scope_files(paths=[file])
+        fid = kw.scope(paths=[file]).counts
         ids = kw.ids_for_files(fid)
-        folder_fids = list(kw.scope_files(folders=[folder]))
+        folder_fids = list(kw.scope(folders=[folder]).counts)
         raw = {
             "unfiltered_k50": timing(lambda i: store.query_ids(vec[i % len(vec)], 50), n),
             "unfiltered_k2000_ids_only": timing(lambda i: store.query_ids(vec[i % len(vec)], 2000), n),

@@ -5,7 +5,8 @@ import sqlite3
 
 import pytest
 
-from ingest.keyword import KeywordIndex, match_expression
+from ingest.keyword import KeywordIndex
+from ingest.keyword_rank import any_of, query_terms
 from ingest.manifest import MIGRATIONS, FileStatus, Manifest
 from ingest.store import StoredChunk
 from tests.docs_factory import make_mixed_folder
@@ -20,6 +21,10 @@ def kw(tmp_path):
     m = Manifest(tmp_path / "manifest.sqlite3")
     yield KeywordIndex(m.db)
     m.close()
+
+
+def match_expression(query: str) -> str:
+    return any_of(query_terms(query))
 
 
 def test_match_expression_is_safe_and_keeps_codes_as_phrases():
@@ -61,11 +66,11 @@ def test_replace_delete_rename_scope(kw):
     kw.replace_file("f1", _chunks("f1", "/d/x/a.txt", ["beta one"]))  # shrank: stale rows gone
     assert kw.file_ids() == {"f1": 1, "f2": 1}
     assert [h.chunk_id for h in kw.search("alpha", 5)] == ["f2:00000"]
-    assert kw.scope_files(folders=["/d/x"]) == {"f1": 1}
-    assert kw.scope_files(folders=["/d/x/"], paths=["/d/y/b.txt"]) == {"f1": 1, "f2": 1}
-    assert kw.scope_files(folders=["/d/x/a"]) == {}  # a prefix of a name is not a folder
-    assert [h.chunk_id for h in kw.search("alpha beta", 5, file_ids={"f1"})] == ["f1:00000"]
-    assert kw.search("alpha beta", 5, file_ids=set()) == []
+    assert kw.scope(folders=["/d/x"]).counts == {"f1": 1}
+    assert kw.scope(folders=["/d/x/"], paths=["/d/y/b.txt"]).counts == {"f1": 1, "f2": 1}
+    assert kw.scope(folders=["/d/x/a"]).counts == {}  # a prefix of a name is not a folder
+    assert [h.chunk_id for h in kw.search("alpha beta", 5, kw.scope(file_ids={"f1"}))] == ["f1:00000"]
+    assert kw.search("alpha beta", 5, kw.scope(file_ids=set())) == []
     kw.rename_file("f2", "/d/z/b.txt")
     assert kw.chunks(["f2:00000"])["f2:00000"].path == "/d/z/b.txt"
     assert kw.delete_file("f2") == 1 and kw.search("alpha", 5) == []
