@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import BENCH_OUT, SCIFACT, cpu_info, emit, log, peak_rss_mb, quiet_env
+from tests.bench.common import (BENCH_OUT, SCIFACT, add_embedder_args, bench_embedder, cpu_info, emit,
+                                log, peak_rss_mb, quiet_env)
 
 PUBLISHED = {"dense": 0.6451, "keyword": 0.665}  # MTEB all-MiniLM-L6-v2; BEIR BM25 (Anserini)
 TARGET_HYBRID = 0.71
@@ -34,37 +35,20 @@ class HybridBench:
     machine: dict[str, Any] = field(default_factory=dict)
 
 
-def bench_embedder(vectors: Path | None):  # type: ignore[no-untyped-def]
-    """None: Docent's own Embedder. A folder: vectors computed off-machine (gpu_embed.py)."""
-    if vectors is None:
-        return None
-    import json
-
-    from app.resources import bundled_embedder
-    from tests.bench.gpu_embed import CachedEmbedder, load_vectors
-
-    texts = json.loads((vectors / "texts.json").read_text(encoding="utf-8"))
-    return CachedEmbedder(bundled_embedder(), texts, load_vectors(vectors / "vectors.pt"))
-
-
-def open_library(home: Path, vectors: Path | None = None):  # type: ignore[no-untyped-def]
+def open_library(home: Path, vectors: Path | None = None, threads: int = 0):  # type: ignore[no-untyped-def]
     from app.engine.library import Library
     from app.settings import Settings
 
-    return Library(Settings(home=home), embedder=bench_embedder(vectors))
+    return Library(Settings(home=home), embedder=bench_embedder(vectors, threads))
 
 
 def run(root: Path, home: Path, threads: int = 0, vectors: Path | None = None,
         prune_min_chunks: int | None = None) -> HybridBench:
     quiet_env()
-    if threads:  # on a shared, busy CPU one torch thread embeds faster than two fighting
-        import torch
-
-        torch.set_num_threads(threads)
     from app.evaluation import evaluate, load_beir
 
     data = load_beir(root)
-    with open_library(home, vectors) as lib:
+    with open_library(home, vectors, threads) as lib:
         if prune_min_chunks is not None:  # SciFact (13k chunks) is below the default: force the plan
             from dataclasses import replace
 
@@ -85,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=SCIFACT)
     ap.add_argument("--home", type=Path, default=CACHE_HOME)
-    ap.add_argument("--vectors", type=Path, help="precomputed chunk vectors (tests/bench/gpu_embed.py)")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    add_embedder_args(ap)
     ap.add_argument("--prune-min-chunks", type=int, help="apply BM25 common-term pruning from this "
                     "many chunks (default: the product's setting)")
     args = ap.parse_args(argv)

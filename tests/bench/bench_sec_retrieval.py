@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import BENCH_OUT, SEC_DOCS, cpu_info, emit, log, peak_rss_mb, quiet_env
+from tests.bench.common import (BENCH_OUT, SEC_DOCS, add_embedder_args, bench_embedder, cpu_info, emit, log,
+                                peak_rss_mb, quiet_env)
 
 CACHE_HOME = BENCH_OUT / "cache" / "sec-home"
 
@@ -56,10 +57,6 @@ def load_questions(root: Path) -> list[tuple[str, str]]:
 
 def run(docs: Path, home: Path, threads: int, vectors: Path | None = None) -> SecBench:
     quiet_env()
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     from app.engine.library import Library
     from app.engine.llm import LocalLLM
     from app.engine.prompt import PromptBuilder
@@ -70,9 +67,7 @@ def run(docs: Path, home: Path, threads: int, vectors: Path | None = None) -> Se
 
     questions = load_questions(docs.parent)
     settings = Settings(home=home)
-    from tests.bench.bench_retrieval_hybrid import bench_embedder
-
-    with Library(settings, embedder=bench_embedder(vectors)) as lib:
+    with Library(settings, embedder=bench_embedder(vectors, threads)) as lib:
         log(f"indexing {docs}")
         t0 = time.perf_counter()
         report = lib.indexer.index_paths([docs])
@@ -127,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=Path, default=SEC_DOCS)
     ap.add_argument("--home", type=Path, default=CACHE_HOME)
-    ap.add_argument("--vectors", type=Path, help="precomputed chunk vectors (tests/bench/gpu_embed.py)")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    add_embedder_args(ap)
     args = ap.parse_args(argv)
     if not args.docs.is_dir():
         print(f"bench_sec_retrieval: {args.docs} not found", file=sys.stderr)

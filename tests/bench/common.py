@@ -221,3 +221,25 @@ def wait_for_quiet(max_wait_s: float = 120.0, threshold: float = 0.15, window_s:
         waited = time.perf_counter() - t0
         if share < threshold or waited >= max_wait_s:
             return {"waited_s": round(waited, 1), "others_share_before": share}
+
+
+def add_embedder_args(ap: Any) -> None:
+    """--vectors / --threads, shared by the benchmarks that index a corpus."""
+    ap.add_argument("--vectors", type=Path, help="precomputed chunk vectors (tests/bench/gpu_embed.py)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+
+
+def bench_embedder(vectors: Path | None, threads: int = 0):  # type: ignore[no-untyped-def]
+    """None: Docent's own Embedder. A folder: vectors computed off-machine (gpu_embed.py).
+    threads: on a shared, busy CPU one torch thread embeds faster than two fighting."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if vectors is None:
+        return None
+    from app.resources import bundled_embedder
+    from tests.bench.gpu_embed import CachedEmbedder, load_vectors
+
+    texts = json.loads((vectors / "texts.json").read_text(encoding="utf-8"))
+    return CachedEmbedder(bundled_embedder(), texts, load_vectors(vectors / "vectors.pt"))
