@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ingest.ignore import IgnoreRules
-from ingest.manifest import FileRecord, FileStatus
+from ingest.manifest import FileRecord
 from ingest.sync.debounce import Debouncer
 from ingest.sync.events import EventFn, FileEvent, FolderEvent, SyncEvent, SyncProgress
 from ingest.sync.progress import ProgressTracker

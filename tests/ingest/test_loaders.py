@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import time
 import zipfile
 from pathlib import Path
 
