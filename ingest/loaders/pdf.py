@@ -34,11 +34,13 @@ _COUNT_LIMITS = (
 def load_pdf(path: Path, limits: LoadLimits) -> Document:
     from pypdf.errors import LimitReachedError
 
-    from ingest.loaders import pdf_fastparse
+    from ingest.loaders import pdf_fastparse, pdf_fasttext
 
-    # Half of pypdf's extraction time is its byte-at-a-time content-stream tokenizer; the
-    # drop-in gives identical operations and is only installed on verified pypdf versions.
+    # Most of pypdf's extraction time is its byte-at-a-time content-stream tokenizer and
+    # its per-operator text bookkeeping; the drop-ins give identical operations and text
+    # and are only installed on verified pypdf versions.
     pdf_fastparse.install()
+    pdf_fasttext.install()
     try:
         return _load(path, limits, raised=False)
     except LimitReachedError:
