@@ -47,15 +47,21 @@ class Chunker:
         self.max_tokens = max(16, min(chunk_tokens, encoder_max_tokens - 2))
         self.overlap = max(0, min(overlap, self.max_tokens // 2))
         self.heading_max = heading_max_tokens
+        self._fast = _own_backend(tokenizer)
 
     # --- token helpers -------------------------------------------------------
     def _count(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
+        if self._fast is not None:
+            # One at a time: encode_batch's thread pool only competes with the encoder's.
+            return [len(self._fast.encode(t, add_special_tokens=False).ids) for t in texts]
         enc = self.tok(list(texts), add_special_tokens=False)
         return [len(ids) for ids in enc["input_ids"]]
 
     def _offsets(self, text: str) -> list[tuple[int, int]]:
+        if self._fast is not None:
+            return self._fast.encode(text, add_special_tokens=False).offsets
         enc = self.tok([text], add_special_tokens=False, return_offsets_mapping=True)
         return [tuple(o) for o in enc["offset_mapping"][0]]  # type: ignore[misc]
 
@@ -90,7 +96,17 @@ class Chunker:
         """The last ~n_tokens of text, starting at a word boundary."""
         if n_tokens <= 0:
             return ""
-        offsets = self._offsets(text)
+        # Tokens never span whitespace, so past a space the suffix tokenizes exactly as
+        # inside the whole text: read only enough of the end (long blocks are common).
+        space = text.find(" ", max(0, len(text) - 16 * n_tokens))
+        if space > 0:
+            offsets = self._offsets(text[space:])
+            if len(offsets) > n_tokens:
+                return self._tail_from(text, [(a + space, b + space) for a, b in offsets], n_tokens)
+        return self._tail_from(text, self._offsets(text), n_tokens)
+
+    @staticmethod
+    def _tail_from(text: str, offsets: list[tuple[int, int]], n_tokens: int) -> str:
         if len(offsets) <= n_tokens:
             return text
         start = offsets[-n_tokens][0]
@@ -178,6 +194,25 @@ class Chunker:
                 out.append(Chunk(len(out), piece, c.page_start, c.page_end, c.heading,
                                  self._count([piece])[0]))
         return out
+
+
+def _own_backend(tokenizer: Tokenizer):  # type: ignore[no-untyped-def]
+    """A private copy of a fast tokenizer's Rust backend, or None for other tokenizers.
+
+    Calling the backend directly skips the transformers wrapper (most of the
+    chunker's time), and a copy of its own keeps it apart from the encoder's:
+    the encoder sets truncation on the shared backend, and concurrent use of
+    one backend from two threads fails ("Already borrowed").
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer as RustTokenizer
+
+    own = RustTokenizer.from_str(backend.to_str())
+    own.no_truncation()
+    own.no_padding()
+    return own
 
 
 def document_label(doc: Document) -> str:

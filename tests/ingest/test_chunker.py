@@ -75,3 +75,23 @@ def test_every_chunk_names_its_document(chunker):
     assert all(c.text.startswith("2023 Q3 AAPL > Heading\n") and c.token_count <= 64 for c in chunks)
     assert document_label(Document(Path("/d/4983.txt"), "text", title=None)) == ""  # ids add nothing
     assert document_label(Document(Path("/d/lease.docx"), "docx", title="Lease terms")) == "lease · Lease terms"
+
+
+def test_rust_backend_chunks_exactly_like_the_transformers_tokenizer(embedder):
+    """The chunker calls its own copy of the Rust tokenizer (and tokenizes only the end of
+    a block for the overlap); the chunks must equal those of the transformers wrapper."""
+    blocks = []
+    for i in range(40):
+        if i % 9 == 0:
+            blocks.append(Block(f"Item {i}. Results of Operations", page=i // 4 + 1, heading_level=2))
+        words = " ".join(f"Net sales of product{i}-{j} rose {j * 1.5:.1f}% (naïve café; Œuvre)." for j in range(i * 3))
+        blocks.append(Block(words or "Short.", page=i // 4 + 1))
+    fast = Chunker(embedder.tokenizer, chunk_tokens=120, overlap=30, encoder_max_tokens=256)
+    slow = Chunker(embedder.tokenizer, chunk_tokens=120, overlap=30, encoder_max_tokens=256)
+    slow._fast = None
+    assert fast._fast is not None
+    got, want = fast.chunk_blocks(blocks, "Apple 10-Q"), slow.chunk_blocks(blocks, "Apple 10-Q")
+    assert len(want) > 20
+    assert got == want
+    # The private copy never inherits the encoder's truncation to 256 tokens.
+    assert fast._count(["word " * 600])[0] == 600
