@@ -1,15 +1,24 @@
-"""Sentence-transformers encoder, loaded from a local folder only."""
+"""Sentence-transformers encoder, loaded from a local folder only.
+
+On a CPU the encoder runs data-parallel: one single-threaded torch worker per
+physical core, each taking whole batches (ingest/embed_workers.py). It shares
+the cores well with the PDF parser process: torch's own threads wait for each
+other at every operator, so one of them pre-empted by the parser stalls both.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from ingest.embed_workers import BatchWorkers
 
 
 @dataclass(frozen=True)
@@ -24,12 +33,16 @@ class EmbedderInfo:
 class Embedder:
     """Wraps SentenceTransformer; heavy imports happen on first use."""
 
-    def __init__(self, model_path: Path, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, model_path: Path, batch_size: int = 16, device: str = "cpu", workers: int = 0) -> None:
         self.model_path = Path(model_path)
         self.batch_size = batch_size
         self.device = device
+        # Data-parallel CPU workers; 0 = one per physical core. GPUs and Metal use one.
+        self.workers = 1 if device != "cpu" else (workers or _physical_cores())
         self._model = None
         self._lock = threading.Lock()
+        self._preprocess_lock = threading.Lock()
+        self._batch_workers: BatchWorkers | None = None
         self.calls = 0  # encode() calls that embedded at least one text
         self.texts_embedded = 0
 
@@ -47,8 +60,22 @@ class Embedder:
                 # The chunker measures over-long blocks on purpose before splitting them.
                 hf_logging.set_verbosity_error()
 
-                self._model = SentenceTransformer(str(self.model_path), device=self.device,
-                                                  local_files_only=True)
+                model = SentenceTransformer(str(self.model_path), device=self.device, local_files_only=True)
+                if self.workers > 1:
+                    import sys
+
+                    import torch
+
+                    # Process-wide: torch is only used by this encoder in Docent.
+                    torch.set_num_threads(1)
+                    # The workers take the GIL back between torch operators; at the default
+                    # 5 ms switch interval a busy Python thread (chunking, writing) stalls
+                    # them (measured: 16.0 s vs 14.6 s for the same work beside a busy thread).
+                    sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+                    # The fast tokenizer's Rust object cannot be entered from two threads
+                    # at once ("Already borrowed"); the forward passes run in parallel.
+                    model.preprocess = _locked(model.preprocess, self._preprocess_lock)
+                self._model = model
             return self._model
 
     @property
@@ -68,14 +95,63 @@ class Embedder:
 
         if not texts:
             return np.zeros((0, self.info().dimension), dtype=np.float32)
+        if self.workers > 1 and len(texts) > self.batch_size:
+            return self.submit(texts).result()
         self.calls += 1
         self.texts_embedded += len(texts)
-        vecs = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+        return self._encode_batch(list(texts))  # a query, or one worker: on this thread
+
+    def submit(self, texts: Sequence[str]) -> "Future[np.ndarray]":
+        """Encode on the worker threads; the caller can write the previous file meanwhile."""
+        from ingest.embed_workers import BatchWorkers
+
+        if not texts:
+            done: Future[np.ndarray] = Future()
+            done.set_result(self.encode(texts))
+            return done
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        _ = self.model  # load it (and set torch up) before any worker thread runs
+        if self._batch_workers is None:
+            self._batch_workers = BatchWorkers(self._encode_batch, self.workers)
+        return self._batch_workers.submit(list(texts), self.batch_size)
+
+    def _encode_batch(self, texts: list[str]) -> "np.ndarray":
+        import numpy as np
+
+        vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
         return vecs.astype(np.float32, copy=False)
 
     def encode_query(self, text: str) -> "np.ndarray":
         return self.encode([text])[0]
+
+    def close(self) -> None:
+        """Stop the worker threads (they start again on the next use)."""
+        if self._batch_workers is not None:
+            self._batch_workers.close()
+
+
+def _locked(fn, lock: threading.Lock):  # type: ignore[no-untyped-def]
+    def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with lock:
+            return fn(*args, **kwargs)
+
+    return call
+
+
+def _physical_cores() -> int:
+    try:
+        import psutil
+
+        n = psutil.cpu_count(logical=False)
+        if n:
+            return int(n)
+    except Exception:  # unsupported platform or container: fall back on logical / 2
+        pass
+    import os
+
+    return max(1, (os.cpu_count() or 2) // 2)
 
 
 def _fingerprint(path: Path, dim: int) -> str:

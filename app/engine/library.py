@@ -162,6 +162,8 @@ class Library:
                         budget=Budget(tokens=s.context_tokens))
 
     def close(self) -> None:
+        if self._embedder is not None:
+            self._embedder.close()
         if self._pool is not None:
             self._pool.close()
         if self._manifest is not None:

@@ -61,6 +61,13 @@ class CachedEmbedder(Embedder):
         self.misses += len(texts)
         return super().encode(texts)
 
+    def submit(self, texts: Sequence[str]):  # type: ignore[no-untyped-def]
+        from concurrent.futures import Future
+
+        done: Future = Future()
+        done.set_result(self.encode(texts))
+        return done
+
 
 def load_vectors(path: Path):  # type: ignore[no-untyped-def]
     import torch
