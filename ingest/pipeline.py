@@ -17,9 +17,9 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
-from ingest.chunker import Chunker
+from ingest.chunker import Chunk, Chunker
 from ingest.discover import discover
 from ingest.embedder import Embedder
 from ingest.errors import MESSAGES, FileErrorKind
@@ -27,6 +27,9 @@ from ingest.isolation import LoadResult, ParserPool
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import FileRecord, FileStatus, Manifest
 from ingest.store import ChromaStore, StoredChunk, chunk_id
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Errors worth retrying on the next run even if the file did not change.
 _TRANSIENT = {FileErrorKind.UNREADABLE, FileErrorKind.VANISHED, FileErrorKind.TIMEOUT,
@@ -103,6 +106,17 @@ class _Work:
     mtime_ns: int
     sha256: str
     previous: FileRecord | None
+
+
+@dataclass
+class _Embedding:
+    """A file whose chunks are being embedded, waiting to be written."""
+
+    work: _Work
+    record: FileRecord
+    chunks: list[Chunk]
+    pages: int
+    vectors: Future[np.ndarray]
 
 
 class Indexer:
@@ -231,10 +245,19 @@ class Indexer:
         return _Work(path, st.st_size, st.st_mtime_ns, sha, rec)
 
     def _run(self, todo: list[_Work], report: IndexReport, emit: ProgressFn) -> None:
-        """Parse ahead in worker processes while this thread chunks, embeds and writes."""
+        """Parse ahead in worker processes; while one file is embedded, chunk the next
+        and write the previous one, so the encoder never waits for this thread."""
         queue: deque[tuple[_Work, Future[LoadResult]]] = deque()
         it = iter(todo)
         done = 0
+        embedding: _Embedding | None = None
+
+        def finish(job: _Embedding) -> None:
+            nonlocal done
+            self._write(job, report)
+            done += 1
+            emit(Progress("file_done", done, len(todo), str(job.work.path), len(job.chunks)))
+
         while True:
             while len(queue) < self.prefetch and not self.cancel_event.is_set():
                 w = next(it, None)
@@ -244,34 +267,48 @@ class Indexer:
             if not queue:
                 break
             work, fut = queue.popleft()
-            result = fut.result()
-            chunks = self._store(work, result, report)
-            done += 1
-            rec = self.manifest.get(str(work.path))
-            emit(Progress("file_done", done, len(todo), str(work.path), chunks,
-                          rec.error or "" if rec and rec.status == FileStatus.ERROR else ""))
+            job = self._prepare(work, fut.result(), report)
+            if embedding is not None:
+                finish(embedding)
+                embedding = None
+            if job is None:  # failed or empty: recorded already
+                done += 1
+                rec = self.manifest.get(str(work.path))
+                emit(Progress("file_done", done, len(todo), str(work.path), 0,
+                              rec.error or "" if rec and rec.status == FileStatus.ERROR else ""))
+            else:
+                embedding = job
+        if embedding is not None:
+            finish(embedding)
         report.cancelled = self.cancel_event.is_set() and done < len(todo)
 
-    def _store(self, w: _Work, result: LoadResult, report: IndexReport) -> int:
+    def _prepare(self, w: _Work, result: LoadResult, report: IndexReport) -> _Embedding | None:
+        """Chunk a parsed file, mark it INDEXING and start embedding it."""
         key = str(w.path)
         if not result.ok or result.document is None:
             self._fail(report, key, w.previous, result.error_kind or FileErrorKind.INTERNAL,
                        result.error_detail, w)
-            return 0
+            return None
         doc = result.document
         chunks = self.chunker.chunk(doc)
         if not chunks:
             kind = FileErrorKind.NO_TEXT if doc.kind == "pdf" else FileErrorKind.EMPTY
             self._fail(report, key, w.previous, kind, "", w)
-            return 0
+            return None
         fid = w.previous.file_id if w.previous else file_id_for(key)
         rec = FileRecord(fid, key, w.size, w.mtime_ns, w.sha256, FileStatus.INDEXING,
                          chunk_count=len(chunks), page_count=doc.page_count, index_version=self.version)
         self.manifest.put(rec)
-        vectors = self.embedder.encode([c.text for c in chunks])
+        vectors = self.embedder.submit([c.text for c in chunks])
+        return _Embedding(w, rec, chunks, doc.page_count or 0, vectors)
+
+    def _write(self, job: _Embedding, report: IndexReport) -> None:
+        """Store an embedded file's chunks, drop its stale ones, mark it INDEXED."""
+        rec, key, fid = job.record, job.record.path, job.record.file_id
+        vectors = job.vectors.result()
         stored = [StoredChunk(chunk_id(fid, c.index), fid, key, c.index, c.page_start, c.page_end,
-                              c.text, c.heading) for c in chunks]
-        self.store.upsert(stored, vectors, w.sha256)
+                              c.text, c.heading) for c in job.chunks]
+        self.store.upsert(stored, vectors, job.work.sha256)
         keep = {s.chunk_id for s in stored}
         stale = [i for i in self.store.ids_for_file(fid) if i not in keep]
         if stale:
@@ -281,11 +318,10 @@ class Indexer:
         rec.status = FileStatus.INDEXED
         self.manifest.put(rec)
         report.indexed += 1
-        report.chunks_added += len(chunks)
+        report.chunks_added += len(job.chunks)
         report.chunks_deleted += len(stale)
-        report.embed_tokens += sum(c.token_count for c in chunks)
-        report.pages += doc.page_count or 0
-        return len(chunks)
+        report.embed_tokens += sum(c.token_count for c in job.chunks)
+        report.pages += job.pages
 
     def _fail(self, report: IndexReport, path: str, previous: FileRecord | None,
               kind: FileErrorKind, detail: str, work: _Work | None = None) -> None:

@@ -54,11 +54,17 @@ class IndexBench:
     parser_cpu_s: float
     contention_index: dict[str, float]
     contention_raw: dict[str, float]
+    contention_alone: dict[str, float]
     timings_trustworthy: bool  # other processes used < 10% of the CPU in both timed phases
     cpu_ratio_raw_to_e2e: float  # raw encode CPU-s / indexing CPU-s (incl. parser): contention-robust
     cpu_ratio_target_met: bool
-    raw_per_file_encode_s: float | None = None
-    raw_per_file_cpu_s: float | None = None
+    embed_workers_idle_s: float = 0.0  # encoder worker-seconds with no batch to encode
+    raw_encoder_threads: int = 0
+    embedder_workers: int = 0
+    embedder_alone_s: float = 0.0  # Docent's encoder (data-parallel workers) on the same texts, no pipeline
+    embedder_alone_tokens_per_s: float = 0.0
+    ratio_e2e_to_embedder_alone: float = 0.0  # what the pipeline around the encoder costs
+    cpu_ratio_embedder_alone_to_e2e: float = 0.0
     notes: list[str] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=dict)
 
@@ -82,23 +88,34 @@ class _Timers:
 
         setattr(obj, attr, timed)
 
-    def wrap_pool(self, pool: Any) -> None:
-        """Time how long the indexing thread blocks on parse results."""
-        submit = pool.submit
+    def wrap_wait(self, obj: object, attr: str, phase: str,
+                  on_result: Callable[[Any], None] = lambda res: None) -> None:
+        """Time how long the caller blocks on the futures that obj.attr returns."""
+        submit: Callable[..., Any] = getattr(obj, attr)
         timers = self
 
-        class _Fut:
+        class _Waited:
             def __init__(self, fut: Any) -> None:
                 self.fut = fut
 
             def result(self, timeout: float | None = None) -> Any:
                 t0 = time.perf_counter()
-                res = self.fut.result(timeout)
-                timers.seconds["wait_parse"] = timers.seconds.get("wait_parse", 0.0) + time.perf_counter() - t0
-                timers.parse_worker_s += float(getattr(res, "seconds", 0.0) or 0.0)
+                try:
+                    res = self.fut.result(timeout)
+                finally:
+                    timers.seconds[phase] = timers.seconds.get(phase, 0.0) + time.perf_counter() - t0
+                on_result(res)
                 return res
 
-        pool.submit = lambda path: _Fut(submit(path))
+        setattr(obj, attr, lambda *a, **k: _Waited(submit(*a, **k)))
+
+    def wrap_pool(self, pool: Any) -> None:
+        """Time how long the indexing thread blocks on parse results, and the parser's own time."""
+
+        def add_parse_time(res: Any) -> None:
+            self.parse_worker_s += float(getattr(res, "seconds", 0.0) or 0.0)
+
+        self.wrap_wait(pool, "submit", "wait_parse", add_parse_time)
 
 
 def _instrument(lib: Any, timers: _Timers) -> None:
@@ -106,7 +123,7 @@ def _instrument(lib: Any, timers: _Timers) -> None:
 
     ix = lib.indexer
     timers.wrap(ix.chunker, "chunk", "chunk")
-    timers.wrap(ix.embedder, "encode", "embed")
+    timers.wrap_wait(ix.embedder, "submit", "wait_embed")  # the indexing thread blocked on it
     timers.wrap(ix.store, "upsert", "chroma_upsert")
     timers.wrap(ix.store, "ids_for_file", "chroma_ids_for_file")
     timers.wrap(ix.manifest, "put", "manifest_put")
@@ -126,21 +143,10 @@ def _children_cpu_s() -> float:
     return total
 
 
-def _raw_per_file(emb: Any, col: Any) -> float:
-    """Encode the same texts grouped per file, one encode() per file, as the pipeline does."""
-    got = col.get(include=["documents", "metadatas"])
-    groups: dict[str, list[tuple[int, str]]] = {}
-    for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
-        groups.setdefault(str(meta["file_id"]), []).append((int(meta["chunk_index"]), doc or ""))
-    t0 = time.perf_counter()
-    for items in groups.values():
-        emb.model.encode([t for _, t in sorted(items)], batch_size=emb.batch_size,
-                         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-    return time.perf_counter() - t0
-
-
-def run(docs: Path, batch_size: int | None, per_file: bool, quiet_wait_s: float) -> IndexBench:
+def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
     quiet_env()
+    import torch
+
     from app.engine.library import Library
     from app.settings import Settings
 
@@ -148,6 +154,7 @@ def run(docs: Path, batch_size: int | None, per_file: bool, quiet_wait_s: float)
         home = Path(tmp) / "home"
         os.environ["DOCENT_HOME"] = str(home)
         settings = Settings.load(home)
+        default_threads = torch.get_num_threads()  # before the embedder sets its own
         if batch_size:
             settings.embed_batch_size = batch_size
         t0 = time.perf_counter()
@@ -166,6 +173,9 @@ def run(docs: Path, batch_size: int | None, per_file: bool, quiet_wait_s: float)
             report = indexer.index_paths([docs])
             wall = time.perf_counter() - t1
         parser_cpu = _children_cpu_s() - cpu0
+        main_phases = dict(timers.seconds)  # before the raw passes add to them
+        workers = emb._batch_workers
+        embed_idle = workers.idle_s if workers is not None else 0.0
         rss_index = peak_rss_mb()
         log(f"indexed {report.indexed} files, {report.chunks_added} chunks in {wall:.1f}s")
         t2 = time.perf_counter()
@@ -176,29 +186,37 @@ def run(docs: Path, batch_size: int | None, per_file: bool, quiet_wait_s: float)
         texts = [t or "" for t in got["documents"] or []]
         log(f"raw encode of {len(texts)} stored chunk texts")
         quiet_raw = wait_for_quiet(quiet_wait_s)
+        pipeline_threads = torch.get_num_threads()
+        torch.set_num_threads(default_threads)  # the bare encoder as anyone would call it
         with CpuWatch() as cw_raw:
             t3 = time.perf_counter()
             emb.model.encode(texts, batch_size=emb.batch_size, normalize_embeddings=True,
                              convert_to_numpy=True, show_progress_bar=False)
             raw_s = time.perf_counter() - t3
-        per_file_s = per_file_cpu = None
-        if per_file:
-            with CpuWatch() as cw_pf:
-                per_file_s = _raw_per_file(emb, lib.store.col)
-            per_file_cpu = cw_pf.own_cpu_s
+        torch.set_num_threads(pipeline_threads)
+        log(f"Docent's encoder alone ({emb.workers} workers) on the same texts")
+        quiet_alone = wait_for_quiet(quiet_wait_s)
+        with CpuWatch() as cw_alone:
+            t4 = time.perf_counter()
+            emb.encode(texts)
+            alone_s = time.perf_counter() - t4
         lib.close()
 
-    phases = {k: round(v, 3) for k, v in sorted(timers.seconds.items())}
-    phases["other"] = round(wall - sum(timers.seconds.values()), 3)
+    phases = {k: round(v, 3) for k, v in sorted(main_phases.items())}
+    phases["other"] = round(wall - sum(main_phases.values()), 3)
     e2e = report.embed_tokens / wall if wall else 0.0
     raw = report.embed_tokens / raw_s if raw_s else 0.0
     ratio = e2e / raw if raw else 0.0
     notes = [
         "wall_s is Indexer.index_paths only (parser worker start included; embedder load and "
-        "warm-up are in setup_s). raw re-encodes the stored chunk texts in one encode() call.",
-        "phases_s are measured on the indexing thread; parsing runs ahead in a worker process, "
-        "so wait_parse is only the time the thread was blocked on it (parse_worker_s is the "
-        "worker's own total, overlapped with embedding).",
+        "warm-up are in setup_s). raw re-encodes the stored chunk texts in one plain "
+        "SentenceTransformer.encode() call at the same batch size with torch's default threads "
+        "(raw_encoder_threads). embedder_alone re-encodes them with Docent's Embedder.encode() "
+        "(embedder_workers single-threaded workers) without the rest of the pipeline.",
+        "phases_s are the indexing thread's; the encoder runs in its own worker threads meanwhile. "
+        "wait_parse / wait_embed are the time it was blocked on the parser process / the encoder "
+        "(parse_worker_s is the parser's own total); embed_workers_idle_s is the encoder workers' "
+        "time with no batch queued (summed over workers, before the first file included).",
         f"chunk texts read back: {len(texts)}",
         "peak_rss: self_mb is after indexing (before the raw pass, whose peak is self_mb_final); "
         "children_max_mb comes from ru_maxrss of reaped children, which on Linux starts at "
@@ -223,12 +241,16 @@ def run(docs: Path, batch_size: int | None, per_file: bool, quiet_wait_s: float)
         phases_s=phases, parse_worker_s=timers.parse_worker_s, parser_cpu_s=parser_cpu,
         contention_index={**quiet_index, **cw_index.summary()},
         contention_raw={**quiet_raw, **cw_raw.summary()},
-        timings_trustworthy=max(cw_index.summary()["others_share_of_machine"],
-                                cw_raw.summary()["others_share_of_machine"]) < 0.1,
+        contention_alone={**quiet_alone, **cw_alone.summary()},
+        timings_trustworthy=max(cw.summary()["others_share_of_machine"] for cw in (cw_index, cw_raw, cw_alone)) < 0.1,
         cpu_ratio_raw_to_e2e=cw_raw.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0,
         cpu_ratio_target_met=(cw_raw.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0)
         >= TARGET_RATIO,
-        raw_per_file_encode_s=per_file_s, raw_per_file_cpu_s=per_file_cpu, notes=notes, machine=cpu_info(),
+        embed_workers_idle_s=embed_idle, raw_encoder_threads=default_threads, embedder_workers=emb.workers, embedder_alone_s=alone_s,
+        embedder_alone_tokens_per_s=report.embed_tokens / alone_s if alone_s else 0.0,
+        ratio_e2e_to_embedder_alone=alone_s / wall if wall else 0.0,
+        cpu_ratio_embedder_alone_to_e2e=cw_alone.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0,
+        notes=notes, machine=cpu_info(),
     )
 
 
@@ -236,15 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=Path, default=SEC_DOCS)
     ap.add_argument("--batch-size", type=int, default=0, help="override Settings.embed_batch_size")
-    ap.add_argument("--per-file-raw", action="store_true",
-                    help="also time the raw encoder with one encode() per file (diagnosis)")
     ap.add_argument("--quiet-wait", type=float, default=120.0,
                     help="max seconds to wait for other processes to go idle before each phase")
     args = ap.parse_args(argv)
     if not args.docs.is_dir():
         print(f"bench_index: {args.docs} not found", file=sys.stderr)
         return 2
-    emit("index", run(args.docs.resolve(), args.batch_size or None, args.per_file_raw, args.quiet_wait))
+    emit("index", run(args.docs.resolve(), args.batch_size or None, args.quiet_wait))
     return 0
 
 
