@@ -182,8 +182,7 @@ def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
         again = indexer.index_paths([docs])
         reindex_s = time.perf_counter() - t2
 
-        got = lib.store.col.get(include=["documents"])
-        texts = [t or "" for t in got["documents"] or []]
+        texts = [c.text for c in lib.store.all_chunks()]
         log(f"raw encode of {len(texts)} stored chunk texts")
         quiet_raw = wait_for_quiet(quiet_wait_s)
         pipeline_threads = torch.get_num_threads()

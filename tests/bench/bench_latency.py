@@ -94,6 +94,7 @@ def build(home: Path, target: int) -> tuple[float, list[str], str]:
         batch: list[StoredChunk] = []
         vecs = []
         for cid, vec, doc, meta in zip(got["ids"], got["embeddings"], got["documents"], got["metadatas"]):
+            doc = meta.get("text") or doc  # text in metadata since the store stopped writing documents
             if done + len(batch) >= target:
                 break
             fid = f"r{r:02d}{str(meta['file_id'])[3:]}"

@@ -69,7 +69,7 @@ def test_bad_files_fail_alone_with_specific_errors(library, tmp_path):
         assert (rec.status, rec.error_kind) == (FileStatus.ERROR, kind.value), name
         assert rec.error
     assert {f.kind for f in report.failures} == set(EXPECTED.values())
-    texts = " ".join(library.store.col.get(include=["documents"])["documents"])
+    texts = " ".join(c.text for c in library.store.all_chunks())
     assert "café coûte 2,50 €" in texts  # decoded as cp1252, not mangled
 
 

@@ -77,7 +77,7 @@ def test_pdf_chunks_keep_page_numbers(library, tmp_path):
 def test_html_scripts_are_not_indexed(library, tmp_path):
     files = make_mixed_folder(tmp_path / "docs")
     library.indexer.index_paths([files["html"]])
-    texts = library.store.col.get(include=["documents"])["documents"]
+    texts = [c.text for c in library.store.all_chunks()]
     assert any("6:30" in t for t in texts)
     assert not any("SCRIPTJUNK" in t for t in texts)
 
@@ -102,3 +102,24 @@ def test_crash_mid_file_is_repaired(library, tmp_path):
     assert report.indexed == 1
     assert library.manifest.get(str(files["md"])).status == FileStatus.INDEXED
     _assert_consistent(library)
+
+
+def test_chunk_text_lives_in_metadata_and_old_collections_still_read(library, tmp_path):
+    """Chunk text is stored in metadata, not as Chroma documents (whose trigram index Docent
+    never queries); a collection written the old way, with documents, reads the same."""
+    import numpy as np
+
+    from ingest.store import StoredChunk
+
+    files = make_mixed_folder(tmp_path / "docs")
+    library.indexer.index_paths([files["md"]])
+    got = library.store.col.get(include=["documents", "metadatas"])
+    assert got["ids"] and all(d is None for d in got["documents"])
+    assert all(m["text"] for m in got["metadatas"])
+
+    old = StoredChunk("legacy:00000", "legacy", "/old/file.txt", 0, None, None, "text kept as a document")
+    vec = np.ones((1, library.embedder.info().dimension), dtype=np.float32)
+    library.store.col.upsert(ids=[old.chunk_id], embeddings=vec / np.linalg.norm(vec), documents=[old.text],
+                             metadatas=[{"file_id": old.file_id, "path": old.path, "chunk_index": 0}])
+    assert library.store.get_chunks([old.chunk_id]) == [old]
+    assert old in library.store.all_chunks()

@@ -100,15 +100,15 @@ def test_atomic_save_and_ignored_files(library, sync, tmp_path):
     expected = {str(doc): 1}
     assert converged(library, expected)
 
+    def doc_text() -> str:
+        fid = library.manifest.get(str(doc)).file_id
+        return " ".join(c.text for c in library.store.all_chunks() if c.file_id == fid)
+
     before = library.embedder.texts_embedded
     for tmp_name in ("doc.txt.tmp", ".doc.txt.swp", "doc.txt~"):  # editor-style: temp + rename
         tmp = write(a / tmp_name, f"Saved via {tmp_name}: the pier was rebuilt in stone.\n")
         os.replace(tmp, doc)
-        wait_until(lambda: "rebuilt" in library.store.col.get(
-            where={"file_id": library.manifest.get(str(doc)).file_id},
-            include=["documents"])["documents"][0] and tmp_name in library.store.col.get(
-            where={"file_id": library.manifest.get(str(doc)).file_id},
-            include=["documents"])["documents"][0], 15)
+        wait_until(lambda: "rebuilt" in doc_text() and tmp_name in doc_text(), 15)
     write(a / "drafts" / "wip.txt", "A draft that must never be indexed.\n")
     write(a / "debug.log.txt", "ignored by the user's pattern\n")
     write(a / ".hidden.txt", "hidden\n")
