@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from ingest.cpu import physical_cores
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -38,7 +40,7 @@ class Embedder:
         self.batch_size = batch_size
         self.device = device
         # Data-parallel CPU workers; 0 = one per physical core. GPUs and Metal use one.
-        self.workers = 1 if device != "cpu" else (workers or _physical_cores())
+        self.workers = 1 if device != "cpu" else (workers or physical_cores())
         self._model = None
         self._lock = threading.Lock()
         self._preprocess_lock = threading.Lock()
@@ -138,20 +140,6 @@ def _locked(fn, lock: threading.Lock):  # type: ignore[no-untyped-def]
             return fn(*args, **kwargs)
 
     return call
-
-
-def _physical_cores() -> int:
-    try:
-        import psutil
-
-        n = psutil.cpu_count(logical=False)
-        if n:
-            return int(n)
-    except Exception:  # unsupported platform or container: fall back on logical / 2
-        pass
-    import os
-
-    return max(1, (os.cpu_count() or 2) // 2)
 
 
 def _fingerprint(path: Path, dim: int) -> str:

@@ -37,6 +37,7 @@ class LocalLLM:
         if self._llm is not None:
             return
         from app.models import hardware
+        from ingest.cpu import physical_cores
         from app.models.gguf import read_gguf_info
 
         info = read_gguf_info(self.path)  # a bad file fails here, never inside llama.cpp
@@ -52,7 +53,7 @@ class LocalLLM:
 
         try:
             self._llm = Llama(model_path=str(self.path), n_ctx=ctx,
-                              n_threads=self.n_threads or hardware.physical_cores(),
+                              n_threads=self.n_threads or physical_cores(),
                               n_gpu_layers=gpu, seed=self.seed, verbose=False)
         except Exception as e:  # llama.cpp reports load failures as ValueError/RuntimeError
             raise ModelLoadError(str(self.path), str(e)) from e

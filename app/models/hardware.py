@@ -21,20 +21,6 @@ _KV_DIVISOR = 16_000
 _KV_FLOOR = 16 * 1024
 
 
-def physical_cores() -> int:
-    """Physical cores: llama.cpp runs slower on hyper-threads than on cores."""
-    try:
-        import psutil
-
-        n = psutil.cpu_count(logical=False)
-        if n:
-            return int(n)
-    except Exception:  # psutil missing or unsupported platform (e.g. some containers)
-        pass
-    logical = os.cpu_count() or 2
-    return max(1, logical // 2)  # assume 2-way SMT when we cannot know
-
-
 def is_apple_silicon() -> bool:
     return platform.system() == "Darwin" and platform.machine() in ("arm64", "aarch64")
 

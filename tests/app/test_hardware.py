@@ -76,10 +76,12 @@ def test_default_gpu_layers(monkeypatch: pytest.MonkeyPatch, system: str, machin
 def test_physical_cores_and_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     import psutil
 
-    assert hardware.physical_cores() >= 1
+    from ingest import cpu
+
+    assert cpu.physical_cores() >= 1
     monkeypatch.setattr(psutil, "cpu_count", lambda logical=True: None)
-    monkeypatch.setattr(hardware.os, "cpu_count", lambda: 8)
-    assert hardware.physical_cores() == 4
+    monkeypatch.setattr(cpu.os, "cpu_count", lambda: 8)
+    assert cpu.physical_cores() == 4
 
 
 def test_available_ram_is_positive() -> None:
