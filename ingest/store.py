@@ -148,19 +148,13 @@ class ChromaStore:
     def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
         if not ids:
             return []
-        res = self.col.get(ids=ids, include=["documents", "metadatas"])
-        return [_chunk(cid, doc, meta) for cid, doc, meta in
-                zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
+        return _chunks(self.col.get(ids=ids, include=["documents", "metadatas"]))
 
     def all_chunks(self) -> list[StoredChunk]:
-        res = self.col.get(include=["documents", "metadatas"])
-        return [_chunk(cid, doc, meta) for cid, doc, meta in
-                zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
+        return _chunks(self.col.get(include=["documents", "metadatas"]))
 
     def chunks_page(self, offset: int, limit: int) -> list[StoredChunk]:
-        res = self.col.get(offset=offset, limit=limit, include=["documents", "metadatas"])
-        return [_chunk(cid, doc, meta) for cid, doc, meta in
-                zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
+        return _chunks(self.col.get(offset=offset, limit=limit, include=["documents", "metadatas"]))
 
 
 def _meta(c: StoredChunk, file_sha: str) -> dict[str, Any]:
@@ -180,6 +174,12 @@ def _meta(c: StoredChunk, file_sha: str) -> dict[str, Any]:
         m["page_start"] = c.page_start
         m["page_end"] = c.page_end if c.page_end is not None else c.page_start
     return m
+
+
+def _chunks(res: Any) -> list[StoredChunk]:
+    """StoredChunks from a Chroma get() with documents and metadatas."""
+    return [_chunk(cid, doc, meta) for cid, doc, meta in
+            zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
 
 
 def _chunk(cid: str, doc: str | None, meta: dict[str, Any]) -> StoredChunk:
