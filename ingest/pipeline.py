@@ -252,11 +252,16 @@ class Indexer:
         done = 0
         embedding: _Embedding | None = None
 
-        def finish(job: _Embedding) -> None:
+        def file_done(path: Path, chunks: int) -> None:
             nonlocal done
-            self._write(job, report)
             done += 1
-            emit(Progress("file_done", done, len(todo), str(job.work.path), len(job.chunks)))
+            rec = self.manifest.get(str(path))
+            emit(Progress("file_done", done, len(todo), str(path), chunks,
+                          rec.error or "" if rec and rec.status == FileStatus.ERROR else ""))
+
+        def finish(job: _Embedding) -> None:
+            self._write(job, report)
+            file_done(job.work.path, len(job.chunks))
 
         while True:
             while len(queue) < self.prefetch and not self.cancel_event.is_set():
@@ -268,16 +273,11 @@ class Indexer:
                 break
             work, fut = queue.popleft()
             job = self._prepare(work, fut.result(), report)
-            if embedding is not None:
+            if embedding is not None:  # write the previous file while this one is embedded
                 finish(embedding)
-                embedding = None
+            embedding = job
             if job is None:  # failed or empty: recorded already
-                done += 1
-                rec = self.manifest.get(str(work.path))
-                emit(Progress("file_done", done, len(todo), str(work.path), 0,
-                              rec.error or "" if rec and rec.status == FileStatus.ERROR else ""))
-            else:
-                embedding = job
+                file_done(work.path, 0)
         if embedding is not None:
             finish(embedding)
         report.cancelled = self.cancel_event.is_set() and done < len(todo)
