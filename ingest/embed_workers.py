@@ -4,7 +4,8 @@ A file's chunks become length-sorted batches on a single FIFO queue. Each
 worker takes the next batch of any file, so a worker that finishes its part of
 one file goes straight on to the next file instead of waiting for the slower
 worker (splitting each file between workers left a core idle at every file's
-end). A file's future completes when its last batch is written.
+end). A file's future completes when its last batch is written. A text that occurs
+more than once in a file (a repeated disclaimer, a table header) is encoded once.
 """
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ EncodeBatch = Callable[[list[str]], "np.ndarray"]
 
 
 class _Job:
-    def __init__(self, rows: int, batches: int) -> None:
+    def __init__(self, rows: int, batches: int, expand: list[int] | None) -> None:
         self.future: Future[np.ndarray] = Future()
         self.rows = rows
         self.remaining = batches
+        self.expand = expand  # output row -> encoded row, when texts repeat
         self.out: np.ndarray | None = None
         self.lock = threading.Lock()
 
@@ -39,7 +41,7 @@ class _Job:
             self.out[rows] = vectors
             self.remaining -= 1
             if self.remaining == 0:
-                self.future.set_result(self.out)
+                self.future.set_result(self.out if self.expand is None else self.out[self.expand])
 
     def fail(self, exc: BaseException) -> None:
         with self.lock:
@@ -58,18 +60,23 @@ class BatchWorkers:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.idle_s = 0.0  # worker time spent waiting for a batch: the encoder starved
+        self.repeats_skipped = 0  # texts not encoded because the same job had them already
 
     def submit(self, texts: list[str], batch_size: int) -> Future[np.ndarray]:
         """Vectors for `texts`, in their order, once every batch is encoded."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
+        first: dict[str, int] = {}
+        expand = [first.setdefault(t, len(first)) for t in texts]
+        unique = list(first)  # insertion order: row i of the encoded block is unique[i]
+        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))  # little padding per batch
         batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-        job = _Job(len(texts), len(batches))
+        job = _Job(len(unique), len(batches), expand if len(unique) < len(texts) else None)
+        self.repeats_skipped += len(texts) - len(unique)
         if not batches:
             job.future.set_exception(ValueError("nothing to encode"))
             return job.future
         self._start()
         for rows in batches:
-            self._queue.put((job, rows, [texts[i] for i in rows]))
+            self._queue.put((job, rows, [unique[i] for i in rows]))
         return job.future
 
     def _start(self) -> None:

@@ -59,6 +59,7 @@ class IndexBench:
     cpu_ratio_raw_to_e2e: float  # raw encode CPU-s / indexing CPU-s (incl. parser): contention-robust
     cpu_ratio_target_met: bool
     embed_workers_idle_s: float = 0.0  # encoder worker-seconds with no batch to encode
+    repeated_texts_skipped: int = 0  # chunk texts repeated within their file, encoded once
     raw_encoder_threads: int = 0
     embedder_workers: int = 0
     embedder_alone_s: float = 0.0  # Docent's encoder (data-parallel workers) on the same texts, no pipeline
@@ -176,6 +177,7 @@ def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
         main_phases = dict(timers.seconds)  # before the raw passes add to them
         workers = emb._batch_workers
         embed_idle = workers.idle_s if workers is not None else 0.0
+        repeats = workers.repeats_skipped if workers is not None else 0
         rss_index = peak_rss_mb()
         log(f"indexed {report.indexed} files, {report.chunks_added} chunks in {wall:.1f}s")
         t2 = time.perf_counter()
@@ -211,7 +213,9 @@ def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
         "warm-up are in setup_s). raw re-encodes the stored chunk texts in one plain "
         "SentenceTransformer.encode() call at the same batch size with torch's default threads "
         "(raw_encoder_threads). embedder_alone re-encodes them with Docent's Embedder.encode() "
-        "(embedder_workers single-threaded workers) without the rest of the pipeline.",
+        "(embedder_workers single-threaded workers) without the rest of the pipeline. Both the "
+        "pipeline and embedder_alone encode a text repeated within one submission once "
+        "(repeated_texts_skipped, counted during indexing); raw encodes every text.",
         "phases_s are the indexing thread's; the encoder runs in its own worker threads meanwhile. "
         "wait_parse / wait_embed are the time it was blocked on the parser process / the encoder "
         "(parse_worker_s is the parser's own total); embed_workers_idle_s is the encoder workers' "
@@ -245,7 +249,7 @@ def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
         cpu_ratio_raw_to_e2e=cw_raw.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0,
         cpu_ratio_target_met=(cw_raw.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0)
         >= TARGET_RATIO,
-        embed_workers_idle_s=embed_idle, raw_encoder_threads=default_threads, embedder_workers=emb.workers, embedder_alone_s=alone_s,
+        embed_workers_idle_s=embed_idle, repeated_texts_skipped=repeats, raw_encoder_threads=default_threads, embedder_workers=emb.workers, embedder_alone_s=alone_s,
         embedder_alone_tokens_per_s=report.embed_tokens / alone_s if alone_s else 0.0,
         ratio_e2e_to_embedder_alone=alone_s / wall if wall else 0.0,
         cpu_ratio_embedder_alone_to_e2e=cw_alone.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0,

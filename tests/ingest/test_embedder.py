@@ -100,3 +100,28 @@ def test_a_query_is_encoded_on_the_calling_thread(embedder):
     assert vec.shape == (384,) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
     assert fresh._batch_workers is None  # no worker thread for a single text
     fresh.close()
+
+
+def test_a_text_repeated_in_a_file_is_encoded_once_and_every_row_gets_its_vector():
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def vectors(batch: list[str]) -> np.ndarray:
+        return np.array([[float(len(t)), float(t.count("a"))] for t in batch], dtype=np.float32)
+
+    def encode(batch: list[str]) -> np.ndarray:
+        with lock:
+            seen.extend(batch)
+        return vectors(batch)
+
+    workers = BatchWorkers(encode, workers=2)
+    try:
+        file = ["a", "bb", "a", "ccc", "bb", "a", "dddd"]
+        vecs = workers.submit(file, batch_size=2).result(timeout=10)
+        assert sorted(seen) == ["a", "bb", "ccc", "dddd"]
+        assert workers.repeats_skipped == 3
+        np.testing.assert_array_equal(vecs, vectors(file))  # row i is text i
+        assert workers.submit(["a"], batch_size=2).result(timeout=10).shape == (1, 2)  # per file
+        assert seen.count("a") == 2
+    finally:
+        workers.close()
