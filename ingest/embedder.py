@@ -103,8 +103,13 @@ class Embedder:
         self.texts_embedded += len(texts)
         return self._encode_batch(list(texts))  # a query, or one worker: on this thread
 
-    def submit(self, texts: Sequence[str]) -> "Future[np.ndarray]":
-        """Encode on the worker threads; the caller can write the previous file meanwhile."""
+    def submit(self, texts: Sequence[str], tokens: Sequence[int] | None = None) -> "Future[np.ndarray]":
+        """Encode on the worker threads; the caller can write the previous file meanwhile.
+
+        `tokens`: each text's token count if known (the chunker's); batches of similar
+        counts waste little on padding."""
+        if tokens is not None and len(tokens) != len(texts):
+            raise ValueError(f"{len(tokens)} token counts for {len(texts)} texts")
         from ingest.embed_workers import BatchWorkers
 
         if not texts:
@@ -116,7 +121,8 @@ class Embedder:
         _ = self.model  # load it (and set torch up) before any worker thread runs
         if self._batch_workers is None:
             self._batch_workers = BatchWorkers(self._encode_batch, self.workers)
-        return self._batch_workers.submit(list(texts), self.batch_size)
+        return self._batch_workers.submit(list(texts), self.batch_size,
+                                          list(tokens) if tokens is not None else None)
 
     def _encode_batch(self, texts: list[str]) -> "np.ndarray":
         import numpy as np

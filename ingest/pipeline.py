@@ -299,7 +299,7 @@ class Indexer:
         rec = FileRecord(fid, key, w.size, w.mtime_ns, w.sha256, FileStatus.INDEXING,
                          chunk_count=len(chunks), page_count=doc.page_count, index_version=self.version)
         self.manifest.put(rec)
-        vectors = self.embedder.submit([c.text for c in chunks])
+        vectors = self.embedder.submit([c.text for c in chunks], [c.token_count for c in chunks])
         return _Embedding(w, rec, chunks, doc.page_count or 0, vectors)
 
     def _write(self, job: _Embedding, report: IndexReport) -> None:

@@ -60,6 +60,7 @@ class IndexBench:
     cpu_ratio_target_met: bool
     embed_workers_idle_s: float = 0.0  # encoder worker-seconds with no batch to encode
     repeated_texts_skipped: int = 0  # chunk texts repeated within their file, encoded once
+    padding_share: dict[str, float] = field(default_factory=dict)  # encoded positions that were padding
     raw_encoder_threads: int = 0
     embedder_workers: int = 0
     embedder_alone_s: float = 0.0  # Docent's encoder (data-parallel workers) on the same texts, no pipeline
@@ -144,6 +145,20 @@ def _children_cpu_s() -> float:
     return total
 
 
+def _padded_share(groups: list[list[int]], texts: list[str], tokens: list[int], batch: int,
+                  by_tokens: bool) -> float:
+    """Share of encoded positions that are padding, for batches cut from each group
+    sorted by token count or, as SentenceTransformer.encode sorts, by characters."""
+    padded = real = 0
+    for rows in groups:
+        order = sorted(rows, key=(lambda r: tokens[r]) if by_tokens else (lambda r: -len(texts[r])))
+        for i in range(0, len(order), batch):
+            cut = order[i:i + batch]
+            padded += (max(tokens[r] for r in cut) + 2) * len(cut)  # + [CLS] and [SEP]
+            real += sum(tokens[r] + 2 for r in cut)
+    return round(1 - real / padded, 4) if padded else 0.0
+
+
 def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
     quiet_env()
     import torch
@@ -184,7 +199,8 @@ def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
         again = indexer.index_paths([docs])
         reindex_s = time.perf_counter() - t2
 
-        texts = [c.text for c in lib.store.all_chunks()]
+        stored = lib.store.all_chunks()
+        texts = [c.text for c in stored]
         log(f"raw encode of {len(texts)} stored chunk texts")
         quiet_raw = wait_for_quiet(quiet_wait_s)
         pipeline_threads = torch.get_num_threads()
@@ -196,10 +212,23 @@ def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
             raw_s = time.perf_counter() - t3
         torch.set_num_threads(pipeline_threads)
         log(f"Docent's encoder alone ({emb.workers} workers) on the same texts")
+        # Per file, ordered by token count, as the indexer hands them over (the chunker's
+        # counts; here the same tokenizer's, untimed).
+        tokens = [len(ids) for ids in emb.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        files: dict[str, list[int]] = {}
+        for row, chunk in enumerate(stored):
+            files.setdefault(chunk.file_id, []).append(row)
+        batch = emb.batch_size
+        padding = {
+            "raw_one_call_by_chars": _padded_share([list(range(len(texts)))], texts, tokens, batch, False),
+            "docent_per_file_by_tokens": _padded_share(list(files.values()), texts, tokens, batch, True),
+        }
         quiet_alone = wait_for_quiet(quiet_wait_s)
         with CpuWatch() as cw_alone:
             t4 = time.perf_counter()
-            emb.encode(texts)
+            futures = [emb.submit([texts[r] for r in rows], [tokens[r] for r in rows]) for rows in files.values()]
+            for f in futures:
+                f.result()
             alone_s = time.perf_counter() - t4
         lib.close()
 
@@ -212,8 +241,11 @@ def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
         "wall_s is Indexer.index_paths only (parser worker start included; embedder load and "
         "warm-up are in setup_s). raw re-encodes the stored chunk texts in one plain "
         "SentenceTransformer.encode() call at the same batch size with torch's default threads "
-        "(raw_encoder_threads). embedder_alone re-encodes them with Docent's Embedder.encode() "
-        "(embedder_workers single-threaded workers) without the rest of the pipeline. Both the "
+        "(raw_encoder_threads); it orders them by characters, as sentence-transformers does. "
+        "embedder_alone re-encodes them with Docent's encoder as the indexer drives it "
+        "(Embedder.submit per file with token counts, embedder_workers single-threaded workers) "
+        "without the rest of the pipeline. padding_share is the share of encoded positions that "
+        "were padding in each ordering. Both the "
         "pipeline and embedder_alone encode a text repeated within one submission once "
         "(repeated_texts_skipped, counted during indexing); raw encodes every text.",
         "phases_s are the indexing thread's; the encoder runs in its own worker threads meanwhile. "
@@ -249,7 +281,8 @@ def run(docs: Path, batch_size: int | None, quiet_wait_s: float) -> IndexBench:
         cpu_ratio_raw_to_e2e=cw_raw.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0,
         cpu_ratio_target_met=(cw_raw.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0)
         >= TARGET_RATIO,
-        embed_workers_idle_s=embed_idle, repeated_texts_skipped=repeats, raw_encoder_threads=default_threads, embedder_workers=emb.workers, embedder_alone_s=alone_s,
+        embed_workers_idle_s=embed_idle, repeated_texts_skipped=repeats, padding_share=padding,
+        raw_encoder_threads=default_threads, embedder_workers=emb.workers, embedder_alone_s=alone_s,
         embedder_alone_tokens_per_s=report.embed_tokens / alone_s if alone_s else 0.0,
         ratio_e2e_to_embedder_alone=alone_s / wall if wall else 0.0,
         cpu_ratio_embedder_alone_to_e2e=cw_alone.own_cpu_s / cw_index.own_cpu_s if cw_index.own_cpu_s else 0.0,

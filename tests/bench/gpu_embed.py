@@ -61,7 +61,7 @@ class CachedEmbedder(Embedder):
         self.misses += len(texts)
         return super().encode(texts)
 
-    def submit(self, texts: Sequence[str]):  # type: ignore[no-untyped-def]
+    def submit(self, texts: Sequence[str], tokens: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
         from concurrent.futures import Future
 
         done: Future = Future()

@@ -125,3 +125,29 @@ def test_a_text_repeated_in_a_file_is_encoded_once_and_every_row_gets_its_vector
         assert seen.count("a") == 2
     finally:
         workers.close()
+
+
+def test_batches_follow_token_counts_when_given():
+    """Characters are a poor proxy for tokens (digits and tables take more per character):
+    with counts given, a batch holds texts of similar token counts."""
+    batches: list[list[str]] = []
+
+    def encode(batch: list[str]) -> np.ndarray:
+        batches.append(batch)
+        return np.zeros((len(batch), 1), dtype=np.float32)
+
+    workers = BatchWorkers(encode, workers=1)
+    try:
+        file = ["aaaa", "b", "cc", "ddd"]
+        workers.submit(file, batch_size=2).result(timeout=10)
+        assert batches == [["b", "cc"], ["ddd", "aaaa"]]  # by characters
+        batches.clear()
+        workers.submit(file, batch_size=2, tokens=[1, 9, 8, 2]).result(timeout=10)
+        assert batches == [["aaaa", "ddd"], ["cc", "b"]]  # by the given token counts
+    finally:
+        workers.close()
+
+
+def test_embedder_rejects_token_counts_that_do_not_match(embedder):
+    with pytest.raises(ValueError, match="2 token counts for 3 texts"):
+        embedder.submit(["a", "b", "c"], [1, 2])

@@ -123,3 +123,21 @@ def test_chunk_text_lives_in_metadata_and_old_collections_still_read(library, tm
                              metadatas=[{"file_id": old.file_id, "path": old.path, "chunk_index": 0}])
     assert library.store.get_chunks([old.chunk_id]) == [old]
     assert old in library.store.all_chunks()
+
+
+def test_the_encoder_gets_each_chunks_true_token_count(library, tmp_path, monkeypatch):
+    """The counts order the encoder's batches; they must be the tokenizer's own."""
+    files = make_mixed_folder(tmp_path / "docs")
+    emb = library.embedder
+    seen: list[tuple[list[str], list[int]]] = []
+    real_submit = emb.submit
+
+    def submit(texts, tokens=None):
+        seen.append((list(texts), list(tokens) if tokens is not None else []))
+        return real_submit(texts, tokens)
+
+    monkeypatch.setattr(emb, "submit", submit)
+    assert library.indexer.index_paths([files["pdf"], files["md"]]).indexed == 2
+    assert len(seen) == 2
+    for texts, tokens in seen:
+        assert tokens == [len(ids) for ids in emb.tokenizer(texts, add_special_tokens=False)["input_ids"]]
