@@ -48,6 +48,10 @@ class Chunker:
         self.overlap = max(0, min(overlap, self.max_tokens // 2))
         self.heading_max = heading_max_tokens
         self._fast = _own_backend(tokenizer)
+        # When tokens never cross whitespace, a chunk's count is exactly the sum of its
+        # "\n"-joined parts' counts, and re-counting every chunk (a quarter of the
+        # chunker's time) can be skipped.
+        self._sums_exact = _splits_at_whitespace(tokenizer)
 
     # --- token helpers -------------------------------------------------------
     def _count(self, texts: Sequence[str]) -> list[int]:
@@ -184,6 +188,8 @@ class Chunker:
 
     def _verified(self, chunks: list[Chunk]) -> list[Chunk]:
         """Re-count whole chunk texts; joining may tokenise differently at seams."""
+        if self._sums_exact:
+            return chunks
         real = self._count([c.text for c in chunks])
         out: list[Chunk] = []
         for c, n in zip(chunks, real):
@@ -213,6 +219,37 @@ def _own_backend(tokenizer: Tokenizer):  # type: ignore[no-untyped-def]
     own.no_truncation()
     own.no_padding()
     return own
+
+
+# Normalizers that map characters one by one (or compose only within a word), and
+# pre-tokenizers that split at every whitespace: their tokens never span a "\n".
+_LOCAL_NORMALIZERS = frozenset({"BertNormalizer", "Lowercase", "StripAccents", "NFC", "NFD", "NFKC", "NFKD"})
+_WHITESPACE_SPLITTERS = frozenset({"BertPreTokenizer", "Whitespace", "WhitespaceSplit"})
+_PURE_SPLITTERS = _WHITESPACE_SPLITTERS | {"Punctuation", "Digits"}  # split more, never join
+
+
+def _splits_at_whitespace(tokenizer: Tokenizer) -> bool:
+    """Whether tokenize(a + "\n" + b) == tokenize(a) + tokenize(b) for this tokenizer."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return False
+    import json
+
+    spec = json.loads(backend.to_str())
+
+    def types(node: dict | None, key: str) -> list[str]:
+        if node is None:
+            return []
+        if node.get("type") == "Sequence":
+            return [t for child in node.get(key, []) for t in types(child, key)]
+        return [str(node.get("type"))]
+
+    normalizers = types(spec.get("normalizer"), "normalizers")
+    pre = types(spec.get("pre_tokenizer"), "pretokenizers")
+    added = [t.get("content", "") for t in spec.get("added_tokens", [])]
+    return (all(n in _LOCAL_NORMALIZERS for n in normalizers)
+            and any(p in _WHITESPACE_SPLITTERS for p in pre) and all(p in _PURE_SPLITTERS for p in pre)
+            and not any(ch.isspace() for token in added for ch in token))
 
 
 def document_label(doc: Document) -> str:

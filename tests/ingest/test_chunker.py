@@ -95,3 +95,44 @@ def test_rust_backend_chunks_exactly_like_the_transformers_tokenizer(embedder):
     assert got == want
     # The private copy never inherits the encoder's truncation to 256 tokens.
     assert fast._count(["word " * 600])[0] == 600
+
+
+def test_skipping_the_recount_gives_the_same_chunks_on_real_filings(embedder, sec_docs):
+    """MiniLM's tokens never cross whitespace, so chunk counts are sums of their parts
+    and the final re-count is skipped; forcing it must change nothing."""
+    from ingest.loaders import LoadLimits
+    from ingest.loaders.pdf import load_pdf
+
+    trusting = Chunker(embedder.tokenizer)
+    recounting = Chunker(embedder.tokenizer)
+    recounting._sums_exact = False
+    assert trusting._sums_exact
+    for name in ("2023 Q2 AAPL.pdf", "2023 Q3 NVDA.pdf"):
+        doc = load_pdf(sec_docs / name, LoadLimits())
+        got, want = trusting.chunk(doc), recounting.chunk(doc)
+        assert len(got) > 50 and got == want
+
+
+def test_tokenizers_whose_tokens_can_cross_whitespace_are_recounted():
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from ingest.chunker import _splits_at_whitespace
+
+    def wrap(pre, norm=None):  # type: ignore[no-untyped-def]
+        backend = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+        backend.pre_tokenizer = pre
+        if norm is not None:
+            backend.normalizer = norm
+        backend.decoder = decoders.WordPiece()
+        return PreTrainedTokenizerFast(tokenizer_object=backend)
+
+    assert _splits_at_whitespace(wrap(pre_tokenizers.BertPreTokenizer(), normalizers.BertNormalizer()))
+    assert _splits_at_whitespace(wrap(pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                                pre_tokenizers.Digits()])))
+    assert not _splits_at_whitespace(wrap(pre_tokenizers.ByteLevel()))  # GPT-2 style: spaces are in tokens
+    assert not _splits_at_whitespace(wrap(pre_tokenizers.Metaspace()))  # SentencePiece style
+    assert not _splits_at_whitespace(wrap(pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                                    pre_tokenizers.Metaspace()])))
+    assert not _splits_at_whitespace(wrap(pre_tokenizers.BertPreTokenizer(), normalizers.Replace(" ", "")))
+    assert not _splits_at_whitespace(object())  # not a fast tokenizer: always re-count
