@@ -118,14 +118,16 @@ class FastTextExtraction(TextExtraction):
         spacewidth = self.compute_str_widths(space_width)
 
         cm_prev, tm_prev = self.cm_prev, self.tm_prev
+        tm, cm = self.tm_matrix, self.cm_matrix
         cached = self._m_prev
         if cached is not None and cached[0] is cm_prev and cached[1] is tm_prev:
-            _, _, mp, scale_prev_x, scale_prev_y = cached
+            mp, scale_prev_x, scale_prev_y = cached[2], cached[3], cached[4]
+            if tm == tm_prev and cm == cm_prev and self._unmoved(text, spacewidth, str_widths, cached):
+                return
         else:
             mp = _tx.mult(tm_prev, cm_prev)
             scale_prev_x = _sqrt(mp[0]**2 + mp[1]**2)
             scale_prev_y = _sqrt(mp[2]**2 + mp[3]**2)
-        tm, cm = self.tm_matrix, self.cm_matrix
         if tm == tm_prev and cm == cm_prev:
             # Nothing moved since the last position (a Tj after a Td): same values, same
             # product. (== also equates 0.0 and -0.0, which only every comparison below does.)
@@ -178,10 +180,51 @@ class FastTextExtraction(TextExtraction):
         self.tm_prev = tm_prev = tm.copy()
         self.cm_prev = cm_prev = cm.copy()
         self._line_span = line_span
-        self._m_prev = (cm_prev, tm_prev, (m0, m1, m2, m3, m4, m5), _sqrt(m0**2 + m1**2), scale_y)
+        self._m_prev = (cm_prev, tm_prev, (m0, m1, m2, m3, m4, m5), _sqrt(m0**2 + m1**2), scale_y,
+                        axis_index, m4 if axis_index == 5 else m5)
         if text_was_empty or text == "":
             self.memo_cm = cm.copy()
             self.memo_tm = tm.copy()
+
+    def _unmoved(self, text: str, spacewidth: float, str_widths: float, cached: tuple[Any, ...]) -> bool:
+        """The general code's outcome when nothing moved since the last position (a Tj
+        right after its Td: half of all calls), if it stays on the line; else False.
+
+        The product, scales, orientation and axis are the cached ones (the cache is only
+        written after the orientation passed). Deltas are computed as the general code
+        does (x - x, so a non-finite coordinate still gives nan), and tm_prev / cm_prev
+        keep their equal-valued objects instead of fresh copies.
+        """
+        _, _, mp, scale_prev_x, scale_y, axis_index, other = cached
+        was_empty = text == ""
+        axis = mp[axis_index]
+        moved_height, moved_width = axis - axis, other - other
+        line_span = self._line_span
+        inside = False
+        if line_span is None or line_span[0] != axis_index:
+            distance = abs(moved_height)
+        else:
+            lower, upper = line_span[1], line_span[2]
+            inside = lower <= axis <= upper
+            distance = 0.0 if inside else min(abs(axis - lower), abs(axis - upper))
+        threshold = 0.8 * min(self._actual_str_size["str_height"] * scale_y, self.font_size * scale_y)
+        if distance > threshold:
+            return False  # a line break: the general code handles it
+        last = text[-1:] if text else self.output[-1:]
+        if (abs(moved_height) > threshold or moved_width >= (spacewidth + str_widths) * scale_prev_x) and last not in (
+            "", " "
+        ):
+            text += " "
+        if last in ("", "\n") or line_span is None or line_span[0] != axis_index:
+            line_span = (axis_index, axis, axis)
+        elif not inside:  # inside, min() and max() would return the span's own ends
+            line_span = (axis_index, min(line_span[1], axis), max(line_span[2], axis))
+        self.text = text
+        self._line_span = line_span
+        if was_empty or text == "":
+            self.memo_cm = self.cm_matrix.copy()
+            self.memo_tm = self.tm_matrix.copy()
+        return True
 
     def _handle_tj(self, text: str, operands: list[Any], cm_matrix: list[float], tm_matrix: list[float],
                    font_resource: Any, font: Any, orientations: tuple[int, ...], font_size: float,

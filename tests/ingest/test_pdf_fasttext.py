@@ -50,6 +50,14 @@ STREAMS = {
     "baseline_span": b"BT /F1 10 Tf 72 700 Td (row) Tj 100 4 Td (up) Tj 100 -8 Td (down) Tj 100 4 Td (mid) Tj ET",
     "form_xobject": b"BT /F1 12 Tf 72 700 Td (before) Tj ET /X1 Do BT /F1 12 Tf 72 650 Td (after) Tj ET",
     "huge_numbers": b"BT /F1 12 Tf 1e30 0 0 1e30 0 0 Tm (big) Tj 0 0 0 0 0 0 Tm (flat) Tj ET",
+    # One glyph per Td/Tj pair, as EDGAR filings are drawn: every Tj lands where its Td put it.
+    "glyph_run": b"BT /F1 10 Tf 72 700 Td (N) Tj 8.6 0 Td (V) Tj 8.1 0 Td (I) Tj 3.7 0 Td (D) Tj 30 0 Td (I) Tj"
+                 b" 8 0 Td (A) Tj (A) Tj 0 -12 Td (x) Tj (y) Tj -0.0 0 Td (z) Tj 0 0.4 Td (w) Tj ET",
+    "zero_and_negative_size": b"BT /F1 0 Tf 72 700 Td (zero) Tj (size) Tj /F1 -12 Tf 0 -14 Td (neg) Tj (ative) Tj"
+                              b" /F1 12 Tf (back) Tj 0 0 Td (same) Tj ET"
+                              b" BT /F1 0 Tf 72 700 Td (ab) Tj ET BT /F1 0 Tf 72 700 Td () Tj () Tj (c) Tj ET",
+    "exponent_operands": b"BT /F1 12 Tf 1e400 0 0 1 0 0 Tm (inf) Tj (again) Tj 1 0 0 1e400 0 0 Tm (tall) Tj (x) Tj"
+                       b" 1 0 0 1 1e400 5 Tm (far) Tj (y) Tj /F1 0 Tf 0 -3 Td (zero) Tj (size) Tj ET",
 }
 
 
