@@ -68,8 +68,8 @@ class BatchWorkers:
 
         `tokens` (each text's token count, when the caller knows it) orders the
         batches: a batch costs its longest member times its size, and character
-        length is a poor proxy (on SEC filings, sorting by characters pads 18% of
-        the encoded tokens, by token count 2%).
+        length is a poor proxy (on the SEC filings, 15.6% of the encoded positions
+        are padding when sorted by characters, 2.1% by token count).
         """
         first: dict[str, int] = {}
         expand = [first.setdefault(t, len(first)) for t in texts]
