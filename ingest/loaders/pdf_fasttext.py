@@ -119,16 +119,17 @@ class FastTextExtraction(TextExtraction):
 
         cm_prev, tm_prev = self.cm_prev, self.tm_prev
         tm, cm = self.tm_matrix, self.cm_matrix
+        unmoved = tm == tm_prev and cm == cm_prev
         cached = self._m_prev
         if cached is not None and cached[0] is cm_prev and cached[1] is tm_prev:
             mp, scale_prev_x, scale_prev_y = cached[2], cached[3], cached[4]
-            if tm == tm_prev and cm == cm_prev and self._unmoved(text, spacewidth, str_widths, cached):
+            if unmoved and self._unmoved(text, spacewidth, str_widths, cached):
                 return
         else:
             mp = _tx.mult(tm_prev, cm_prev)
             scale_prev_x = _sqrt(mp[0]**2 + mp[1]**2)
             scale_prev_y = _sqrt(mp[2]**2 + mp[3]**2)
-        if tm == tm_prev and cm == cm_prev:
+        if unmoved:
             # Nothing moved since the last position (a Tj after a Td): same values, same
             # product. (== also equates 0.0 and -0.0, which only every comparison below does.)
             m0, m1, m2, m3, m4, m5 = mp
