@@ -101,8 +101,8 @@ def test_atomic_save_and_ignored_files(library, sync, tmp_path):
     assert converged(library, expected)
 
     def doc_text() -> str:
-        fid = library.manifest.get(str(doc)).file_id
-        return " ".join(c.text for c in library.store.all_chunks() if c.file_id == fid)
+        store, fid = library.store, library.manifest.get(str(doc)).file_id
+        return " ".join(c.text for c in store.get_chunks(store.ids_for_file(fid)))
 
     before = library.embedder.texts_embedded
     for tmp_name in ("doc.txt.tmp", ".doc.txt.swp", "doc.txt~"):  # editor-style: temp + rename
