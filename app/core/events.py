@@ -1,0 +1,157 @@
+"""What the application core tells its hosts (the window, `docent serve`), as typed events.
+
+Every event is delivered on one of the core's own threads, in order per
+source; a Qt adapter only re-emits them as queued signals. Nothing here
+imports Qt or a heavy library.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+from app.engine.events import Event as EngineAnswerEvent
+
+
+class CoreState(str, enum.Enum):
+    STARTING = "starting"  # parts being built (embedder, Chroma, manifest) in a defined order
+    READY = "ready"  # services accept requests
+    CLOSING = "closing"
+    CLOSED = "closed"
+    FAILED = "failed"  # could not start (index busy, embedder missing): see CoreStateEvent.message
+
+
+class FileState(str, enum.Enum):
+    QUEUED = "queued"
+    INDEXING = "indexing"  # parsing, chunking, embedding or writing
+    INDEXED = "indexed"
+    ERROR = "error"
+    UNAVAILABLE = "unavailable"  # its folder is offline (unplugged drive, unmounted share)
+    REMOVED = "removed"
+
+
+class FolderState(str, enum.Enum):
+    WATCHING = "watching"  # live notifications
+    POLLING = "polling"  # no live notifications here (network drive, OS limits): scanned
+    UNAVAILABLE = "unavailable"
+    REMOVED = "removed"
+
+
+class ModelState(str, enum.Enum):
+    NONE = "none"  # no model chosen: offer the download or a local GGUF
+    LOADING = "loading"
+    READY = "ready"
+    DOWNLOADING = "downloading"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CoreStateEvent:
+    state: CoreState
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class FolderEvent:
+    folder: str
+    state: FolderState
+    reason: str = ""  # why polling or unavailable, for the user
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    path: str
+    state: FileState
+    chunks: int = 0
+    pages: int | None = None
+    error_kind: str = ""  # ingest.errors.FileErrorKind value when state is ERROR
+    message: str = ""  # user-facing reason when state is ERROR
+    old_path: str = ""  # set when the file was recognised as moved/renamed
+    folder: str = ""  # the watched folder it belongs to; "" for files added on their own
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """Overall indexing progress; moves per file. `eta_s` is None until a rate is known."""
+
+    phase: str  # starting | reconciling | indexing | idle | paused | stopped
+    done: int = 0
+    total: int = 0
+    pending: int = 0  # changes seen, still settling
+    errors: int = 0
+    current: str = ""  # the file being indexed now
+    eta_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelEvent:
+    state: ModelState
+    name: str = ""
+    fraction: float | None = None  # download progress 0..1 (None: unknown)
+    done_bytes: int = 0
+    total_bytes: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    """One event of an answer stream (sources, token, done, error), tagged with its job."""
+
+    job_id: int
+    chat_id: int | None
+    event: EngineAnswerEvent
+
+
+@dataclass(frozen=True)
+class WorkerEvent:
+    """A core thread died: reported, and restarted where that is safe."""
+
+    worker: str
+    message: str
+    restarted: bool
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """An error that belongs to no single file or answer (SQLite, Chroma, settings)."""
+
+    message: str
+    detail: str = ""  # for the log window / report, not the status bar
+
+
+@dataclass(frozen=True)
+class SettingsChanged:
+    changed: tuple[str, ...]
+    reembed: bool = False  # the change needs every document re-embedded (runs via the writer)
+
+
+CoreEvent = Union[CoreStateEvent, FolderEvent, FileEvent, IndexProgress, ModelEvent, AnswerEvent,
+                  WorkerEvent, ErrorEvent, SettingsChanged]
+EventFn = Callable[[CoreEvent], None]
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A row of the library pane."""
+
+    path: str
+    state: FileState
+    folder: str = ""
+    chunks: int = 0
+    pages: int | None = None
+    size: int = 0
+    error_kind: str = ""
+    message: str = ""
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    state: CoreState
+    files: int = 0
+    chunks: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+    folders: tuple[str, ...] = ()
+    model: ModelState = ModelState.NONE
+    model_name: str = ""
+    pdf_fast_paths: dict[str, bool] = field(default_factory=dict)
