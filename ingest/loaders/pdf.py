@@ -6,6 +6,7 @@ width (the last line of a paragraph). Tables stay one block per run.
 """
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ingest.errors import FileErrorKind, LoadError
 from ingest.loaders import LoadLimits
 from ingest.loaders.text import clean_text, paragraph_blocks
 
+_log = logging.getLogger(__name__)
 _LIGATURES = str.maketrans({
     "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
 })
@@ -34,13 +36,12 @@ _COUNT_LIMITS = (
 def load_pdf(path: Path, limits: LoadLimits) -> Document:
     from pypdf.errors import LimitReachedError
 
-    from ingest.loaders import pdf_fastparse, pdf_fasttext
+    from ingest.loaders import pdf_speedups
 
     # Most of pypdf's extraction time is its byte-at-a-time content-stream tokenizer and
     # its per-operator text bookkeeping; the drop-ins give identical operations and text
     # and are only installed on verified pypdf versions.
-    pdf_fastparse.install()
-    pdf_fasttext.install()
+    pdf_speedups.install()
     try:
         return _load(path, limits, raised=False)
     except LimitReachedError:
@@ -91,14 +92,14 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
         page_no = index + 1
         try:
             try:
-                text = reader.pages[index].extract_text()
+                text = _page_text(reader, index)
             except LimitReachedError:
                 if raised:  # already raised for the whole file: do not compound
                     raise
                 # Lazily parsed objects are not cached on failure, so the retry
                 # re-parses this page under the raised limits.
                 with _raised_limits(limits):
-                    text = reader.pages[index].extract_text()
+                    text = _page_text(reader, index)
         except MemoryError:
             raise
         except FileNotDecryptedError as exc:
@@ -120,6 +121,26 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
         warnings.append(f"none of the {page_count} pages has a text layer")
     return Document(path=path, kind="pdf", blocks=blocks, page_count=page_count, title=_title(reader),
                     warnings=warnings)
+
+
+def _page_text(reader: Any, index: int) -> str:
+    """One page's text; a page the drop-ins fail on is read again by stock pypdf."""
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
+
+    from ingest.loaders import pdf_speedups
+
+    try:
+        return reader.pages[index].extract_text()
+    except (MemoryError, LimitReachedError, FileNotDecryptedError, DependencyError):
+        raise  # not the drop-ins' doing: stock pypdf would fail the same way
+    except Exception:
+        fast = pdf_speedups.active()
+        if not (fast.tokenizer or fast.text):
+            raise
+        _log.warning("page %d: pypdf drop-in failed; read again with stock pypdf", index + 1,
+                     exc_info=True)
+        with pdf_speedups.stock():
+            return reader.pages[index].extract_text()
 
 
 def _page_blocks(text: str, page_no: int) -> list[Block]:

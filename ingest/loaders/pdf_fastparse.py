@@ -17,6 +17,7 @@ identity differs. Installed only for ``VERIFIED_VERSIONS``.
 from __future__ import annotations
 
 import gc
+import logging
 import re
 from binascii import unhexlify
 from collections.abc import Callable
@@ -24,17 +25,13 @@ from io import BytesIO
 from typing import Any
 
 import pypdf
-from pypdf._configuration import get_configuration
-from pypdf._utils import read_non_whitespace, read_until_regex
 from pypdf.generic import (
     ArrayObject, ByteStringObject, ContentStream, DictionaryObject, FloatObject, NameObject, NumberObject,
-    StreamParsingBudget,
 )
-from pypdf.generic import _utils as _gutils
-from pypdf.generic._data_structures import read_object
-from pypdf.generic._utils import create_string_object
 
-VERIFIED_VERSIONS = ("7.1.0",)
+# Checked operation for operation against stock pypdf on these versions (tests/ingest/
+# test_pdf_fastparse.py); 7.1.1 only moved the inline-image reader out of ContentStream.
+VERIFIED_VERSIONS = ("7.1.0", "7.1.1")
 original_parse_content_stream = ContentStream.__dict__["_parse_content_stream"]
 PAUSE_GC = True  # see fast_parse_content_stream; process-wide while a stream is parsed
 
@@ -62,9 +59,19 @@ _TOKENS = re.compile(_OPERAND, re.S).findall
 _VALUES = re.compile(_SIMPLE, re.S).findall
 _CLEAN_NUMBER = re.compile(rb"[-+]?(?:\d+(?:\.\d*)?|\.\d+)").fullmatch
 
-_ESCAPES = {k: bytes([v]) for k, v in getattr(_gutils, "__ESCAPE_DICT__").items()}
+# pypdf's private names, bound by install() only on a verified version (a pypdf that
+# renamed them must leave stock pypdf in place, not break every PDF at import).
+get_configuration: Any = None
+read_non_whitespace: Any = None
+read_until_regex: Any = None
+read_object: Any = None
+create_string_object: Any = None
+StreamParsingBudget: Any = None
+read_inline_image: Any = None  # (content_stream, stream, budget) -> pypdf's inline image dict
+_ESCAPES: dict[bytes, bytes] = {}
 _ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|(\r[\r\n]?|\n[\r\n]?)|(.))", re.S)
 _HEX_WS = b"\x00\t\n\f\r "
+_log = logging.getLogger(__name__)
 _SHAREABLE = (NumberObject, FloatObject, NameObject, ByteStringObject)  # immutable values
 
 
@@ -241,7 +248,7 @@ def _pypdf_operation(self: ContentStream, stream: BytesIO, budget: StreamParsing
             if operator == b"BI":
                 assert operands == []  # noqa: S101 - pypdf asserts the same
                 self._check_limits(parsing_budget=budget, token_decrement=2)
-                ii = self._read_inline_image(stream, parsing_budget=budget)
+                ii = read_inline_image(self, stream, budget)
                 self._operations.append((ii, b"INLINE IMAGE"))
             else:
                 self._check_limits(parsing_budget=budget, token_decrement=1)
@@ -255,12 +262,51 @@ def _pypdf_operation(self: ContentStream, stream: BytesIO, budget: StreamParsing
     return True
 
 
+def _bind_private() -> None:
+    """Import the private pypdf names the tokenizer mirrors; raises if any moved."""
+    global get_configuration, read_non_whitespace, read_until_regex, read_object  # noqa: PLW0603
+    global create_string_object, StreamParsingBudget, read_inline_image, _ESCAPES  # noqa: PLW0603
+    from pypdf._configuration import get_configuration as _config
+    from pypdf._utils import read_non_whitespace as _rnw
+    from pypdf._utils import read_until_regex as _rur
+    from pypdf.generic import _utils as gutils
+    from pypdf.generic._data_structures import read_object as _ro
+
+    if hasattr(ContentStream, "_read_inline_image"):  # 7.1.0
+        def inline(cs: ContentStream, stream: BytesIO, budget: Any) -> Any:
+            return cs._read_inline_image(stream, parsing_budget=budget)
+    else:  # 7.1.1 moved it to a function of its own
+        from pypdf.generic._image_inline import read_inline_image as _rii
+
+        def inline(cs: ContentStream, stream: BytesIO, budget: Any) -> Any:
+            return _rii(content_stream=cs, stream=stream, parsing_budget=budget)
+    escapes = {k: bytes([v]) for k, v in getattr(gutils, "__ESCAPE_DICT__").items()}
+    from pypdf.generic import StreamParsingBudget as _budget
+
+    (get_configuration, read_non_whitespace, read_until_regex, read_object, create_string_object,
+     StreamParsingBudget, read_inline_image, _ESCAPES) = (
+        _config, _rnw, _rur, _ro, gutils.create_string_object, _budget, inline, escapes)
+
+
 def install() -> bool:
-    """Patch pypdf's tokenizer if this pypdf version was verified; idempotent."""
+    """Patch pypdf's tokenizer if this pypdf version was verified; idempotent.
+
+    False (stock pypdf stays) on any other version, or when a private name it
+    mirrors cannot be imported."""
     if pypdf.__version__ not in VERIFIED_VERSIONS:
         return False
+    if read_inline_image is None:
+        try:
+            _bind_private()
+        except Exception as exc:  # noqa: BLE001 - any failure means: keep stock pypdf
+            _log.warning("pypdf %s: fast tokenizer off (%s)", pypdf.__version__, exc)
+            return False
     ContentStream._parse_content_stream = fast_parse_content_stream  # type: ignore[method-assign]
     return True
+
+
+def active() -> bool:
+    return ContentStream.__dict__["_parse_content_stream"] is fast_parse_content_stream
 
 
 def uninstall() -> None:

@@ -61,6 +61,11 @@ STREAMS = {
 }
 
 
+pytestmark = pytest.mark.skipif(
+    pypdf.__version__ not in ft.VERIFIED_VERSIONS,
+    reason=f"pypdf {pypdf.__version__} is not verified: fast text extraction is off (stock pypdf in use)")
+
+
 @pytest.fixture(autouse=True)
 def _stock_pypdf():
     ft.uninstall()
@@ -200,15 +205,29 @@ def test_install_refuses_unverified_pypdf(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(pypdf, "__version__", "0.0.1")
     assert ft.install() is False
-    assert page_module.TextExtraction is not ft.FastTextExtraction
+    assert page_module.TextExtraction is not ft.extraction_class()
     monkeypatch.setattr(pypdf, "__version__", ft.VERIFIED_VERSIONS[0])
     assert ft.install() is True
-    assert page_module.TextExtraction is ft.FastTextExtraction
+    assert page_module.TextExtraction is ft.extraction_class()
+    assert ft.active()
+
+
+def test_missing_private_module_keeps_stock_pypdf(monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    import sys
+
+    import pypdf._page as page_module
+
+    stock = page_module.TextExtraction
+    monkeypatch.setitem(sys.modules, "ingest.loaders.pdf_fasttext_impl", None)  # import fails
+    assert ft.install() is False
+    assert page_module.TextExtraction is stock
+    assert "fast text extraction off" in caplog.text
 
 
 def test_text_string_operands_keep_their_type() -> None:
     """Spaces that TJ offsets insert are str operands: they take the str path, unmapped."""
-    extractor = ft.FastTextExtraction()
+    extractor = ft.extraction_class()()
     extractor.initialize_extraction()
     extractor.process_operation(b"Tj", [TextStringObject("abc")])
     extractor.process_operation(b"Tj", [" "])
