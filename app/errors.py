@@ -38,3 +38,107 @@ class EmbedderMissingError(DocentError):
         super().__init__(
             f"The embedding model was not found at {path!r}. Reinstall Docent, or set "
             "`embedder_path` in settings.json to a sentence-transformers folder.")
+
+
+# --- settings (app/settings.py) ----------------------------------------------
+# One line per bad value; the load report and SettingsInvalidError join them.
+
+def setting_unknown(name: str) -> str:
+    return f"There is no setting called {name!r}."
+
+
+def setting_wrong_type(name: str, expected: str, value: object) -> str:
+    return f"{name} must be {expected}, not {value!r}."
+
+
+def setting_not_a_choice(name: str, choices: tuple[str, ...], value: object) -> str:
+    return f"{name} must be one of {', '.join(choices)}, not {value!r}."
+
+
+def setting_out_of_range(name: str, minimum: float | None, maximum: float | None,
+                         value: object) -> str:
+    if minimum is not None and maximum is not None:
+        bound = f"between {minimum:g} and {maximum:g}"
+    elif minimum is not None:
+        bound = f"at least {minimum:g}"
+    else:
+        bound = f"at most {maximum:g}"
+    return f"{name} must be {bound}, not {value!r}."
+
+
+def setting_overlap_too_large(overlap: int, chunk_tokens: int) -> str:
+    return (f"chunk_overlap ({overlap}) must be at most half of chunk_tokens ({chunk_tokens}).")
+
+
+def settings_unreadable(path: str, reason: str) -> str:
+    return f"Could not read the settings file {path} ({reason}); default settings are used."
+
+
+def settings_not_json(path: str, reason: str) -> str:
+    return f"The settings file {path} is not valid JSON ({reason}); default settings are used."
+
+
+def settings_not_object(path: str) -> str:
+    return (f"The settings file {path} does not hold a JSON object of settings; default "
+            "settings are used.")
+
+
+def settings_bad_values_used_defaults() -> str:
+    return "Defaults are used for those values; the other settings are kept."
+
+
+def settings_kept_aside(aside: str) -> str:
+    return f"The original file was kept as {aside}."
+
+
+def settings_unknown_kept(names: tuple[str, ...]) -> str:
+    listed = ", ".join(repr(n) for n in names)
+    return (f"settings.json has settings this version does not know ({listed}); they are "
+            "ignored and left in the file.")
+
+
+def settings_not_saved(path: str, reason: str) -> str:
+    return f"Could not write the settings file {path} ({reason})."
+
+
+class SettingsInvalidError(DocentError):
+    """A settings change was refused; nothing was changed. `problems`: one message per bad value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("Settings were not changed. " + " ".join(self.problems))
+
+
+class SettingsSaveError(DocentError):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(settings_not_saved(path, reason))
+
+
+# --- chats (app/core/chats.py) ------------------------------------------------
+
+class ChatsCorruptError(DocentError):
+    """The chats database could not be read; it was moved aside and a new one can be opened."""
+
+    def __init__(self, path: str, aside: str, reason: str) -> None:
+        self.path, self.aside = path, aside
+        super().__init__(
+            f"The saved chats in {path} could not be read ({reason}). The file was kept as "
+            f"{aside}; Docent starts again with no saved chats.")
+
+
+class ChatsTooNewError(DocentError):
+    def __init__(self, path: str, version: int, known: int) -> None:
+        super().__init__(
+            f"The saved chats in {path} were written by a newer Docent (format {version}; this "
+            f"version reads up to {known}). Update Docent, or set DOCENT_HOME to another folder.")
+
+
+class ChatStorageError(DocentError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Could not save or read the chat history: {reason}")
+
+
+class ChatNotFoundError(DocentError):
+    def __init__(self, chat_id: int) -> None:
+        self.chat_id = chat_id
+        super().__init__(f"That chat (#{chat_id}) no longer exists.")
