@@ -1,0 +1,416 @@
+"""Chats that last: titles, scopes and turns with their sources, in SQLite in the data folder.
+
+One connection, guarded by a lock, shared by the core's threads (WAL, foreign
+keys on, so deleting a chat deletes its turns and their sources). Schema changes
+are numbered migrations, applied in order, never edited once shipped (as in
+ingest/manifest.py).
+
+`history(id)` rebuilds the engine's Turns so a resumed chat's follow-up sees
+what was said, with the same source numbers and the same text as the first
+time (so llama.cpp's KV cache still matches within a process). A stopped answer
+is kept and listed, but is left out of the history: half an answer fed back as
+if complete would have the model continue from, or trust, a claim it never
+finished; its question alone would leave a user message with no reply, which
+chat templates do not expect. The next question simply follows the last
+complete turn; its new sources may reuse the stopped turn's numbers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from app.errors import ChatNotFoundError, ChatsCorruptError, ChatStorageError, ChatsTooNewError
+
+if TYPE_CHECKING:
+    from app.engine.events import Answer
+    from app.engine.prompt import Turn
+    from app.engine.retrieval import Passage
+    from app.engine.scope import Scope
+    from ingest.document import PageSpan
+
+DEFAULT_TITLE = "New chat"
+TITLE_CHARS = 60
+
+MIGRATIONS: list[str] = [
+    # 1: chats, their turns, and each turn's sources (what the model was shown)
+    """
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        auto_title INTEGER NOT NULL DEFAULT 1,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        scope_folders TEXT NOT NULL DEFAULT '[]',
+        scope_files TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX chats_updated ON chats(updated_at);
+    CREATE TABLE turns (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        raw_answer TEXT NOT NULL DEFAULT '',
+        stopped INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        UNIQUE (chat_id, position)
+    );
+    CREATE TABLE sources (
+        turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        number INTEGER NOT NULL,
+        chunk_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        page_start INTEGER,
+        page_end INTEGER,
+        spans TEXT NOT NULL DEFAULT '[]',
+        body TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        heading TEXT NOT NULL DEFAULT '',
+        score REAL NOT NULL DEFAULT 0,
+        cited INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (turn_id, position)
+    );
+    """,
+]
+
+
+@dataclass(frozen=True)
+class ChatScope:
+    """Which documents a chat draws on; empty means all of them. Paths are absolute."""
+
+    folders: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folders", _norm(self.folders))
+        object.__setattr__(self, "files", _norm(self.files))
+
+    @property
+    def is_all(self) -> bool:
+        return not self.folders and not self.files
+
+    def to_scope(self) -> "Scope | None":
+        from app.engine.scope import Scope
+
+        return None if self.is_all else Scope(paths=self.files, folders=self.folders)
+
+    def where(self) -> dict[str, Any] | None:
+        """The engine's where dict (keys `folder`, `path`), or None for all documents."""
+        scope = self.to_scope()
+        return None if scope is None else scope.where()
+
+    def describe(self) -> str:
+        if self.is_all:
+            return "All documents"
+        if len(self.folders) + len(self.files) == 1:
+            return f"Folder {Path(self.folders[0]).name}" if self.folders else Path(self.files[0]).name
+        parts = [f"{n} {word}{'' if n == 1 else 's'}"
+                 for n, word in ((len(self.folders), "folder"), (len(self.files), "file")) if n]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A passage the model was shown for one answer, with where it sits in its file."""
+
+    number: int
+    path: str
+    page_start: int | None
+    page_end: int | None
+    spans: tuple["PageSpan", ...] = ()
+    body: str = ""  # the chunk's text without the label/heading prefix (what the page shows)
+    score: float = 0.0
+    chunk_id: str = ""
+    cited: bool = False  # the answer points at it with [number]
+    text: str = ""  # the text the model saw (prefix included), fed back in history
+    heading: str = ""
+
+    @classmethod
+    def from_passage(cls, number: int, p: "Passage", cited: bool = False) -> "SourceRef":
+        return cls(number, p.path, p.page_start, p.page_end, tuple(p.spans), p.body, p.score,
+                   p.chunk_id, cited, p.text, p.heading)
+
+    def to_passage(self) -> "Passage":
+        from app.engine.retrieval import Passage
+
+        return Passage(self.chunk_id, self.path, self.page_start, self.page_end,
+                       self.text or self.body, self.score, self.heading,
+                       spans=self.spans, body=self.body)
+
+
+@dataclass
+class ChatTurn:
+    question: str
+    answer: str  # as shown (invalid [n] markers removed)
+    sources: list[SourceRef] = field(default_factory=list)  # new ones first, then re-used ones
+    stopped: bool = False  # the user stopped it: kept and shown, not fed back to the model
+    created_at: float = field(default_factory=time.time)
+    raw_answer: str = ""  # what the model wrote, fed back in history; "" means `answer`
+
+    @classmethod
+    def from_answer(cls, answer: "Answer", stopped: bool = False) -> "ChatTurn":
+        """The turn to store for an engine Answer (its sources, which of them it cited)."""
+        cited = {c.number for c in answer.citations}
+        raw = answer.turn.answer if answer.turn is not None else answer.text
+        return cls(answer.question, answer.text,
+                   [SourceRef.from_passage(s.number, s.passage, s.number in cited)
+                    for s in answer.sources], stopped, raw_answer=raw)
+
+
+@dataclass
+class Chat:
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    scope: ChatScope = field(default_factory=ChatScope)
+    turns: list[ChatTurn] = field(default_factory=list)  # empty from list(): get() loads them
+
+
+class ChatStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self.db = self._open()
+
+    # --- opening -------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                                 timeout=30)
+        except sqlite3.Error as e:
+            raise ChatStorageError(f"{self.path}: {e}") from e
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(check)
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                db.close()
+                raise ChatsTooNewError(str(self.path), version, len(MIGRATIONS))
+            _migrate(db, version)
+        except sqlite3.OperationalError as e:  # locked, read-only, no space: not damage
+            db.close()
+            raise ChatStorageError(f"{self.path}: {e}") from e
+        except sqlite3.DatabaseError as e:  # not a database, or damaged: keep it, start over
+            db.close()
+            aside = _keep_aside(self.path)
+            raise ChatsCorruptError(str(self.path), str(aside), str(e)) from e
+        return db
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """The lock, a transaction for writes, and SQLite errors as a user-facing error."""
+        with self._lock:
+            try:
+                if write:
+                    self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                except BaseException:
+                    if write:
+                        self.db.execute("ROLLBACK")
+                    raise
+                if write:
+                    self.db.execute("COMMIT")
+            except sqlite3.Error as e:
+                raise ChatStorageError(str(e)) from e
+
+    # --- chats ---------------------------------------------------------------
+    def create(self, title: str = DEFAULT_TITLE, scope: ChatScope | None = None) -> Chat:
+        scope = scope or ChatScope()
+        now = time.time()
+        with self._tx(write=True) as db:
+            cur = db.execute(
+                "INSERT INTO chats (title, auto_title, created_at, updated_at, scope_folders, "
+                "scope_files) VALUES (?, ?, ?, ?, ?, ?)",
+                (title, int(title == DEFAULT_TITLE), now, now, json.dumps(list(scope.folders)),
+                 json.dumps(list(scope.files))))
+            return Chat(int(cur.lastrowid or 0), title, now, now, scope, [])
+
+    def list(self) -> list[Chat]:
+        """Every chat, most recently active first; turns not loaded."""
+        with self._tx() as db:
+            rows = db.execute("SELECT id, title, created_at, updated_at, scope_folders, scope_files "
+                              "FROM chats ORDER BY updated_at DESC, id DESC").fetchall()
+        return [_chat(r) for r in rows]
+
+    def get(self, chat_id: int) -> Chat | None:
+        with self._tx() as db:
+            row = db.execute("SELECT id, title, created_at, updated_at, scope_folders, scope_files "
+                             "FROM chats WHERE id = ?", (chat_id,)).fetchone()
+            if row is None:
+                return None
+            chat = _chat(row)
+            chat.turns = self._turns(db, chat_id)
+        return chat
+
+    def rename(self, chat_id: int, title: str) -> None:
+        title = " ".join(title.split()) or DEFAULT_TITLE
+        self._update(chat_id, "title = ?, auto_title = 0", (title,))
+
+    def set_scope(self, chat_id: int, scope: ChatScope) -> None:
+        self._update(chat_id, "scope_folders = ?, scope_files = ?",
+                     (json.dumps(list(scope.folders)), json.dumps(list(scope.files))))
+
+    def delete(self, chat_id: int) -> None:
+        with self._tx(write=True) as db:
+            db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))  # turns, sources cascade
+
+    def _update(self, chat_id: int, assignments: str, values: tuple[Any, ...]) -> None:
+        with self._tx(write=True) as db:
+            cur = db.execute(f"UPDATE chats SET {assignments}, updated_at = ? WHERE id = ?",
+                             (*values, time.time(), chat_id))
+            if cur.rowcount == 0:
+                raise ChatNotFoundError(chat_id)
+
+    # --- turns ---------------------------------------------------------------
+    def add_turn(self, chat_id: int, turn: ChatTurn) -> None:
+        with self._tx(write=True) as db:
+            last = db.execute("SELECT MAX(position) FROM turns WHERE chat_id = ?",
+                              (chat_id,)).fetchone()[0]
+            self._insert_turn(db, chat_id, 0 if last is None else last + 1, turn)
+
+    def replace_last_turn(self, chat_id: int, turn: ChatTurn) -> None:
+        """Regenerate: the last turn gives way to `turn` (added if the chat has none)."""
+        with self._tx(write=True) as db:
+            last = db.execute("SELECT id, position FROM turns WHERE chat_id = ? "
+                              "ORDER BY position DESC LIMIT 1", (chat_id,)).fetchone()
+            if last is not None:
+                db.execute("DELETE FROM turns WHERE id = ?", (last[0],))
+            self._insert_turn(db, chat_id, 0 if last is None else last[1], turn)
+
+    def history(self, chat_id: int, without_last: bool = False) -> list["Turn"]:
+        """The engine Turns to feed the next question (stopped answers left out, see the
+        module doc). `without_last`: the history a regenerate of the last turn needs."""
+        from app.engine.prompt import NumberedSource, Turn
+
+        with self._tx() as db:
+            turns = self._turns(db, chat_id)
+        if without_last:
+            turns = turns[:-1]
+        out: list[Turn] = []
+        shown: set[int] = set()  # numbers the model has seen in the turns fed back so far
+        for t in turns:
+            if t.stopped:
+                continue
+            turn = Turn(t.question, t.raw_answer or t.answer)
+            for s in t.sources:
+                if s.number in shown:
+                    turn.reused.append(s.number)
+                else:
+                    turn.sources.append(NumberedSource(s.number, s.to_passage()))
+                    shown.add(s.number)
+            out.append(turn)
+        return out
+
+    def _insert_turn(self, db: sqlite3.Connection, chat_id: int, position: int,
+                     turn: ChatTurn) -> None:
+        chat = db.execute("SELECT auto_title FROM chats WHERE id = ?", (chat_id,)).fetchone()
+        if chat is None:
+            raise ChatNotFoundError(chat_id)
+        cur = db.execute(
+            "INSERT INTO turns (chat_id, position, question, answer, raw_answer, stopped, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (chat_id, position, turn.question, turn.answer, turn.raw_answer, int(turn.stopped),
+             turn.created_at))
+        db.executemany(
+            "INSERT INTO sources (turn_id, position, number, chunk_id, path, page_start, "
+            "page_end, spans, body, text, heading, score, cited) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(cur.lastrowid, i, s.number, s.chunk_id, s.path, s.page_start, s.page_end,
+              json.dumps([[sp.page, sp.start, sp.end] for sp in s.spans]), s.body, s.text,
+              s.heading, float(s.score), int(s.cited)) for i, s in enumerate(turn.sources)])
+        title = first_question_title(turn.question) if chat[0] and position == 0 else None
+        if title:
+            db.execute("UPDATE chats SET title = ?, auto_title = 0, updated_at = ? WHERE id = ?",
+                       (title, time.time(), chat_id))
+        else:
+            db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (time.time(), chat_id))
+
+    def _turns(self, db: sqlite3.Connection, chat_id: int) -> list[ChatTurn]:
+        from ingest.document import PageSpan
+
+        rows = db.execute("SELECT id, question, answer, raw_answer, stopped, created_at FROM turns "
+                          "WHERE chat_id = ? ORDER BY position", (chat_id,)).fetchall()
+        sources: dict[int, list[SourceRef]] = {r[0]: [] for r in rows}
+        for s in db.execute(
+                "SELECT s.turn_id, s.number, s.path, s.page_start, s.page_end, s.spans, s.body, "
+                "s.score, s.chunk_id, s.cited, s.text, s.heading FROM sources s "
+                "JOIN turns t ON t.id = s.turn_id WHERE t.chat_id = ? "
+                "ORDER BY s.turn_id, s.position", (chat_id,)):
+            spans = tuple(PageSpan(int(p), int(a), int(b)) for p, a, b in json.loads(s[5]))
+            sources[s[0]].append(SourceRef(s[1], s[2], s[3], s[4], spans, s[6], s[7], s[8],
+                                           bool(s[9]), s[10], s[11]))
+        return [ChatTurn(r[1], r[2], sources[r[0]], bool(r[4]), r[5], r[3]) for r in rows]
+
+
+def first_question_title(question: str) -> str:
+    """A chat's automatic title: its first question, whitespace collapsed, cut at a word."""
+    text = " ".join(question.split())
+    if len(text) <= TITLE_CHARS:
+        return text
+    cut = text[:TITLE_CHARS].rsplit(" ", 1)[0] or text[:TITLE_CHARS]
+    return cut.rstrip(",;:.-") + "…"
+
+
+def _chat(row: tuple) -> Chat:  # type: ignore[type-arg]
+    scope = ChatScope(tuple(json.loads(row[4])), tuple(json.loads(row[5])))
+    return Chat(row[0], row[1], row[2], row[3], scope, [])
+
+
+def _norm(paths: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for p in paths:
+        seen.setdefault(os.path.abspath(os.path.expanduser(str(p))), None)
+    return tuple(seen)
+
+
+def _migrate(db: sqlite3.Connection, version: int) -> None:
+    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in (s.strip() for s in sql.split(";")):
+                if stmt:
+                    db.execute(stmt)
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def _keep_aside(path: Path) -> Path:
+    """Move a damaged database (and its WAL files) aside; never delete what we cannot read."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.name}.bad-{stamp}")
+    n = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+        n += 1
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists():
+            os.replace(src, Path(str(aside) + suffix))
+    return aside
