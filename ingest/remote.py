@@ -10,9 +10,12 @@ def http_client(url: str) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    from ingest.store import CLIENT_LOCK
+
     u = urlparse(url if "://" in url else f"http://{url}")
     if not u.hostname:
         raise ValueError(f"not a Chroma server address: {url!r}")
     ssl = u.scheme == "https"
-    return chromadb.HttpClient(host=u.hostname, port=u.port or (443 if ssl else 8000), ssl=ssl,
-                               settings=ChromaSettings(anonymized_telemetry=False))
+    with CLIENT_LOCK:  # chromadb's client registry is not thread-safe (see ingest/store.py)
+        return chromadb.HttpClient(host=u.hostname, port=u.port or (443 if ssl else 8000), ssl=ssl,
+                                   settings=ChromaSettings(anonymized_telemetry=False))

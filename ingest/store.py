@@ -13,12 +13,22 @@ Collections written before this keep their documents and read the same.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 if TYPE_CHECKING:
     import numpy as np
+
+# Rows per Chroma get()/delete(): its SQLite backend binds one variable per row
+# and fails past ~32k ("too many SQL variables"), so no call may cover a library.
+PAGE = 5000
+
+# chromadb keeps each client's System in a process-wide registry
+# (SharedSystemClient) that two threads creating a client for one path at once
+# corrupt (KeyError: '<path>'): every Chroma client here is made under this lock.
+CLIENT_LOCK = threading.RLock()
 
 # Bump when chunk text or ids change shape, so old vectors are never mixed in.
 CHUNKER_VERSION = 2  # 2: document label on every chunk
@@ -46,6 +56,11 @@ def chunk_id(file_id: str, index: int) -> str:
     return f"{file_id}:{index:05d}"
 
 
+def file_of(chunk_id: str) -> str:
+    """The file_id part of a chunk_id() (file ids are hex digests: no ':')."""
+    return chunk_id.rpartition(":")[0] or chunk_id
+
+
 def collection_name(embedder_fingerprint: str, chunk_tokens: int, overlap: int) -> str:
     return f"docent-{embedder_fingerprint}-v{CHUNKER_VERSION}-{chunk_tokens}-{overlap}"
 
@@ -56,17 +71,18 @@ class ChromaStore:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        if client is None:
-            path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(path),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+        with CLIENT_LOCK:
+            if client is None:
+                path.mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(
+                    path=str(path),
+                    settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+                )
+            self.client = client
+            self.name = name
+            self.col = self.client.get_or_create_collection(
+                name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
-        self.client = client
-        self.name = name
-        self.col = self.client.get_or_create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
 
     def count(self) -> int:
         return int(self.col.count())
@@ -84,28 +100,47 @@ class ChromaStore:
 
     def delete_file(self, file_id: str) -> int:
         ids = self.ids_for_file(file_id)
-        if ids:
-            self.col.delete(ids=ids)
+        self.delete_ids(ids)
         return len(ids)
 
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        for part in _batches(ids, self._write_batch()):
+            self.col.delete(ids=part)
+
     def ids_for_file(self, file_id: str) -> list[str]:
-        return list(self.col.get(where={"file_id": file_id}, include=[])["ids"])
+        return [i for page in self._id_pages(where={"file_id": file_id}) for i in page]
 
     def all_ids(self) -> list[str]:
-        return list(self.col.get(include=[])["ids"])
+        return [i for page in self._id_pages() for i in page]
 
     def file_ids(self) -> dict[str, int]:
-        """file_id -> number of chunks, for consistency checks."""
+        """file_id -> number of chunks, for consistency checks. From the ids alone
+        (`<file_id>:<index>`, see chunk_id): paging metadata would move every chunk's text."""
         out: dict[str, int] = {}
-        for meta in self.col.get(include=["metadatas"])["metadatas"] or []:
-            fid = str(meta["file_id"])
-            out[fid] = out.get(fid, 0) + 1
+        for page in self._id_pages():
+            for cid in page:
+                fid = file_of(cid)
+                out[fid] = out.get(fid, 0) + 1
         return out
 
     def rename_file(self, file_id: str, new_path: str) -> None:
-        ids = self.ids_for_file(file_id)
-        if ids:
-            self.col.update(ids=ids, metadatas=[{"path": new_path} for _ in ids])
+        for part in _batches(self.ids_for_file(file_id), self._write_batch()):
+            self.col.update(ids=part, metadatas=[{"path": new_path} for _ in part])
+
+    def _id_pages(self, where: dict[str, Any] | None = None) -> Iterator[list[str]]:
+        """Ids a page at a time: one get() of more rows than SQLite's variable limit
+        (~32k) fails inside Chroma ("too many SQL variables")."""
+        offset = 0
+        while True:
+            ids = list(self.col.get(where=where, limit=PAGE, offset=offset, include=[])["ids"])
+            if ids:
+                yield ids
+            if len(ids) < PAGE:
+                return
+            offset += PAGE
+
+    def _write_batch(self) -> int:
+        return max(1, min(PAGE, int(self.client.get_max_batch_size())))
 
     def query(self, vector: "np.ndarray", k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         n = self.count()
@@ -125,9 +160,12 @@ class ChromaStore:
         n = self.count()
         if n == 0 or k <= 0:
             return []
-        res = self.col.query(query_embeddings=[vector], n_results=min(k, n), where=where, ids=ids,
-                             include=["distances"])
-        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+        hits: list[tuple[str, float]] = []
+        for part in [None] if ids is None else _batches(ids, PAGE):  # exact top-k across id batches
+            res = self.col.query(query_embeddings=[vector], n_results=min(k, n), where=where, ids=part,
+                                 include=["distances"])
+            hits += [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+        return sorted(hits, key=lambda h: -h[1])[:k]
 
     def score_ids(self, vector: "np.ndarray", ids: list[str], k: int) -> list[tuple[str, float]]:
         """Exact cosine over a few known ids, in numpy: at 100k chunks Chroma's own
@@ -137,21 +175,30 @@ class ChromaStore:
 
         if not ids or k <= 0:
             return []
-        res = self.col.get(ids=ids, include=["embeddings"])
-        vecs = np.asarray(res["embeddings"], dtype=np.float32)
-        if vecs.size == 0:
+        got: list[str] = []
+        parts = []
+        for part in _batches(ids, PAGE):
+            res = self.col.get(ids=part, include=["embeddings"])
+            got += res["ids"]
+            parts.append(np.asarray(res["embeddings"], dtype=np.float32).reshape(len(res["ids"]), -1))
+        if not got:
             return []
-        sims = vecs @ np.asarray(vector, dtype=np.float32)  # stored vectors are normalised
+        sims = np.concatenate(parts) @ np.asarray(vector, dtype=np.float32)  # stored vectors are normalised
         top = np.argsort(-sims)[:k]
-        return [(res["ids"][i], float(sims[i])) for i in top]
+        return [(got[i], float(sims[i])) for i in top]
 
     def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
-        if not ids:
-            return []
-        return _chunks(self.col.get(ids=ids, include=["documents", "metadatas"]))
+        return [c for part in _batches(ids, PAGE)
+                for c in _chunks(self.col.get(ids=part, include=["documents", "metadatas"]))]
 
     def all_chunks(self) -> list[StoredChunk]:
-        return _chunks(self.col.get(include=["documents", "metadatas"]))
+        """Every chunk, read a page at a time (tests and small tools; the app never needs it)."""
+        out: list[StoredChunk] = []
+        while page := self.chunks_page(len(out), PAGE):
+            out += page
+            if len(page) < PAGE:
+                break
+        return out
 
     def chunks_page(self, offset: int, limit: int) -> list[StoredChunk]:
         return _chunks(self.col.get(offset=offset, limit=limit, include=["documents", "metadatas"]))
@@ -188,3 +235,8 @@ def _chunk(cid: str, doc: str | None, meta: dict[str, Any]) -> StoredChunk:
                        meta.get("page_start"), meta.get("page_end"),
                        text if isinstance(text, str) else doc or "",  # older collections: the document
                        str(meta.get("heading", "")))
+
+
+def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield list(items[i:i + size])

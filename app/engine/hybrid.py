@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from app.engine.retrieval import Passage
 from app.engine.scope import Scope
-from ingest.store import StoredChunk
+from ingest.store import PAGE, StoredChunk
 
 if TYPE_CHECKING:
     from ingest.embedder import Embedder
@@ -137,7 +137,11 @@ class HybridRetriever:
         hits = [h for h in self.store.query_ids(vec, fetch) if h[0].split(":", 1)[0] in files]
         if len(hits) >= n or fetch >= total:
             return hits[:n]
-        return self.store.query_ids(vec, n, where={"file_id": {"$in": list(files)}})
+        # One $in variable per file: batched under Chroma's SQLite variable limit, top-n merged.
+        fids = list(files)
+        hits = [h for i in range(0, len(fids), PAGE)
+                for h in self.store.query_ids(vec, n, where={"file_id": {"$in": fids[i:i + PAGE]}})]
+        return sorted(hits, key=lambda h: -h[1])[:n]
 
     def fuse(self, c: Candidates, mode: str | None = None) -> Ranked:
         """mode: dense | keyword | hybrid (the configured fusion) | hybrid-rrf | hybrid-convex."""

@@ -3,9 +3,15 @@
 Backends are chosen here and only here; heavy imports (torch via
 sentence-transformers, chromadb, llama_cpp) happen when a component is first
 needed, so `docent status` and the window start fast.
+
+Every part is built exactly once, under one re-entrant lock (parts build the
+parts they need): two threads asking for `store` at once used to construct two
+Chroma clients for one path, which chromadb's client registry does not survive.
+A long-running owner calls build() before any service takes a request.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from app.errors import EmbedderMissingError, IndexBusyError, NoModelError
@@ -19,6 +25,7 @@ class Library:
         enforce_offline()
         self.settings = settings
         settings.ensure_dirs()
+        self._building = threading.RLock()
         self._lock = None
         self._manifest = None
         self._store = None
@@ -29,36 +36,52 @@ class Library:
 
     # --- ownership: one process owns a Chroma path -----------------------------
     def _acquire(self) -> None:
-        if self._lock is not None:
-            return
-        from filelock import FileLock, Timeout
+        with self._building:
+            if self._lock is not None:
+                return
+            from filelock import FileLock, Timeout
 
-        lock = FileLock(str(self.settings.index_dir / ".owner.lock"))
-        try:
-            lock.acquire(timeout=2)
-        except Timeout as e:
-            raise IndexBusyError(str(self.settings.index_dir)) from e
-        self._lock = lock
+            lock = FileLock(str(self.settings.index_dir / ".owner.lock"))
+            try:
+                lock.acquire(timeout=2)
+            except Timeout as e:
+                raise IndexBusyError(str(self.settings.index_dir)) from e
+            self._lock = lock
+
+    def build(self) -> "Library":
+        """Build every part now, in dependency order (owner lock, manifest, embedder,
+        store, keyword index, indexer), so no request waits on or races a first use."""
+        with self._building:
+            self._acquire()
+            for part in (lambda: self.manifest, lambda: self.embedder, lambda: self.store,
+                         lambda: self.keyword, lambda: self.indexer):
+                part()
+        return self
 
     # --- components ----------------------------------------------------------
     @property
     def manifest(self):  # type: ignore[no-untyped-def]
         if self._manifest is None:
-            from ingest.manifest import Manifest
+            with self._building:
+                if self._manifest is None:
+                    from ingest.manifest import Manifest
 
-            self._acquire()
-            self._manifest = Manifest(self.settings.manifest_path)
+                    self._acquire()
+                    self._manifest = Manifest(self.settings.manifest_path)
         return self._manifest
 
     @property
     def embedder(self):  # type: ignore[no-untyped-def]
         if self._embedder is None:
-            from ingest.embedder import Embedder
+            with self._building:
+                if self._embedder is None:
+                    from ingest.embedder import Embedder
 
-            path = Path(self.settings.embedder_path) if self.settings.embedder_path else bundled_embedder()
-            if path is None or not path.is_dir():
-                raise EmbedderMissingError(str(path or "the bundled all-MiniLM-L6-v2"))
-            self._embedder = Embedder(path, batch_size=self.settings.embed_batch_size)
+                    s = self.settings
+                    path = Path(s.embedder_path) if s.embedder_path else bundled_embedder()
+                    if path is None or not path.is_dir():
+                        raise EmbedderMissingError(str(path or "the bundled all-MiniLM-L6-v2"))
+                    self._embedder = Embedder(path, batch_size=s.embed_batch_size)
         return self._embedder
 
     @property
@@ -71,47 +94,65 @@ class Library:
     @property
     def store(self):  # type: ignore[no-untyped-def]
         if self._store is None:
-            from ingest.store import ChromaStore
-
-            self._acquire()
-            client = None
-            if self.settings.chroma_url:  # a team's shared server instead of the embedded store
-                from ingest.remote import http_client
-
-                client = http_client(self.settings.chroma_url)
-            self._store = ChromaStore(self.settings.chroma_dir, self.index_version, client=client)
+            with self._building:
+                if self._store is None:
+                    self._store = self._make_store()
         return self._store
+
+    def _make_store(self):  # type: ignore[no-untyped-def]
+        from ingest.store import ChromaStore
+
+        self._acquire()
+        client = None
+        if self.settings.chroma_url:  # a team's shared server instead of the embedded store
+            from ingest.remote import http_client
+
+            client = http_client(self.settings.chroma_url)
+        return ChromaStore(self.settings.chroma_dir, self.index_version, client=client)
 
     @property
     def keyword(self):  # type: ignore[no-untyped-def]
         """FTS5 keyword index in the manifest DB; backfilled once for pre-FTS libraries."""
         if self._keyword is None:
-            from ingest.keyword import KeywordIndex
-            from ingest.manifest import FileStatus
-
-            kw = KeywordIndex(self.manifest.db)
-            if kw.count() == 0 and any(r.chunk_count for r in self.manifest.all(FileStatus.INDEXED)):
-                kw.rebuild_from(self.store)
-            self._keyword = kw
+            with self._building:
+                if self._keyword is None:
+                    self._keyword = self._make_keyword()
         return self._keyword
+
+    def _make_keyword(self):  # type: ignore[no-untyped-def]
+        from ingest.keyword import KeywordIndex
+        from ingest.manifest import FileStatus
+
+        kw = KeywordIndex(self.manifest.db)
+        if kw.count() == 0 and self.manifest.db.execute(
+                "SELECT 1 FROM files WHERE status = ? AND chunk_count > 0 LIMIT 1",
+                (FileStatus.INDEXED.value,)).fetchone():
+            kw.rebuild_from(self.store)
+        return kw
 
     @property
     def indexer(self):  # type: ignore[no-untyped-def]
         if self._indexer is None:
-            from ingest.chunker import Chunker
-            from ingest.isolation import ParserPool
-            from ingest.loaders import LoadLimits
-            from ingest.pipeline import Indexer
-
-            s = self.settings
-            self._pool = ParserPool(workers=1, timeout_s=s.parse_timeout_s,
-                                    memory_limit_mb=s.parse_memory_mb,
-                                    limits=LoadLimits(max_bytes=s.max_file_mb * 1024 * 1024))
-            chunker = Chunker(self.embedder.tokenizer, s.chunk_tokens, s.chunk_overlap,
-                              self.embedder.info().max_tokens)
-            self._indexer = Indexer(self.manifest, self.store, self.embedder, chunker, self._pool,
-                                    self.index_version, secondary=[self.keyword])
+            with self._building:
+                if self._indexer is None:
+                    self._indexer = self._make_indexer()
         return self._indexer
+
+    def _make_indexer(self):  # type: ignore[no-untyped-def]
+        from ingest.chunker import Chunker
+        from ingest.isolation import ParserPool
+        from ingest.loaders import LoadLimits
+        from ingest.pipeline import Indexer
+
+        s = self.settings
+        # Parts first: a failure here must not leave a parser pool behind.
+        manifest, store, embedder, keyword = self.manifest, self.store, self.embedder, self.keyword
+        chunker = Chunker(embedder.tokenizer, s.chunk_tokens, s.chunk_overlap, embedder.info().max_tokens)
+        self._pool = ParserPool(workers=1, timeout_s=s.parse_timeout_s,
+                                memory_limit_mb=s.parse_memory_mb,
+                                limits=LoadLimits(max_bytes=s.max_file_mb * 1024 * 1024))
+        return Indexer(manifest, store, embedder, chunker, self._pool, self.index_version,
+                       secondary=[keyword])
 
     def retriever(self, mode: str | None = None):  # type: ignore[no-untyped-def]
         from app.engine.hybrid import HybridRetriever
@@ -162,16 +203,17 @@ class Library:
                         budget=Budget(tokens=s.context_tokens))
 
     def close(self) -> None:
-        if self._embedder is not None:
-            self._embedder.close()
-        if self._pool is not None:
-            self._pool.close()
-        if self._manifest is not None:
-            self._manifest.close()
-        if self._lock is not None:
-            self._lock.release()
-        self._pool = self._manifest = self._store = self._indexer = self._lock = None
-        self._keyword = None
+        with self._building:
+            if self._embedder is not None:
+                self._embedder.close()
+            if self._pool is not None:
+                self._pool.close()
+            if self._manifest is not None:
+                self._manifest.close()
+            if self._lock is not None:
+                self._lock.release()
+            self._pool = self._manifest = self._store = self._indexer = self._lock = None
+            self._keyword = None
 
     def __enter__(self) -> "Library":
         return self
