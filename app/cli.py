@@ -1,4 +1,9 @@
-"""`docent` command line: index, ask, search-free status, forget, demo."""
+"""`docent` command line: index, ask, status, forget, demo.
+
+While another process owns the index (`docent serve`, the window), `index`, `ask`,
+`status`, `forget` and `search` are answered by it over its local service
+(app/core/service.py); otherwise they run in this process.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +13,15 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from app.errors import DocentError
+from app.errors import OWNER_STARTING_MESSAGE, DocentError, IndexBusyError
 
 log = logging.getLogger("docent.cli")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+# Commands an owning process answers; when the index is busy they wait this long for an
+# owner that is still starting (its service comes up once its parts are built).
+_SERVED = {"index", "ask", "status", "forget", "search"}
+_OWNER_START_S = 15.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", type=Path)
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--no-wait", action="store_true",
+                   help="when a running Docent owns the index: queue the paths there and return")
 
     s = sub.add_parser("ask", help="answer a question from the indexed documents")
     s.add_argument("question")
@@ -40,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     for module in _extension_modules():
         module.add_parser(sub)
 
+    s = sub.add_parser("gui", help="open the desktop window (also: docent-app)")
+    s.add_argument("--theme", choices=("system", "light", "dark"), default="system")
+
     s = sub.add_parser("demo", help="index the bundled samples and answer a sample question")
     s.add_argument("--question", default="What does Docent promise about privacy?")
     return p
@@ -47,17 +61,28 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "gui":  # the window's core owns the index: no Library here
+        from app.ui.app import main as gui_main
+
+        return gui_main(["docent-app", "--theme", args.theme] + (["-v"] if args.verbose else []))
     from app.logs import setup_logging
     from app.settings import Settings
 
     settings = Settings.load()
     settings.ensure_dirs()
     setup_logging(settings.log_dir, args.verbose)
-    from app.engine.library import Library
-
     try:
-        with Library(settings) as lib:
-            return _COMMANDS[args.command](lib, args)
+        try:
+            return _run(settings, args)
+        except IndexBusyError:
+            if args.command not in _SERVED:
+                raise
+            from app.core.client import find_owner
+
+            print(f"docent: {OWNER_STARTING_MESSAGE}", file=sys.stderr)
+            if find_owner(settings.index_dir, wait_s=_OWNER_START_S) is None:
+                raise
+            return _run(settings, args)
     except DocentError as e:
         log.error("%s", e)
         print(f"docent: {e}", file=sys.stderr)
@@ -67,11 +92,27 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _run(settings, args) -> int:  # type: ignore[no-untyped-def]
+    from app.engine.library import Library
+
+    with Library(settings) as lib:
+        return _COMMANDS[args.command](lib, args)
+
+
 def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
     from app.cli_output import IndexProgressBar, print_index_report
+    from app.core.client import with_owner
 
+    if args.no_wait:
+        job = with_owner(lib.settings.index_dir, lambda o: o.queue_index(args.paths))
+        if job is not None:
+            print(f"Queued as job {job.job_id} in the Docent process {job.served_by}; "
+                  "`docent status` shows the result.")
+            return EXIT_OK
     bar = None if args.quiet or args.json else IndexProgressBar()
-    report = lib.indexer.index_paths(args.paths, progress=bar)
+    report = with_owner(lib.settings.index_dir, lambda o: o.index(args.paths, progress=bar))
+    if report is None:
+        report = lib.indexer.index_paths(args.paths, progress=bar)
     if bar:
         bar.close()
     for f in report.failures:
@@ -84,9 +125,18 @@ def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from contextlib import closing
+
     from app.cli_output import consume_answer
+    from app.core.client import with_owner
+    from app.core.wire import AskRequest
     from app.errors import EmptyIndexError
 
+    model = str(Path(args.model).expanduser().resolve()) if args.model else None
+    served = with_owner(lib.settings.index_dir, lambda o: o.ask(AskRequest(args.question, model, args.k)))
+    if served is not None:
+        with closing(served):  # Ctrl-C or an early end tells the owner to stop generating
+            return EXIT_OK if consume_answer(served, args.json) else EXIT_ERROR
     if lib.store.count() == 0:
         raise EmptyIndexError()
     answerer = lib.answerer(args.model)
@@ -101,18 +151,23 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_status(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from app.cli_output import print_status, status_json
+    from app.cli_output import local_status, print_status
+    from app.core.client import with_owner
 
-    records = lib.manifest.all()
+    status = with_owner(lib.settings.index_dir, lambda o: o.status()) or local_status(lib)
     if args.json:
-        print(json.dumps(status_json(records), indent=2, ensure_ascii=False))
+        print(json.dumps(asdict(status), indent=2, ensure_ascii=False))
     else:
-        print_status(records)
+        print_status(status)
     return EXIT_OK
 
 
 def cmd_forget(lib, args) -> int:  # type: ignore[no-untyped-def]
-    n = lib.indexer.forget(args.paths)
+    from app.core.client import with_owner
+
+    n = with_owner(lib.settings.index_dir, lambda o: o.forget(args.paths))
+    if n is None:
+        n = lib.indexer.forget(args.paths)
     print(f"Removed {n} file(s) from the index.")
     return EXIT_OK if n else EXIT_ERROR
 
@@ -136,7 +191,8 @@ _COMMANDS = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "forget":
              "demo": cmd_demo}
 
 # Command groups that live in their own modules: each has add_parser(sub) and COMMANDS.
-_EXTENSIONS = ("app.cli_models", "app.cli_search", "app.cli_chat", "app.cli_sync")
+_EXTENSIONS = ("app.cli_models", "app.cli_search", "app.cli_chat", "app.cli_sync",
+               "app.selftest")
 
 
 def _extension_modules():  # type: ignore[no-untyped-def]

@@ -4,11 +4,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
+from app.core.wire import Notice, StatusReply
 from app.engine.events import Answer
-from ingest.manifest import FileRecord, FileStatus
+from ingest.manifest import FileStatus
 from ingest.pipeline import IndexReport, Progress
+
+if TYPE_CHECKING:
+    from app.engine.library import Library
 
 
 class IndexProgressBar:
@@ -43,7 +47,9 @@ def consume_answer(events: Iterable[object], as_json: bool) -> Answer | None:
     from app.engine.events import DoneEvent, ErrorEvent, TokenEvent
 
     for event in events:
-        if isinstance(event, TokenEvent) and not as_json:
+        if isinstance(event, Notice):
+            print(f"docent: warning: {event.text}", file=sys.stderr)
+        elif isinstance(event, TokenEvent) and not as_json:
             print(event.text, end="", flush=True)
         elif isinstance(event, ErrorEvent):
             logging.getLogger("docent.cli").error("answer failed: %s", event.message)
@@ -90,26 +96,25 @@ def print_sources(a: Answer) -> None:
         print(f" {mark}[{s.number}] {p.path}{where}  (score {p.score:.2f})")
 
 
-def status_json(records: list[FileRecord]) -> dict[str, Any]:
-    return {
-        "files": len(records),
-        "indexed": sum(r.status == FileStatus.INDEXED for r in records),
-        "errors": sum(r.status == FileStatus.ERROR for r in records),
-        "chunks": sum(r.chunk_count for r in records if r.status == FileStatus.INDEXED),
-        "records": [
-            {"path": r.path, "status": r.status.value, "chunks": r.chunk_count, "pages": r.page_count,
-             "error_kind": r.error_kind, "error": r.error}
-            for r in records
-        ],
-    }
+def local_status(lib: "Library") -> StatusReply:
+    """`docent status` answered in this process (the owner builds the same reply)."""
+    from app.core.service_hosts import configured_model
+
+    return StatusReply.from_records(lib.manifest.all(), lib.settings.watched_folders,
+                                    configured_model(lib.settings))
 
 
-def print_status(records: list[FileRecord]) -> None:
-    s = status_json(records)
-    print(f"{s['files']} files: {s['indexed']} indexed ({s['chunks']} chunks), {s['errors']} with errors.")
-    for r in records:
-        if r.status == FileStatus.ERROR:
+def print_status(s: StatusReply) -> None:
+    print(f"{s.files} files: {s.indexed} indexed ({s.chunks} chunks), {s.errors} with errors.")
+    for r in s.records:
+        if r.status == FileStatus.ERROR.value:
             print(f"  ✗ {r.path}: {r.error}")
         else:
-            pages = f", {r.page_count} pages" if r.page_count else ""
-            print(f"  {r.status.value:8} {r.path} ({r.chunk_count} chunks{pages})")
+            pages = f", {r.pages} pages" if r.pages else ""
+            print(f"  {r.status:8} {r.path} ({r.chunks} chunks{pages})")
+    if s.folders:
+        print("Watched folders: " + ", ".join(s.folders))
+    print(f"Model: {s.model or 'none chosen (`docent model download` or --model)'}")
+    if s.served_by:
+        print(f"(answered by the Docent process {s.served_by}" + (f", {s.state})" if s.state else ")"),
+              file=sys.stderr)

@@ -35,11 +35,12 @@ def where_for(folders: list[str], files: list[str]) -> dict | None:  # type: ign
 
 
 def cmd_search(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from app.engine.search_service import SearchRequest, search_here, search_via_service
+    from app.core.client import with_owner
+    from app.engine.search_service import SearchRequest, search_here
 
     req = SearchRequest(args.query, max(1, args.k), args.mode, where_for(args.folder, args.file))
-    # A running `docent serve` owns the index and has everything loaded: ask it first.
-    reply = search_via_service(lib.settings.index_dir, req) or search_here(lib, req)
+    # A running owner (`docent serve`, the window) has everything loaded: ask it first.
+    reply = with_owner(lib.settings.index_dir, lambda o: o.search(req)) or search_here(lib, req)
     if args.json:
         print(json.dumps(asdict(reply), indent=2, ensure_ascii=False))
         return 0

@@ -142,3 +142,40 @@ class ChatNotFoundError(DocentError):
     def __init__(self, chat_id: int) -> None:
         self.chat_id = chat_id
         super().__init__(f"That chat (#{chat_id}) no longer exists.")
+
+
+class OwnerStoppedError(DocentError):
+    """The process that owns the index went away while it was answering this command."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(
+            f"The Docent process that owns the index (pid {pid}) stopped before it finished this "
+            "request (files it had queued are indexed when it runs again). Run the command again.")
+
+
+class OwnerRequestError(DocentError):
+    """The owning process was reached and refused or failed a request; `message` is its own."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def owner_failed_message(detail: str) -> str:
+    return f"The Docent process that owns the index could not do that: {detail}"
+
+
+def owner_reply_not_understood(detail: str) -> str:
+    return (f"The Docent process that owns the index sent a reply this version does not "
+            f"understand ({detail}); run the same version of Docent in both shells.")
+
+
+def bad_request_message(detail: str) -> str:
+    return f"The Docent process that owns the index did not understand the request: {detail}"
+
+
+OWNER_STARTING_MESSAGE = ("The index is in use by another Docent process; waiting a few seconds "
+                          "in case it is starting and will answer this command...")
+
+OWNER_BUSY_MESSAGE = ("The Docent process that owns the index is answering too many commands at "
+                      "once; try again in a moment.")
