@@ -1,0 +1,21 @@
+"""What the viewer tells people. Wording lives here, once."""
+from __future__ import annotations
+
+from app.ui.viewer.source import SourceState
+
+STATE_MESSAGES: dict[SourceState, str] = {
+    SourceState.CHANGED: ("This file changed since it was indexed, so the cited passage may have moved: "
+                          "it is not highlighted. Re-index the file to update its passages."),
+    SourceState.MISSING: "File missing: it was moved, renamed or deleted since it was indexed.",
+}
+STATE_SHORT: dict[SourceState, str] = {
+    SourceState.CHANGED: "changed since indexed",
+    SourceState.MISSING: "file missing",
+}
+NOT_FOUND = "The passage's words were not found in this file's text; showing its page."
+NO_TEXT_LAYER = "This page has no text layer (a scan?): showing the page without a highlight."
+CANNOT_OPEN = "Could not open this file: {reason}"
+NO_SOURCES = "No sources to show."
+FIND_NONE = "Not found: {text}"
+REINDEX = "Re-index"
+OPEN_SYSTEM = "Open in system app"

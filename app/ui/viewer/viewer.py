@@ -1,0 +1,296 @@
+"""SourceViewer: an answer's sources beside a viewer that opens each at its passage.
+
+The window calls show_sources(); the file check (a sha256 of the whole file)
+and, for text formats, the loader run on a worker thread, so opening never
+blocks the event loop; PDFs are then opened and aligned on the GUI thread,
+which takes milliseconds (QtPdf loads pages lazily).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox,
+                               QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+
+from app.ui.viewer import messages
+from app.ui.viewer.pdf_pane import PdfPane, PdfShown
+from app.ui.viewer.source import SourceState, ViewerSource, check_state
+from app.ui.viewer.text_pane import TextPane, TextShown, document_text
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    request: int
+    source: ViewerSource
+    state: SourceState
+    text: str | None  # unpaged formats: the loader's text
+    error: str
+
+
+class _Relay(QObject):
+    loaded = Signal(object)  # _Loaded, from a worker thread to the GUI thread
+
+
+def _load(request: int, source: ViewerSource, relay: _Relay) -> None:
+    state = check_state(source)
+    text, error = None, ""
+    if state != SourceState.MISSING and not source.is_pdf:
+        from ingest.errors import LoadError
+
+        try:
+            text = document_text(source.path)
+        except LoadError as exc:
+            error = messages.CANNOT_OPEN.format(reason=str(exc))
+    try:
+        relay.loaded.emit(_Loaded(request, source, state, text, error))
+    except RuntimeError:  # the viewer was closed meanwhile
+        pass
+
+
+class SourceViewer(QWidget):
+    reindex_requested = Signal(str)  # path of a source that changed since it was indexed
+    passage_shown = Signal(object)  # PdfShown | TextShown, once a source is open at its passage
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._sources: list[ViewerSource] = []
+        self._index = -1
+        self._request = 0
+        self._relay = _Relay(self)
+        self._relay.loaded.connect(self._loaded, Qt.ConnectionType.QueuedConnection)
+        self.last_shown: PdfShown | TextShown | None = None
+        self._build()
+
+    # --- layout ----------------------------------------------------------------------
+    def _build(self) -> None:
+        self.source_list = QListWidget()
+        self.source_list.currentRowChanged.connect(self._row_changed)
+        self.pdf_pane = PdfPane()
+        self.text_pane = TextPane()
+        self.empty = QLabel(messages.NO_SOURCES)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget()
+        for w in (self.empty, self.pdf_pane, self.text_pane):
+            self.stack.addWidget(w)
+
+        self.prev_button = self._tool("◀", "Previous passage", self.previous_passage)
+        self.next_button = self._tool("▶", "Next passage", self.next_passage)
+        self.page_field = QSpinBox()
+        self.page_field.setMinimum(1)
+        self.page_field.setKeyboardTracking(False)
+        self.page_field.setToolTip("Page")
+        self.page_field.valueChanged.connect(self._page_entered)
+        self.page_total = QLabel()
+        zoom_out = self._tool("−", "Zoom out", lambda: self._current_pane_zoom(-1))
+        zoom_fit = self._tool("Fit", "Fit width", lambda: self._current_pane_zoom(0))
+        zoom_in = self._tool("+", "Zoom in", lambda: self._current_pane_zoom(1))
+        self.copy_button = self._tool("Copy", "Copy the selected text", self.copy_selection)
+        self.system_button = self._tool(messages.OPEN_SYSTEM, messages.OPEN_SYSTEM, self.open_in_system_app)
+        bar = QHBoxLayout()
+        for w in (self.prev_button, self.next_button, QLabel("Page"), self.page_field, self.page_total,
+                  zoom_out, zoom_fit, zoom_in, self.copy_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.system_button)
+
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #fff4ce; color: #5c4400; padding: 6px; }")
+        self.reindex_button = QPushButton(messages.REINDEX)
+        self.reindex_button.clicked.connect(self._reindex_clicked)
+        banner_row = QHBoxLayout()
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.reindex_button)
+        self.banner_box = QWidget()
+        self.banner_box.setLayout(banner_row)
+        self.banner_box.hide()
+
+        self.find_field = QLineEdit()
+        self.find_field.setPlaceholderText("Find in document (Enter: next, Shift+Enter: previous)")
+        self.find_field.returnPressed.connect(lambda: self.find(self.find_field.text()))
+        self.find_status = QLabel()
+        find_row = QHBoxLayout()
+        find_row.addWidget(self.find_field, 1)
+        find_row.addWidget(self.find_status)
+        self.find_box = QWidget()
+        self.find_box.setLayout(find_row)
+        self.find_box.hide()
+
+        right = QWidget()
+        col = QVBoxLayout(right)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addLayout(bar)
+        col.addWidget(self.banner_box)
+        col.addWidget(self.find_box)
+        col.addWidget(self.stack, 1)
+        splitter = QSplitter()
+        splitter.addWidget(self.source_list)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 4)
+        splitter.setSizes([220, 800])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(splitter)
+
+        QShortcut(QKeySequence.StandardKey.Find, self, self._open_find)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.find_box, self.find_box.hide)
+        QShortcut(QKeySequence("Shift+Return"), self.find_field,
+                  lambda: self.find(self.find_field.text(), backward=True))
+        copy = QShortcut(QKeySequence.StandardKey.Copy, self.pdf_pane, self.copy_selection)
+        copy.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.pdf_pane.view.verticalScrollBar().valueChanged.connect(self._pdf_scrolled)
+        self._update_controls()
+
+    @staticmethod
+    def _tool(text: str, tip: str, slot) -> QToolButton:  # type: ignore[no-untyped-def]
+        b = QToolButton()
+        b.setText(text)
+        b.setToolTip(tip)
+        b.clicked.connect(slot)
+        return b
+
+    # --- the window's interface ---------------------------------------------------------
+    def show_sources(self, sources: list[ViewerSource], index: int = 0) -> None:
+        self._sources = list(sources)
+        self.source_list.blockSignals(True)
+        self.source_list.clear()
+        for n, s in enumerate(self._sources, 1):
+            self.source_list.addItem(s.label(n))
+        self.source_list.blockSignals(False)
+        if not self._sources:
+            self._index = -1
+            self.stack.setCurrentWidget(self.empty)
+            self.banner_box.hide()
+            self._update_controls()
+            return
+        self.show_index(index)
+
+    def show_index(self, index: int) -> None:
+        if not 0 <= index < len(self._sources):
+            return
+        self._index = index
+        self.source_list.blockSignals(True)
+        self.source_list.setCurrentRow(index)
+        self.source_list.blockSignals(False)
+        self._request += 1
+        source = self._sources[index]
+        threading.Thread(target=_load, args=(self._request, source, self._relay), daemon=True,
+                         name="viewer-load").start()
+        self._update_controls()
+
+    def next_passage(self) -> None:
+        self.show_index(self._index + 1)
+
+    def previous_passage(self) -> None:
+        self.show_index(self._index - 1)
+
+    def current_source(self) -> ViewerSource | None:
+        return self._sources[self._index] if 0 <= self._index < len(self._sources) else None
+
+    def current_index(self) -> int:
+        return self._index
+
+    # --- results -------------------------------------------------------------------------
+    def _loaded(self, loaded: _Loaded) -> None:
+        if loaded.request != self._request:
+            return  # the user moved on to another source meanwhile
+        source, state = loaded.source, loaded.state
+        self._set_banner(state)
+        if state == SourceState.MISSING:
+            self.stack.setCurrentWidget(self.empty)
+            self.empty.setText(messages.STATE_MESSAGES[state])
+            shown: PdfShown | TextShown = TextShown(source, state, None, messages.STATE_MESSAGES[state])
+        elif source.is_pdf:
+            self.stack.setCurrentWidget(self.pdf_pane)
+            shown = self.pdf_pane.open(source, state)
+        else:
+            self.stack.setCurrentWidget(self.text_pane)
+            shown = self.text_pane.open(source, state, loaded.text, loaded.error)
+        if shown.note and state not in (SourceState.CHANGED, SourceState.MISSING):
+            self.banner.setText(shown.note)
+            self.reindex_button.hide()
+            self.banner_box.show()
+        self.last_shown = shown
+        self._update_controls()
+        self.passage_shown.emit(shown)
+
+    def _set_banner(self, state: SourceState) -> None:
+        text = messages.STATE_MESSAGES.get(state)
+        self.banner_box.setVisible(bool(text))
+        self.reindex_button.setVisible(bool(text))
+        self.banner.setText(text or "")
+
+    def _reindex_clicked(self) -> None:
+        source = self.current_source()
+        if source is not None:
+            self.reindex_requested.emit(source.path)
+
+    # --- controls -----------------------------------------------------------------------------
+    def _update_controls(self) -> None:
+        n = len(self._sources)
+        self.prev_button.setEnabled(self._index > 0)
+        self.next_button.setEnabled(0 <= self._index < n - 1)
+        on_pdf = self.stack.currentWidget() is self.pdf_pane
+        pages = self.pdf_pane.page_count() if on_pdf else 0
+        self.page_field.setEnabled(pages > 0)
+        self.page_field.blockSignals(True)
+        self.page_field.setMaximum(max(1, pages))
+        if pages:
+            self.page_field.setValue(self.pdf_pane.current_page() + 1)
+        self.page_field.blockSignals(False)
+        self.page_total.setText(f"of {pages}" if pages else "")
+        self.system_button.setEnabled(self.current_source() is not None)
+
+    def _page_entered(self, value: int) -> None:
+        if self.stack.currentWidget() is self.pdf_pane:
+            self.pdf_pane.go_to_page(value - 1)
+
+    def _pdf_scrolled(self, _value: int) -> None:
+        if self.stack.currentWidget() is self.pdf_pane and self.pdf_pane.page_count():
+            self.page_field.blockSignals(True)
+            self.page_field.setValue(self.pdf_pane.current_page() + 1)
+            self.page_field.blockSignals(False)
+
+    def _current_pane_zoom(self, steps: int) -> None:
+        pane = self.stack.currentWidget()
+        if pane in (self.pdf_pane, self.text_pane):
+            pane.zoom(steps)  # type: ignore[union-attr]
+
+    def _row_changed(self, row: int) -> None:
+        if row != self._index:
+            self.show_index(row)
+
+    def _open_find(self) -> None:
+        self.find_box.show()
+        self.find_field.setFocus()
+        self.find_field.selectAll()
+
+    def find(self, text: str, backward: bool = False) -> bool:
+        """Ctrl+F: step to the next match of `text` in the open document."""
+        pane = self.stack.currentWidget()
+        if not text or pane not in (self.pdf_pane, self.text_pane):
+            return False
+        found = pane.find(text, backward)  # type: ignore[union-attr]
+        # A PDF's matches arrive asynchronously: the first one is shown when it does.
+        self.find_status.setText("" if found or pane is self.pdf_pane else messages.FIND_NONE.format(text=text))
+        return found
+
+    def selected_text(self) -> str:
+        pane = self.stack.currentWidget()
+        return pane.selected_text() if pane in (self.pdf_pane, self.text_pane) else ""  # type: ignore[union-attr]
+
+    def copy_selection(self) -> None:
+        pane = self.stack.currentWidget()
+        if pane is self.pdf_pane:
+            self.pdf_pane.copy()
+        elif pane is self.text_pane:
+            self.text_pane.copy()
+
+    def open_in_system_app(self) -> None:
+        source = self.current_source()
+        if source is not None and Path(source.path).exists():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(source.path))

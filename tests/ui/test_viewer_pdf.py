@@ -1,0 +1,175 @@
+"""The source viewer on real 10-Q PDFs: the highlight holds the passage, on its pages."""
+from __future__ import annotations
+
+import random
+import shutil
+from collections import Counter
+
+import pytest
+from PySide6.QtCore import QPointF
+
+from app.ui.viewer.align import tokens
+from app.ui.viewer.samples import default_chunker, file_sources
+from app.ui.viewer.source import SourceState
+from app.ui.viewer.viewer import SourceViewer
+
+SEED = 13
+N_DOCS, PER_DOC = 5, 10
+
+
+@pytest.fixture(scope="module")
+def chunker(embedder):
+    return default_chunker(embedder.tokenizer)
+
+
+@pytest.fixture
+def viewer(qtbot):
+    v = SourceViewer()
+    qtbot.addWidget(v)
+    v.resize(1100, 800)
+    v.show()
+    return v
+
+
+def open_source(qtbot, viewer, sources, index=0):
+    with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
+        viewer.show_sources(sources, index)
+    return blocker.args[0]
+
+
+def read_back(doc, highlights) -> list[str]:
+    """The words QtPdf finds inside each highlighted line, read from the line's left edge
+    to its right edge at mid-height (the rectangles are one per line)."""
+    words = []
+    for page, rects in highlights.items():
+        for r in rects:
+            y = r.center().y()
+            sel = doc.getSelection(page, QPointF(r.left() + 1.5, y), QPointF(r.right() - 1.5, y))
+            words.extend(t.norm for t in tokens(sel.text()))
+    return words
+
+
+def test_highlights_hold_the_passage_on_fifty_random_chunks(qtbot, viewer, sec_docs, chunker):
+    rng = random.Random(SEED)
+    docs = rng.sample(sorted(sec_docs.glob("*.pdf")), N_DOCS)
+    inside = outside = passage_total = 0
+    worst_cov, worst_out, rows = 1.0, 0.0, []
+    for path in docs:
+        sources = [s for s in file_sources(path, chunker) if tokens(s.body)]
+        for source in rng.sample(sources, PER_DOC):
+            shown = open_source(qtbot, viewer, [source])
+            assert shown.state == SourceState.CURRENT
+            allowed = {p - 1 for p in source.pages}
+            assert shown.highlights, f"nothing highlighted: {path.name} p.{source.page_start}"
+            assert set(shown.highlights) <= allowed, "a highlight on a page the passage is not on"
+            passage = Counter(t.norm for t in tokens(source.body))
+            lit = Counter(read_back(viewer.pdf_pane.document, shown.highlights))
+            common = sum((passage & lit).values())
+            cov = common / sum(passage.values())
+            out = (sum(lit.values()) - common) / max(1, sum(lit.values()))
+            inside += common
+            outside += sum(lit.values()) - common
+            passage_total += sum(passage.values())
+            worst_cov, worst_out = min(worst_cov, cov), max(worst_out, out)
+            rows.append((path.name, source.page_start, source.page_end, round(cov, 3), round(out, 3)))
+    coverage = inside / passage_total
+    outside_share = outside / (inside + outside)
+    print(f"\nviewer highlight accuracy over {len(rows)} chunks of {N_DOCS} 10-Qs (seed {SEED}): "
+          f"passage words covered {coverage:.1%} (worst chunk {worst_cov:.1%}), "
+          f"highlighted words outside the passage {outside_share:.1%} (worst chunk {worst_out:.1%})")
+    for row in rows:
+        print("  ", *row)
+    assert len(rows) == N_DOCS * PER_DOC
+    assert coverage >= 0.90
+    assert outside_share <= 0.10
+    assert worst_cov >= 0.5, "a passage was mostly missed"
+
+
+def test_passage_over_a_page_break_is_highlighted_on_both_pages(qtbot, viewer, sec_docs, chunker):
+    path = sec_docs / "2023 Q3 AAPL.pdf"
+    spanning = [s for s in file_sources(path, chunker) if len(s.pages) == 2]
+    assert spanning, "no chunk of this filing runs over a page break"
+    source = spanning[0]
+    shown = open_source(qtbot, viewer, [source])
+    first, second = source.pages[0] - 1, source.pages[1] - 1
+    assert set(shown.highlights) == {first, second}
+    assert shown.page == first
+    # Scrolled to the passage's start: its first line is inside the viewport.
+    view = viewer.pdf_pane.view
+    top_line = view.map_to_viewport(first, shown.highlights[first][0])
+    assert view.viewport().rect().intersects(top_line.toRect())
+
+
+def test_opens_deep_in_the_file_scrolled_to_the_passage(qtbot, viewer, sec_docs, chunker):
+    path = sec_docs / "2023 Q3 AAPL.pdf"
+    sources = file_sources(path, chunker)
+    source = next(s for s in sources if s.page_start == 20 and len(s.pages) == 1 and len(s.body) > 300)
+    shown = open_source(qtbot, viewer, [source])
+    view = viewer.pdf_pane.view
+    assert shown.page == 19
+    assert viewer.page_field.value() == 20
+    rects = [view.map_to_viewport(19, r) for r in shown.highlights[19]]
+    assert any(view.viewport().rect().intersects(r.toRect()) for r in rects)
+    # The mirrored page layout is QPdfView's own: it ends where the scroll range does.
+    geoms = view.page_geometries()
+    margins = view.documentMargins()
+    content_height = geoms[-1].bottom() + 1 + view.pageSpacing() + margins.bottom()
+    assert view.verticalScrollBar().maximum() == content_height - view.viewport().height()
+
+
+def test_next_and_previous_passage_step_through_the_sources(qtbot, viewer, sec_docs, chunker):
+    path = sec_docs / "2023 Q3 AAPL.pdf"
+    sources = file_sources(path, chunker)
+    picked = [sources[10], sources[40], sources[80]]
+    open_source(qtbot, viewer, picked)
+    assert not viewer.prev_button.isEnabled()
+    with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
+        viewer.next_passage()
+    assert blocker.args[0].source == picked[1]
+    assert viewer.source_list.currentRow() == 1
+    with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
+        viewer.next_passage()
+    assert blocker.args[0].source == picked[2]
+    assert not viewer.next_button.isEnabled()
+    with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
+        viewer.previous_passage()
+    assert blocker.args[0].source == picked[1]
+
+
+def test_find_in_the_pdf_moves_to_a_match(qtbot, viewer, sec_docs, chunker):
+    path = sec_docs / "2023 Q3 AAPL.pdf"
+    open_source(qtbot, viewer, [file_sources(path, chunker)[5]])
+    viewer.find("Risk Factors")
+    qtbot.waitUntil(lambda: viewer.pdf_pane.view._found is not None, timeout=30_000)
+    page, rects = viewer.pdf_pane.view._found
+    assert rects
+    sel = viewer.pdf_pane.document.getSelection(page, rects[0].topLeft() + QPointF(0.5, rects[0].height() / 2),
+                                                 rects[0].topRight() + QPointF(-0.5, rects[0].height() / 2))
+    assert "risk" in sel.text().lower()
+
+
+def test_an_edited_pdf_says_changed_and_offers_reindex(qtbot, viewer, sec_docs, chunker, tmp_path):
+    path = tmp_path / "filing.pdf"
+    shutil.copy2(sec_docs / "2023 Q3 AAPL.pdf", path)
+    source = file_sources(path, chunker)[30]
+    with path.open("ab") as fh:  # an incremental-update-style append: still a valid PDF
+        fh.write(b"\n% edited\n")
+    shown = open_source(qtbot, viewer, [source])
+    assert shown.state == SourceState.CHANGED
+    assert shown.highlights == {}, "an edited file must not be highlighted at the old place"
+    assert viewer.banner_box.isVisible() and "changed since it was indexed" in viewer.banner.text()
+    assert viewer.reindex_button.isVisible()
+    with qtbot.waitSignal(viewer.reindex_requested, timeout=5_000) as blocker:
+        viewer.reindex_button.click()
+    assert blocker.args == [str(path)]
+
+
+def test_a_vanished_pdf_says_file_missing(qtbot, viewer, sec_docs, chunker, tmp_path):
+    path = tmp_path / "gone.pdf"
+    shutil.copy2(sec_docs / "2023 Q3 AAPL.pdf", path)
+    source = file_sources(path, chunker)[3]
+    path.unlink()
+    shown = open_source(qtbot, viewer, [source])
+    assert shown.state == SourceState.MISSING
+    assert "File missing" in viewer.banner.text()
+    assert viewer.stack.currentWidget() is viewer.empty
