@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QModelIndex, QRectF, Signal
+from PySide6.QtCore import QModelIndex, QRectF, QThread, Signal
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
@@ -95,6 +95,40 @@ def _worded_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return runs
 
 
+@dataclass
+class PreparedPdf:
+    """prepare_pdf()'s result, handed from the worker thread to the GUI thread."""
+
+    document: QPdfDocument | None  # loaded and moved to the GUI thread; None: keep the open one
+    highlights: dict[int, list[QRectF]] = field(default_factory=dict)
+    coverage: float = 0.0
+    note: str = ""
+    error: str = ""
+
+
+def prepare_pdf(source: ViewerSource, state: SourceState, gui_thread: QThread,
+                keep_open: bool) -> PreparedPdf:
+    """Load the PDF and find the passage's rectangles, off the GUI thread (QtPdf serialises
+    pdfium calls with its own lock). A long filing takes ~0.1 s to load. With `keep_open`
+    (the pane shows this file already) the document is only read here, not handed over."""
+    document = QPdfDocument()
+    error = document.load(source.path)
+    if error != QPdfDocument.Error.None_:
+        return PreparedPdf(None, error=messages.CANNOT_OPEN.format(reason=error.name))
+    highlights, coverage, note = {}, 0.0, ""
+    if state in (SourceState.CURRENT, SourceState.UNVERIFIED) and source.body.strip():
+        highlights, coverage = passage_highlights(document, source)
+        if not highlights:
+            has_text = any(document.getAllText(p - 1).text().strip() for p in source.pages
+                           if 0 < p <= document.pageCount())
+            note = messages.NOT_FOUND if has_text else messages.NO_TEXT_LAYER
+    if keep_open:
+        document.close()  # Python owns it: freed on this thread when the reference goes
+        return PreparedPdf(None, highlights, coverage, note)
+    document.moveToThread(gui_thread)
+    return PreparedPdf(document, highlights, coverage, note)
+
+
 class PdfPane(QWidget):
     shown = Signal(object)  # PdfShown
 
@@ -114,38 +148,49 @@ class PdfPane(QWidget):
         layout.addWidget(self.view)
 
     # --- opening -------------------------------------------------------------------
-    def open(self, source: ViewerSource, state: SourceState) -> PdfShown:
-        if source.path != self._path or self.document.status() != QPdfDocument.Status.Ready:
-            self.document.close()
-            error = self.document.load(source.path)
-            if error != QPdfDocument.Error.None_:
-                self._path = ""
-                shown = PdfShown(source, state, 0, note=messages.CANNOT_OPEN.format(reason=error.name))
-                self.shown.emit(shown)
-                return shown
-            self._path = source.path
-            self._search.setSearchString("")
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def open(self, source: ViewerSource, state: SourceState, prepared: PreparedPdf) -> PdfShown:
+        """Show what prepare_pdf() found: on the GUI thread, it only swaps documents and paints."""
+        if prepared.error:
+            self._replace_document(QPdfDocument(self), "")
+            shown = PdfShown(source, state, 0, note=prepared.error)
+            self.shown.emit(shown)
+            return shown
+        if prepared.document is not None:
+            self._replace_document(prepared.document, source.path)
         page = (source.pages[0] - 1) if source.pages else 0
         page = max(0, min(page, self.document.pageCount() - 1))
-        highlights, coverage, note = {}, 0.0, ""
-        if state in (SourceState.CURRENT, SourceState.UNVERIFIED) and source.body.strip():
-            highlights, coverage = passage_highlights(self.document, source)
-            if not highlights:
-                has_text = any(self.document.getAllText(p - 1).text().strip() for p in source.pages
-                               if 0 < p <= self.document.pageCount())
-                note = messages.NOT_FOUND if has_text else messages.NO_TEXT_LAYER
+        highlights = prepared.highlights
         self.view.clear_selection()
         self.view.set_found(None)
         self.view.set_highlights(highlights)
         if highlights:
             page = min(highlights)
-            self.view.scroll_to(page, highlights[page][0].united(highlights[page][-1])
-                                if len(highlights) == 1 else highlights[page][0])
+            rects = highlights[page]
+            whole = rects[0]
+            for r in rects[1:]:
+                whole = whole.united(r)
+            # Over a page break, the passage starts at its first line on the first page.
+            self.view.scroll_to(page, whole if len(highlights) == 1 else rects[0])
         else:
             self.view.scroll_to(page)
-        shown = PdfShown(source, state, page, highlights, coverage, note)
+        shown = PdfShown(source, state, page, highlights, prepared.coverage, prepared.note)
         self.shown.emit(shown)
         return shown
+
+    def _replace_document(self, document: QPdfDocument, path: str) -> None:
+        old = self.document
+        document.setParent(self)
+        self.document = document
+        self.view.setDocument(document)
+        self._search.setDocument(document)
+        self._search.setSearchString("")
+        self._path = path
+        old.close()
+        old.deleteLater()
 
     # --- page, zoom ----------------------------------------------------------------------
     def page_count(self) -> int:

@@ -11,15 +11,23 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox,
                                QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from app.ui.viewer import messages
-from app.ui.viewer.pdf_pane import PdfPane, PdfShown
+from app.ui.viewer.pdf_pane import PdfPane, PdfShown, PreparedPdf, prepare_pdf
 from app.ui.viewer.source import SourceState, ViewerSource, check_state
 from app.ui.viewer.text_pane import TextPane, TextShown, document_text
+
+
+@dataclass(frozen=True)
+class _Request:
+    number: int
+    source: ViewerSource
+    gui_thread: QThread
+    pdf_open: bool  # the PDF pane shows this file already
 
 
 @dataclass(frozen=True)
@@ -29,16 +37,20 @@ class _Loaded:
     state: SourceState
     text: str | None  # unpaged formats: the loader's text
     error: str
+    pdf: PreparedPdf | None = None
 
 
 class _Relay(QObject):
     loaded = Signal(object)  # _Loaded, from a worker thread to the GUI thread
 
 
-def _load(request: int, source: ViewerSource, relay: _Relay) -> None:
+def _load(request: _Request, relay: _Relay) -> None:
+    source = request.source
     state = check_state(source)
-    text, error = None, ""
-    if state != SourceState.MISSING and not source.is_pdf:
+    text, error, pdf = None, "", None
+    if state != SourceState.MISSING and source.is_pdf:
+        pdf = prepare_pdf(source, state, request.gui_thread, request.pdf_open)
+    elif state != SourceState.MISSING:
         from ingest.errors import LoadError
 
         try:
@@ -46,9 +58,10 @@ def _load(request: int, source: ViewerSource, relay: _Relay) -> None:
         except LoadError as exc:
             error = messages.CANNOT_OPEN.format(reason=str(exc))
     try:
-        relay.loaded.emit(_Loaded(request, source, state, text, error))
+        relay.loaded.emit(_Loaded(request.number, source, state, text, error, pdf))
     except RuntimeError:  # the viewer was closed meanwhile
-        pass
+        if pdf is not None and pdf.document is not None:
+            pdf.document.deleteLater()
 
 
 class SourceViewer(QWidget):
@@ -178,8 +191,9 @@ class SourceViewer(QWidget):
         self.source_list.blockSignals(False)
         self._request += 1
         source = self._sources[index]
-        threading.Thread(target=_load, args=(self._request, source, self._relay), daemon=True,
-                         name="viewer-load").start()
+        request = _Request(self._request, source, QThread.currentThread(),
+                           source.is_pdf and self.pdf_pane.path == source.path)
+        threading.Thread(target=_load, args=(request, self._relay), daemon=True, name="viewer-load").start()
         self._update_controls()
 
     def next_passage(self) -> None:
@@ -196,8 +210,10 @@ class SourceViewer(QWidget):
 
     # --- results -------------------------------------------------------------------------
     def _loaded(self, loaded: _Loaded) -> None:
-        if loaded.request != self._request:
-            return  # the user moved on to another source meanwhile
+        if loaded.request != self._request:  # the user moved on to another source meanwhile
+            if loaded.pdf is not None and loaded.pdf.document is not None:
+                loaded.pdf.document.deleteLater()
+            return
         source, state = loaded.source, loaded.state
         self._set_banner(state)
         if state == SourceState.MISSING:
@@ -206,7 +222,7 @@ class SourceViewer(QWidget):
             shown: PdfShown | TextShown = TextShown(source, state, None, messages.STATE_MESSAGES[state])
         elif source.is_pdf:
             self.stack.setCurrentWidget(self.pdf_pane)
-            shown = self.pdf_pane.open(source, state)
+            shown = self.pdf_pane.open(source, state, loaded.pdf or PreparedPdf(None))
         else:
             self.stack.setCurrentWidget(self.text_pane)
             shown = self.text_pane.open(source, state, loaded.text, loaded.error)
