@@ -173,3 +173,37 @@ def test_a_vanished_pdf_says_file_missing(qtbot, viewer, sec_docs, chunker, tmp_
     assert shown.state == SourceState.MISSING
     assert "File missing" in viewer.banner.text()
     assert viewer.stack.currentWidget() is viewer.empty
+
+
+def test_drag_selects_text_to_copy_and_zoom_keeps_the_page(qtbot, viewer, sec_docs, chunker):
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtPdfWidgets import QPdfView
+    from PySide6.QtWidgets import QApplication
+
+    path = sec_docs / "2023 Q3 AAPL.pdf"
+    source = next(s for s in file_sources(path, chunker) if s.page_start == 17 and len(s.pages) == 1)
+    shown = open_source(qtbot, viewer, [source])
+    view = viewer.pdf_pane.view
+    line = view.map_to_viewport(shown.page, shown.highlights[shown.page][1])
+    start, end = QPointF(line.left() + 2, line.center().y()), QPointF(line.right() - 2, line.center().y())
+
+    def send(kind, pos, buttons):
+        event = QMouseEvent(kind, pos, view.viewport().mapToGlobal(pos), Qt.MouseButton.LeftButton,
+                            buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(view.viewport(), event)
+
+    send(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
+    send(QEvent.Type.MouseMove, end, Qt.MouseButton.LeftButton)
+    send(QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
+    selected = [t.norm for t in tokens(viewer.selected_text())]
+    assert len(selected) >= 5 and set(selected) <= {t.norm for t in tokens(source.body)}
+    viewer.copy_selection()
+    assert QApplication.clipboard().text() == viewer.selected_text()
+
+    viewer._current_pane_zoom(1)
+    assert view.zoomMode() == QPdfView.ZoomMode.Custom
+    assert viewer.page_field.value() == shown.page + 1
+    viewer._current_pane_zoom(0)
+    assert view.zoomMode() == QPdfView.ZoomMode.FitToWidth
+    assert viewer.page_field.value() == shown.page + 1

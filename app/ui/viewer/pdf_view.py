@@ -19,8 +19,10 @@ from PySide6.QtPdfWidgets import QPdfView
 _HIGHLIGHT = QColor(255, 214, 10)  # marker yellow, multiplied so the text stays black
 _FOUND = QColor(230, 110, 0)
 _SELECTION = QColor(60, 120, 220, 90)
-# Put the passage a little below the top of the viewport: a line or two of context shows above.
-_CONTEXT_FRACTION = 0.12
+# Where the passage's first line goes, as a share of the viewport's height from its top: a
+# short passage (a table row) lower, so the table's header shows; a long one higher.
+_SHORT_AT = 0.3
+_LONG_AT = 0.08
 
 
 def _qround(x: float) -> int:
@@ -151,8 +153,12 @@ class PassagePdfView(QPdfView):
         sx, sy = self.page_scale(page)
         top, height = g.y() + rect.y() * sy, rect.height() * sy
         view_h = self.viewport().height()
-        # A tall passage starts near the top; a short one sits a little below it.
-        y = top - view_h * _CONTEXT_FRACTION if height < view_h * (1 - _CONTEXT_FRACTION) else top - 8
+        if height < view_h * 0.3:
+            y = top - view_h * _SHORT_AT
+        elif height < view_h * (1 - _LONG_AT):
+            y = top - view_h * _LONG_AT
+        else:
+            y = top - 8
         bar.setValue(max(bar.minimum(), min(bar.maximum(), _qround(y))))
         hbar = self.horizontalScrollBar()
         if hbar.maximum() > 0:

@@ -98,13 +98,14 @@ class SourceViewer(QWidget):
         self.page_field.setToolTip("Page")
         self.page_field.valueChanged.connect(self._page_entered)
         self.page_total = QLabel()
+        self.page_label = QLabel("Page")
         zoom_out = self._tool("−", "Zoom out", lambda: self._current_pane_zoom(-1))
         zoom_fit = self._tool("Fit", "Fit width", lambda: self._current_pane_zoom(0))
         zoom_in = self._tool("+", "Zoom in", lambda: self._current_pane_zoom(1))
         self.copy_button = self._tool("Copy", "Copy the selected text", self.copy_selection)
         self.system_button = self._tool(messages.OPEN_SYSTEM, messages.OPEN_SYSTEM, self.open_in_system_app)
         bar = QHBoxLayout()
-        for w in (self.prev_button, self.next_button, QLabel("Page"), self.page_field, self.page_total,
+        for w in (self.prev_button, self.next_button, self.page_label, self.page_field, self.page_total,
                   zoom_out, zoom_fit, zoom_in, self.copy_button):
             bar.addWidget(w)
         bar.addStretch(1)
@@ -252,6 +253,8 @@ class SourceViewer(QWidget):
         self.next_button.setEnabled(0 <= self._index < n - 1)
         on_pdf = self.stack.currentWidget() is self.pdf_pane
         pages = self.pdf_pane.page_count() if on_pdf else 0
+        for w in (self.page_label, self.page_field, self.page_total):
+            w.setVisible(on_pdf)
         self.page_field.setEnabled(pages > 0)
         self.page_field.blockSignals(True)
         self.page_field.setMaximum(max(1, pages))
