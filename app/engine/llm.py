@@ -17,10 +17,25 @@ from app.errors import ModelLoadError
 log = logging.getLogger(__name__)
 
 
+_TINY_MODEL_BYTES = 600 * 1024 * 1024  # below any 1B Q4 GGUF
+_TINY_PENALTY = 1.15
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported properly by load()
+        return 0
+
+
 class LocalLLM:
     def __init__(self, path: Path, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, repeat_penalty: float | None = None) -> None:
         self.path = Path(path)
+        # Sub-1B models (SmolLM2-135M: 98 MB) fall into one-sentence loops on greedy-ish
+        # sampling; a mild penalty keeps them on the sources. 3B models need none.
+        self.repeat_penalty = repeat_penalty if repeat_penalty is not None else (
+            _TINY_PENALTY if _file_size(self.path) < _TINY_MODEL_BYTES else 1.0)
         self.name = self.path.name
         self.n_ctx = n_ctx
         self.n_threads = n_threads
@@ -138,7 +153,8 @@ class LocalLLM:
         self._cancel = cancel
         self._set_abort_polling(True)
         it = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
-                                        stop=list(prompt.stop), stream=True, seed=self.seed)
+                                        stop=list(prompt.stop), stream=True, seed=self.seed,
+                                        repeat_penalty=self.repeat_penalty)
         try:
             for part in it:
                 if stats.completion_tokens == 0:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -66,23 +65,44 @@ def test_model_calls_happen_on_the_owner_thread(answerer):
 
 def test_stop_during_generation_is_fast_and_model_stays_usable(answerer):
     cancel = threading.Event()
-    stopped_at = None
-    tokens = 0
+    tokens = after_stop = 0
     events = answerer.ask("Write a long essay about every report, item by item.", cancel=cancel)
     done = None
     for e in events:
         if isinstance(e, TokenEvent):
             tokens += 1
+            after_stop += cancel.is_set()
             if tokens == 3:
                 cancel.set()
-                stopped_at = time.perf_counter()
         elif isinstance(e, DoneEvent):
             done = e.answer
-    assert stopped_at is not None and done is not None
-    assert time.perf_counter() - stopped_at < 0.2
-    assert done.finish_reason == "cancelled"
+    assert cancel.is_set() and done is not None
+    # Within a token of the stop, whatever this machine's speed (the seconds are in
+    # tests/bench: bench_answer's stop figures): at most the one already in flight.
+    assert after_stop <= 1, f"{after_stop} tokens arrived after Stop"
+    assert done.finish_reason == "cancelled" and done.completion_tokens <= 4
     again = _run(answerer.ask("What is the figure for item 2?"))
     assert again["done"] is not None and "".join(again["tokens"]).strip()
+
+
+class _StopOnceEvaluating(threading.Event):
+    """Sets itself once llama.cpp's abort callback has polled it many times: the prompt's
+    evaluation is then under way (the callback runs per graph node of a decode), on any CPU."""
+
+    POLLS = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls = 0
+        self.polls_when_set = 0
+
+    def is_set(self) -> bool:
+        if not super().is_set():  # the few checks before a decode starts stay far below POLLS
+            self.polls += 1
+            if self.polls >= self.POLLS:
+                self.polls_when_set = self.polls
+                self.set()
+        return super().is_set()
 
 
 def test_stop_interrupts_a_long_prompt_evaluation(smollm_path):
@@ -93,25 +113,17 @@ def test_stop_interrupts_a_long_prompt_evaluation(smollm_path):
                  top_k=40, max_answer_tokens=64)
     a.load()
     try:
-        cancel = threading.Event()
-        set_at: list[float] = []
-
-        def stop() -> None:
-            set_at.append(time.perf_counter())
-            cancel.set()
-
+        cancel = _StopOnceEvaluating()
         events = a.ask("Summarise all reports.", cancel=cancel)
         first = next(events)
         assert isinstance(first, SourcesEvent) and first.prompt_tokens > 4000
-        threading.Timer(1.0, stop).start()
         result = None
         for e in events:
             if isinstance(e, DoneEvent):
                 result = e.answer
-        ended = time.perf_counter()
+        assert cancel.polls_when_set > 0, "the stop was asked while the prompt was being evaluated"
         assert result is not None and result.finish_reason == "cancelled"
         assert result.completion_tokens == 0, "stopped before the prompt was evaluated"
-        assert set_at and ended - set_at[0] < 0.2
         a.top_k = 2  # a short follow-up: the model must still work after an aborted decode
         after = _run(a.ask("Summarise report 1."))
         assert after["done"] is not None and after["done"].finish_reason in ("stop", "length")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import struct
-import time
 from pathlib import Path
 
 import pytest
@@ -113,14 +112,13 @@ def test_unsupported_version(tmp_path: Path, version: int) -> None:
     expect_error(write_gguf(tmp_path / "v.gguf", version=version), K.UNSUPPORTED_VERSION)
 
 
-def test_insane_key_length_is_corrupt_and_fast(tmp_path: Path) -> None:
-    # One kv whose key claims 2^62 bytes: must not try to allocate or read that.
+def test_insane_key_length_is_corrupt(tmp_path: Path) -> None:
+    # One kv whose key claims 2^62 bytes: must not try to allocate or read that (an
+    # attempt would raise MemoryError, not the CORRUPT verdict).
     data = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1 << 62) + b"general.architecture"
     path = tmp_path / "bad.gguf"
     path.write_bytes(data)
-    t0 = time.perf_counter()
     expect_error(path, K.CORRUPT)
-    assert time.perf_counter() - t0 < 0.5
 
 
 def test_insane_string_value_length_is_corrupt(tmp_path: Path) -> None:
@@ -180,11 +178,8 @@ def smol() -> Path:
     return path
 
 
-def test_real_smollm2_parses_quickly(smol: Path) -> None:
-    t0 = time.perf_counter()
+def test_real_smollm2_header(smol: Path) -> None:
     info = read_gguf_info(smol)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 1.0, f"header parse took {elapsed:.2f}s"
     assert info.architecture == "llama"
     assert info.file_size == SMOL_SIZE
     assert info.chat_template and "<|im_start|>" in info.chat_template

@@ -104,6 +104,13 @@ def cpu_info() -> dict[str, Any]:
         info["torch_threads"] = torch.get_num_threads()
     except ImportError:
         pass
+    # Whether the pypdf drop-ins run (only on verified pypdf versions): every PDF figure
+    # depends on it, and a lock bump can turn them off.
+    from dataclasses import asdict
+
+    from ingest.loaders import pdf_speedups
+
+    info["pdf_fast_paths"] = asdict(pdf_speedups.install())
     return info
 
 
