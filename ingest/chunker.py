@@ -8,10 +8,10 @@ that embeds it and is guaranteed to fit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, Sequence
 
-from ingest.document import Block, Document
+from ingest.document import PAGE_SEPARATOR, Block, Document, PageSpan, block_page
 
 _SENTENCE_END = re.compile(r"[.!?;:]\s|\n")
 
@@ -30,6 +30,10 @@ class Chunk:
     page_end: int | None
     heading: str
     token_count: int
+    # Where the passage sits: one span per page its own text covers (overlap carried from
+    # the previous page counts on that page), in the page texts of ingest.document.page_texts.
+    spans: tuple[PageSpan, ...] = ()
+    body: str = ""  # `text` without the label/heading line: what is on the page
 
 
 @dataclass
@@ -37,6 +41,24 @@ class _Unit:
     text: str
     page: int | None
     tokens: int
+    start: int = 0  # offset of `text` in its page's text
+    span_page: int = 0  # `page`, with unpaged blocks on page 1
+
+
+def _spans(units: Sequence[_Unit], lo: int = 0, hi: int | None = None) -> tuple[PageSpan, ...]:
+    """Spans of body[lo:hi], where body = "\n".join(unit texts); one per run of a page."""
+    out: list[PageSpan] = []
+    pos = 0
+    for u in units:
+        a, b = max(lo, pos) - pos, min(len(u.text), (hi if hi is not None else pos + len(u.text)) - pos)
+        pos += len(u.text) + 1
+        if a >= b:
+            continue
+        if out and out[-1].page == u.span_page and out[-1].end <= u.start + a:
+            out[-1] = PageSpan(u.span_page, out[-1].start, u.start + b)
+        else:
+            out.append(PageSpan(u.span_page, u.start + a, u.start + b))
+    return tuple(out)
 
 
 class Chunker:
@@ -71,8 +93,12 @@ class Chunker:
 
     def _split_long(self, text: str, limit: int) -> list[str]:
         """Cut text into pieces of <= limit tokens, preferring sentence ends."""
+        return [text[a:b] for a, b in self._split_ranges(text, limit)]
+
+    def _split_ranges(self, text: str, limit: int) -> list[tuple[int, int]]:
+        """_split_long's pieces as (start, end) character ranges of text."""
         offsets = self._offsets(text)
-        pieces: list[str] = []
+        pieces: list[tuple[int, int]] = []
         start_tok = 0
         while start_tok < len(offsets):
             end_tok = min(start_tok + limit, len(offsets))
@@ -90,9 +116,10 @@ class Chunker:
                     next_tok = next((i for i in range(start_tok, end_tok) if offsets[i][0] >= end_char), end_tok)
                     end_tok = max(next_tok, start_tok + 1)
             end_char = offsets[end_tok - 1][1]
-            piece = text[start_char:end_char].strip()
-            if piece:
-                pieces.append(piece)
+            piece = text[start_char:end_char]
+            if piece.strip():
+                lead = len(piece) - len(piece.lstrip())
+                pieces.append((start_char + lead, start_char + len(piece.rstrip())))
             start_tok = end_tok
         return pieces
 
@@ -129,6 +156,8 @@ class Chunker:
         blocks = [b for b in blocks if b.text.strip()]
         counts = self._count([b.text for b in blocks])
         chunks: list[Chunk] = []
+        layouts: list[list[_Unit]] = []  # each chunk's body units, for _verified
+        ends: dict[int, int] = {}  # page -> end of its text so far (page_texts' layout)
         headings: dict[int, str] = {}
         heading = label
         heading_tokens = self._count([label])[0] if label else 0
@@ -143,13 +172,21 @@ class Chunker:
             full = f"{heading}\n{text}" if heading else text
             chunks.append(Chunk(len(chunks), full, min(pages) if pages else None,
                                 max(pages) if pages else None, heading,
-                                heading_tokens + sum(u.tokens for u in body)))
+                                heading_tokens + sum(u.tokens for u in body), _spans(body), text))
+            layouts.append(body)
             if not carry_overlap or not self.overlap:
                 return []
-            tail = self._tail(body[-1].text, self.overlap)
-            return [_Unit(tail, body[-1].page, self._count([tail])[0])] if tail else []
+            last = body[-1]
+            tail = self._tail(last.text, self.overlap)
+            # The tail keeps its own page and place: on a new page it still points back.
+            return [_Unit(tail, last.page, self._count([tail])[0], last.start + len(last.text) - len(tail),
+                          last.span_page)] if tail else []
 
         for block, n in zip(blocks, counts):
+            span_page = block_page(block)
+            at = ends.get(span_page)
+            block_start = 0 if at is None else at + len(PAGE_SEPARATOR)
+            ends[span_page] = block_start + len(block.text)
             text = " ".join(block.text.split()) if block.heading_level else block.text.strip()
             if block.heading_level:
                 units = flush(carry_overlap=False)
@@ -160,20 +197,22 @@ class Chunker:
                 heading_tokens = self._count([heading])[0] if heading else 0
                 continue
             budget = self.max_tokens - heading_tokens
-            pieces = [text] if n <= budget else self._split_long(text, budget - self.overlap)
+            lead = block_start + len(block.text) - len(block.text.lstrip())
+            ranges = [(0, len(text))] if n <= budget else self._split_ranges(text, budget - self.overlap)
+            pieces = [text[a:b] for a, b in ranges]
             piece_counts = [n] if len(pieces) == 1 else self._count(pieces)
             filled = sum(u.tokens for u in units)
             if units and block.page != units[-1].page and filled >= budget // 2:
                 # A page break is a natural seam: cut there so citations name one page.
                 units = flush(carry_overlap=False)
-            for piece, pn in zip(pieces, piece_counts):
+            for piece, pn, (a, _b) in zip(pieces, piece_counts, ranges):
                 if units and sum(u.tokens for u in units) + pn > budget:
                     units = flush(carry_overlap=True)
                     if sum(u.tokens for u in units) + pn > budget:
                         units = []
-                units.append(_Unit(piece, block.page, pn))
+                units.append(_Unit(piece, block.page, pn, lead + a, span_page))
         flush(carry_overlap=False)
-        return self._verified(chunks)
+        return self._verified(chunks, layouts)
 
     def _fit_label(self, label: str) -> str:
         """Keep the start of a long document label (the name comes first)."""
@@ -186,19 +225,23 @@ class Chunker:
             return heading
         return self._split_long(heading, self.heading_max)[-1]
 
-    def _verified(self, chunks: list[Chunk]) -> list[Chunk]:
+    def _verified(self, chunks: list[Chunk], layouts: list[list[_Unit]]) -> list[Chunk]:
         """Re-count whole chunk texts; joining may tokenise differently at seams."""
         if self._sums_exact:
             return chunks
         real = self._count([c.text for c in chunks])
         out: list[Chunk] = []
-        for c, n in zip(chunks, real):
+        for c, units, n in zip(chunks, layouts, real):
             if n <= self.max_tokens:
-                out.append(Chunk(len(out), c.text, c.page_start, c.page_end, c.heading, n))
+                out.append(replace(c, index=len(out), token_count=n))
                 continue
-            for piece in self._split_long(c.text, self.max_tokens):
+            skip = len(c.text) - len(c.body)  # the heading line, on the first piece only
+            for a, b in self._split_ranges(c.text, self.max_tokens):
+                piece = c.text[a:b]
+                lo, hi = max(a - skip, 0), b - skip
                 out.append(Chunk(len(out), piece, c.page_start, c.page_end, c.heading,
-                                 self._count([piece])[0]))
+                                 self._count([piece])[0], _spans(units, lo, hi) if hi > lo else (),
+                                 c.body[lo:hi] if hi > lo else ""))
         return out
 
 

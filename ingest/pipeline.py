@@ -307,7 +307,7 @@ class Indexer:
         rec, key, fid = job.record, job.record.path, job.record.file_id
         vectors = job.vectors.result()
         stored = [StoredChunk(chunk_id(fid, c.index), fid, key, c.index, c.page_start, c.page_end,
-                              c.text, c.heading) for c in job.chunks]
+                              c.text, c.heading, c.spans, c.body) for c in job.chunks]
         self.store.upsert(stored, vectors, job.work.sha256)
         keep = {s.chunk_id for s in stored}
         stale = [i for i in self.store.ids_for_file(fid) if i not in keep]

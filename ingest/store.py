@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from ingest.document import PageSpan, spans_from_json, spans_to_json
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -31,7 +33,7 @@ PAGE = 5000
 CLIENT_LOCK = threading.RLock()
 
 # Bump when chunk text or ids change shape, so old vectors are never mixed in.
-CHUNKER_VERSION = 2  # 2: document label on every chunk
+CHUNKER_VERSION = 3  # 2: document label on every chunk; 3: page spans + body in metadata
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class StoredChunk:
     page_end: int | None
     text: str
     heading: str = ""
+    spans: tuple[PageSpan, ...] = ()  # where the body sits on its pages (see Chunk.spans)
+    body: str = ""  # text without the label/heading line; "" when not recorded (older index)
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,23 @@ def _meta(c: StoredChunk, file_sha: str) -> dict[str, Any]:
     if c.page_start is not None:
         m["page_start"] = c.page_start
         m["page_end"] = c.page_end if c.page_end is not None else c.page_start
+    # Locations: spans as compact JSON; the body as an offset into text when it is a suffix.
+    if c.spans:
+        m["spans"] = spans_to_json(c.spans)
+    if c.body:
+        if c.text.endswith(c.body):
+            m["body_start"] = len(c.text) - len(c.body)
+        else:
+            m["body"] = c.body
     return m
+
+
+def _locations(text: str, meta: dict[str, Any]) -> tuple[tuple[PageSpan, ...], str]:
+    """(spans, body) from metadata written by _meta; empty for older collections."""
+    start, body = meta.get("body_start"), meta.get("body")
+    if isinstance(body, str):
+        return spans_from_json(meta.get("spans")), body
+    return spans_from_json(meta.get("spans")), text[int(start):] if isinstance(start, int) else ""
 
 
 def _chunks(res: Any) -> list[StoredChunk]:
@@ -234,7 +254,8 @@ def _chunk(cid: str, doc: str | None, meta: dict[str, Any]) -> StoredChunk:
     return StoredChunk(cid, str(meta["file_id"]), str(meta["path"]), int(meta["chunk_index"]),
                        meta.get("page_start"), meta.get("page_end"),
                        text if isinstance(text, str) else doc or "",  # older collections: the document
-                       str(meta.get("heading", "")))
+                       str(meta.get("heading", "")),
+                       *_locations(text if isinstance(text, str) else doc or "", meta))
 
 
 def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:

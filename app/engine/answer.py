@@ -99,9 +99,8 @@ class Answerer:
     def _answer(self, prompt: BuiltPrompt, stats: GenerationStats, seconds: float) -> Answer:
         raw = prompt.turn.answer
         cited = [n for n in marker_numbers(raw) if n in prompt.visible]
-        citations = [Citation(n, prompt.visible[n].path, prompt.visible[n].page_start,
-                              prompt.visible[n].page_end, snippet(prompt.visible[n].text, 300),
-                              prompt.visible[n].score) for n in cited]
+        citations = [Citation(n, p.path, p.page_start, p.page_end, snippet(p.page_text, 300), p.score,
+                              p.spans, p.page_text) for n, p in ((n, prompt.visible[n]) for n in cited)]
         return Answer(prompt.turn.question, clean_markers(raw, prompt.visible).strip(), citations,
                       prompt.sources, stats.prompt_tokens, stats.completion_tokens, stats.ttft_s,
                       seconds, stats.finish_reason, self.llm.name, stats.cached_tokens,

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from app.engine.prompt import NumberedSource, Turn
 from app.engine.retrieval import Passage
+from ingest.document import PageSpan
 
 
 @dataclass(frozen=True)
@@ -13,8 +14,10 @@ class Citation:
     path: str
     page_start: int | None
     page_end: int | None
-    snippet: str
+    snippet: str  # from the body: the words on the page, not the label the embedder saw
     score: float
+    spans: tuple[PageSpan, ...] = ()  # Passage.spans: where to highlight it
+    body: str = ""  # Passage.body, whole
 
 
 @dataclass

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 from app.engine.retrieval import Passage
 from app.engine.scope import Scope
+from ingest.document import PageSpan
 from ingest.store import PAGE, StoredChunk
 
 if TYPE_CHECKING:
@@ -170,8 +171,18 @@ class HybridRetriever:
         chunks = self.hydrate([cid for cid, _ in ranked[: k * 3]])
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked, chunks)
-        return merge_adjacent([(chunks[cid], s) for cid, s in ranked if cid in chunks], k,
-                              self.config.max_chunks_per_source, self.config.merge_min_relative)
+        groups = group_adjacent([(chunks[cid], s) for cid, s in ranked if cid in chunks], k,
+                                self.config.max_chunks_per_source, self.config.merge_min_relative)
+        return [_passage(g) for g in self._located(groups)]
+
+    def _located(self, groups: list[list[tuple[StoredChunk, float]]]) -> list[list[tuple[StoredChunk, float]]]:
+        """Chunks hydrated without their page spans (the keyword tables may not keep them)
+        get them from Chroma's metadata: one get() for the few chunks that are shown."""
+        missing = [c.chunk_id for g in groups for c, _ in g if not c.spans]
+        if not missing:
+            return groups
+        located = {c.chunk_id: c for c in self.store.get_chunks(missing)}
+        return [[(located.get(c.chunk_id, c), s) for c, s in g] for g in groups]
 
     def hydrate(self, ids: list[str]) -> dict[str, StoredChunk]:
         found = self.keyword.chunks(ids)
@@ -192,6 +203,13 @@ def merge_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int,
     """Group chunks (best first) into at most k sources; a chunk next to one already
     chosen (same file, index +-1) joins it instead of opening a new source, if it
     scores at least `min_relative` of that source (a weak neighbour is another passage)."""
+    return [_passage(g) for g in group_adjacent(ranked, k, max_chunks, min_relative)]
+
+
+def group_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int, max_chunks: int = 4,
+                   min_relative: float = 0.0) -> list[list[tuple[StoredChunk, float]]]:
+    """merge_adjacent's groups, before they become Passages. A group is always a run of
+    consecutive chunk indices (each member joined next to another)."""
     groups: list[list[tuple[StoredChunk, float]]] = []
     for chunk, score in ranked:
         home = next((g for g in groups if len(g) < max_chunks and g[0][0].file_id == chunk.file_id
@@ -203,24 +221,40 @@ def merge_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int,
             groups.append([(chunk, score)])
         else:
             break  # merging only among chunks ranked above the k-th source keeps tokens bounded
-    return [_passage(g) for g in groups]
+    return groups
 
 
 def _passage(group: list[tuple[StoredChunk, float]]) -> Passage:
     score = max(s for _, s in group)
     parts = sorted((c for c, _ in group), key=lambda c: c.chunk_index)
-    text = parts[0].text
+    text, body = parts[0].text, _body(parts[0])
     for c in parts[1:]:
         text = join_overlapping(text, _body(c))
+        body = join_overlapping(body, _body(c))
     starts = [c.page_start for c in parts if c.page_start is not None]
     ends = [c.page_end or c.page_start for c in parts if c.page_start is not None]
     first = parts[0]
     return Passage(first.chunk_id, first.path, min(starts) if starts else None,
-                   max(e for e in ends if e is not None) if ends else None, text, score, first.heading)
+                   max(e for e in ends if e is not None) if ends else None, text, score, first.heading,
+                   merge_spans(s for c in parts for s in c.spans), body)
+
+
+def merge_spans(spans: Iterable[PageSpan]) -> tuple[PageSpan, ...]:
+    """Spans of consecutive chunks, in order, as one range per run of a page: neighbours
+    touch or overlap (the chunker's overlap repeats a tail), so the union is contiguous."""
+    out: list[PageSpan] = []
+    for s in spans:
+        if out and out[-1].page == s.page:
+            out[-1] = PageSpan(s.page, min(out[-1].start, s.start), max(out[-1].end, s.end))
+        else:
+            out.append(s)
+    return tuple(out)
 
 
 def _body(c: StoredChunk) -> str:
     """Chunk text without the heading line the chunker prepends (the first part keeps it)."""
+    if c.body:
+        return c.body
     if c.heading and c.text.startswith(c.heading + "\n"):
         return c.text[len(c.heading) + 1:]
     return c.text

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.document import PageSpan
 from ingest.embedder import Embedder
 from ingest.store import ChromaStore
 
@@ -18,6 +19,20 @@ class Passage:
     text: str
     score: float
     heading: str = ""
+    # Where the passage is: per page, a range of that page's text (ingest.document.PageSpan),
+    # and the passage without the label/heading line the embedder saw (what is on the page).
+    spans: tuple[PageSpan, ...] = ()
+    body: str = ""
+
+    @property
+    def page_text(self) -> str:
+        """What the page says: the body, or (an index made before bodies were recorded)
+        the text less its heading line."""
+        if self.body:
+            return self.body
+        if self.heading and self.text.startswith(self.heading + "\n"):
+            return self.text[len(self.heading) + 1:]
+        return self.text
 
     @property
     def name(self) -> str:
@@ -46,5 +61,5 @@ class DenseRetriever:
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[Passage]:
         vec = self.embedder.encode_query(query)
         return [Passage(h.chunk.chunk_id, h.chunk.path, h.chunk.page_start, h.chunk.page_end,
-                        h.chunk.text, h.score, h.chunk.heading)
+                        h.chunk.text, h.score, h.chunk.heading, h.chunk.spans, h.chunk.body)
                 for h in self.store.query(vec, k, where)]
