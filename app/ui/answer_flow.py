@@ -1,0 +1,126 @@
+"""One answer at a time for the shown chat: core.ask / regenerate, its events -> the views.
+
+The sources pane is filled from the SourcesEvent, before the first token; the
+authoritative numbers and the cited/not-cited marks come with the DoneEvent.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.events import AnswerEvent
+from app.engine.events import DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
+from app.ui.chat_view import ChatView, ShownTurn
+from app.ui.sources_pane import SourceItem, SourcesPane
+
+log = logging.getLogger(__name__)
+
+
+def passage_item(number: int, p: Any, cited: bool | None = None) -> SourceItem:
+    text = getattr(p, "body", "") or p.text
+    return SourceItem(number, p.path, p.page_start, p.page_end, text, p.score, cited)
+
+
+def ref_item(ref: Any) -> SourceItem:
+    return SourceItem(ref.number, ref.path, ref.page_start, ref.page_end,
+                      ref.body or getattr(ref, "text", ""), ref.score, ref.cited)
+
+
+class AnswerFlow(QObject):
+    started = Signal()
+    sourcesShown = Signal(int)  # how many
+    tokenShown = Signal(str)
+    finished = Signal()
+
+    def __init__(self, core: Any, view: ChatView, sources: SourcesPane,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.core, self.view, self.sources = core, view, sources
+        self.chat_id: int | None = None
+        self.job: Any = None
+        self.question = ""
+        self._next_number = 1
+        self.stopped = False
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+    def show_chat(self, chat: Any) -> None:
+        """Show a stored chat (None: nothing). A running answer in another chat is stopped."""
+        if self.job is not None and (chat is None or chat.id != self.chat_id):
+            self.stop()
+        self.chat_id = chat.id if chat is not None else None
+        turns = chat.turns if chat is not None else []
+        self.view.set_turns([ShownTurn(t.question, t.answer, t.stopped) for t in turns])
+        numbers = [s.number for t in turns for s in t.sources]
+        self._next_number = max(numbers, default=0) + 1
+        if turns:
+            self.sources.show_sources(turns[-1].question, [ref_item(r) for r in turns[-1].sources])
+        else:
+            self.sources.clear()
+
+    def ask(self, question: str) -> None:
+        if self.job is not None or self.chat_id is None:
+            return
+        chat = self.core.chats.get(self.chat_id)
+        scope = chat.scope.to_scope() if chat is not None else None
+        self.question = question
+        self.view.begin_answer(question)
+        self.sources.show_sources(question, [])
+        self.stopped = False
+        self.job = self.core.ask(question, chat_id=self.chat_id, scope=scope)
+        self.started.emit()
+
+    def regenerate(self) -> None:
+        if self.job is not None or self.chat_id is None or not self.view.turns:
+            return
+        self.question = self.view.turns[-1].question
+        # the sources being replaced had numbers from _next_number down: reuse them
+        chat = self.core.chats.get(self.chat_id)
+        earlier = [s.number for t in (chat.turns[:-1] if chat else []) for s in t.sources]
+        self._next_number = max(earlier, default=0) + 1
+        self.view.begin_answer(self.question, replace_last=True)
+        self.sources.show_sources(self.question, [])
+        self.stopped = False
+        self.job = self.core.regenerate(self.chat_id)
+        self.started.emit()
+
+    def stop(self) -> None:
+        if self.job is not None:
+            self.stopped = True
+            self.job.cancel()
+
+    def on_answer_event(self, ev: AnswerEvent) -> None:
+        if self.job is None or ev.job_id != self.job.id:
+            return  # a stopped or replaced answer's late events
+        e = ev.event
+        if isinstance(e, SourcesEvent):
+            numbers = getattr(e, "numbers", None) or range(self._next_number,
+                                                           self._next_number + len(e.passages))
+            items = [passage_item(n, p) for n, p in zip(numbers, e.passages)]
+            self.sources.show_sources(self.question, items)
+            self.view.sources_ready(len(items))
+            self.sourcesShown.emit(len(items))
+        elif isinstance(e, TokenEvent):
+            self.view.append_token(e.text)
+            self.tokenShown.emit(e.text)
+        elif isinstance(e, DoneEvent):
+            a = e.answer
+            cited = {c.number for c in a.citations}
+            if a.sources:
+                items = [passage_item(s.number, s.passage) for s in a.sources]
+                self._next_number = max(s.number for s in a.sources) + 1
+            else:
+                items = None
+            self.sources.mark_cited(cited, items)
+            stopped = self.stopped or a.finish_reason == "cancelled"
+            self.job = None
+            self.view.finish_answer(a.text, stopped=stopped)
+            self.finished.emit()
+        elif isinstance(e, ErrorEvent):
+            self.job = None
+            self.view.finish_answer(None, stopped=self.stopped, error=e.message)
+            self.finished.emit()

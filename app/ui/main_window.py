@@ -1,0 +1,421 @@
+"""The main window: chats | chat | sources, the library as a dock; wiring to the core bridge."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QPushButton, QSplitter, QWidget)
+
+from app.core.events import CoreState, CoreStateEvent, FileEvent, ModelEvent, ModelState
+from app.ui import texts
+from app.ui.answer_flow import AnswerFlow
+from app.ui.bridge import CoreBridge
+from app.ui.chat_list import ChatList, ChatListModel, ScopeDialog
+from app.ui.chat_view import ChatView
+from app.ui.drop import DropChoice, DropPlan, classify
+from app.ui.library_model import LibraryModel
+from app.ui.library_pane import LibraryPane
+from app.ui.sources_pane import SourcesPane, open_source
+
+log = logging.getLogger(__name__)
+
+ASKABLE = (ModelState.READY, ModelState.UNLOADED, ModelState.LOADING)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, bridge: CoreBridge, qsettings: QSettings | None = None,
+                 log_handler: Any = None) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.core = bridge.core
+        self.qsettings = qsettings or QSettings()
+        self.log_handler = log_handler
+        self.first_run: Any = None
+        self._log_window: Any = None
+        self._model_asked = False
+        self.setWindowTitle("Docent")
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+
+        self.library_model = LibraryModel(self)
+        self.library = LibraryPane(self.library_model)
+        self.chat_model = ChatListModel(self)
+        self.chat_list = ChatList(self.chat_model)
+        self.chat_view = ChatView()
+        self.sources = SourcesPane()
+        self.scope_button = QPushButton("Answers may use: All documents")
+        self.scope_button.setAccessibleName("Choose what this chat's answers may use")
+        self.scope_button.setFlat(True)
+        self.scope_button.clicked.connect(self.pick_scope)
+        self.chat_view.layout().replaceWidget(self.chat_view.scope_label, self.scope_button)
+        self.chat_view.scope_label.hide()
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        for w in (self.chat_list, self.chat_view, self.sources):
+            self.splitter.addWidget(w)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 2)
+        self.splitter.setSizes([220, 640, 420])
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+        self.dock = QDockWidget("Library", self)
+        self.dock.setObjectName("libraryDock")
+        self.dock.setWidget(self.library)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+
+        self.core_label = QLabel(texts.CORE_LOADING)
+        self.model_label = QLabel()
+        self.index_label = QLabel()
+        for lab in (self.core_label, self.model_label, self.index_label):
+            self.statusBar().addWidget(lab)
+        self.statusBar().setSizeGripEnabled(True)
+
+        self.flow = AnswerFlow(self.core, self.chat_view, self.sources, self)
+        self._build_menus()
+        self._connect()
+        self._restore_geometry()
+        self._update_can_ask()
+
+    # --- construction ------------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _build_menus(self) -> None:
+        m = self.menuBar().addMenu("&File")
+        self._action(m, "Add &folder…", self.add_folder, "Ctrl+O")
+        self._action(m, "Add &files…", self.add_files)
+        m.addSeparator()
+        self._action(m, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self._action(m, "Choose &model…", self.show_first_run)
+        m.addSeparator()
+        self._action(m, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        m = self.menuBar().addMenu("&Chat")
+        self._action(m, "&New chat", self.new_chat, "Ctrl+N")
+        self.send_action = self._action(m, "&Send", self.chat_view.submit, "Ctrl+Return")
+        self.stop_action = self._action(m, "S&top answer", self.flow.stop, "Esc")
+        self._action(m, "&Regenerate", self.flow.regenerate)
+        self._action(m, "&What may answers use…", self.pick_scope)
+        m = self.menuBar().addMenu("&View")
+        m.addAction(self.dock.toggleViewAction())
+        self._action(m, "&Log", self.show_log)
+        m = self.menuBar().addMenu("&Help")
+        self._action(m, "&Privacy", lambda: self.open_settings(page="Privacy"))
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.coreState.connect(self.on_core_state)
+        b.fileEvent.connect(self.on_file_event)
+        b.folderEvent.connect(lambda ev: self.library.update_folder(ev.folder, ev.state))
+        b.progress.connect(self.on_progress)
+        b.modelEvent.connect(self.on_model_event)
+        b.answerEvent.connect(self.flow.on_answer_event)
+        b.errorEvent.connect(lambda ev: self.statusBar().showMessage(ev.message, 15000))
+        b.workerEvent.connect(lambda ev: self.statusBar().showMessage(ev.message, 15000))
+        self.chat_view.askRequested.connect(self.ask)
+        self.chat_view.stopRequested.connect(self.flow.stop)
+        self.chat_view.regenerateRequested.connect(self.flow.regenerate)
+        self.chat_view.citationClicked.connect(self.sources.activate)
+        self.sources.sourceActivated.connect(lambda item: open_source(item, self))
+        self.chat_list.newRequested.connect(self.new_chat)
+        self.chat_list.selected.connect(self.show_chat)
+        self.chat_list.deleteRequested.connect(self.delete_chat)
+        self.chat_model.renamed.connect(self.rename_chat)
+        self.flow.finished.connect(self._answer_finished)
+        lib = self.library
+        lib.addFolderRequested.connect(self.add_folder)
+        lib.removeFolderRequested.connect(self.remove_folder)
+        lib.reindexRequested.connect(lambda paths: [self.core.reindex(Path(p)) for p in paths])
+        lib.removeRequested.connect(lambda paths: self.core.forget([Path(p) for p in paths]))
+        lib.pauseToggled.connect(self._pause)
+        self.library_model.rowsInserted.connect(self._refresh_unsearched)
+        self.library_model.dataChanged.connect(self._refresh_unsearched)
+
+    # --- core state ------------------------------------------------------------------------
+    def on_core_state(self, ev: CoreStateEvent) -> None:
+        if ev.state is CoreState.READY:
+            self.core_label.setText("")
+            self.library_model.reset(self.core.files())
+            self.library.set_folders(self.core.folders())
+            self.reload_chats()
+            self._after_ready()
+        elif ev.state is CoreState.FAILED:
+            self.core_label.setText(texts.CORE_FAILED.format(message=ev.message))
+            QMessageBox.critical(self, "Docent", texts.CORE_FAILED.format(message=ev.message))
+        elif ev.state is CoreState.CLOSING:
+            self.core_label.setText(texts.CLOSING)
+        self._update_can_ask()
+
+    def _after_ready(self) -> None:
+        state = self.core.model_state
+        if state is ModelState.UNLOADED:
+            self.core.load_model()  # chosen before: load it now, not on the first question
+        elif state is ModelState.NONE:
+            self.show_first_run()
+        self._show_model_state(state, "")
+
+    def on_model_event(self, ev: ModelEvent) -> None:
+        self._show_model_state(ev.state, ev.message, ev)
+        self._update_can_ask()
+
+    def _show_model_state(self, state: ModelState, message: str, ev: ModelEvent | None = None) -> None:
+        if state is ModelState.READY:
+            self.model_label.setText(f"Model: {ev.name}" if ev and ev.name else "Model ready")
+        elif state is ModelState.LOADING:
+            self.model_label.setText(texts.MODEL_LOADING)
+        elif state is ModelState.DOWNLOADING and ev is not None and ev.total_bytes:
+            self.model_label.setText(f"Downloading the model: {100 * ev.done_bytes // ev.total_bytes}%")
+        elif state is ModelState.ERROR:
+            self.model_label.setText(texts.MODEL_ERROR.format(message=message))
+        elif state is ModelState.NONE:
+            self.model_label.setText(texts.MODEL_NONE)
+        elif state is ModelState.UNLOADED:
+            self.model_label.setText("")
+
+    def _update_can_ask(self) -> None:
+        state = self.core.model_state
+        # a question asked while the model loads waits for it on the core's answer thread
+        ready = self.bridge.ready and state in ASKABLE
+        why = ""
+        if not self.bridge.ready:
+            why = texts.CORE_LOADING
+        elif state is ModelState.LOADING:
+            why = texts.MODEL_LOADING
+        elif state not in ASKABLE:
+            why = texts.MODEL_NONE
+        self.chat_view.set_can_ask(ready, why)
+
+    def show_first_run(self) -> None:
+        from app.ui.first_run import FirstRunDialog
+
+        if self.first_run is None:
+            self.first_run = FirstRunDialog(self.bridge, self)
+            self.first_run.localChosen.connect(self.use_local_model)
+        self.first_run.show()
+        self.first_run.raise_()
+
+    def use_local_model(self, path: str) -> None:
+        self.core.update_settings(model_path=path)
+        self.core.load_model(path)
+
+    # --- library ----------------------------------------------------------------------------
+    def on_file_event(self, ev: FileEvent) -> None:
+        self.library_model.apply(ev)
+
+    def on_progress(self, p: Any) -> None:
+        self.library.set_progress(p)
+        from app.ui.library_pane import progress_text
+
+        self.index_label.setText("" if p.phase == "idle" else progress_text(p))
+
+    def _refresh_unsearched(self, *args: object) -> None:
+        self.sources.unsearched = [(f.path, f.message) for f in self.library_model.errors()]
+
+    def _pause(self, pause: bool) -> None:
+        (self.core.pause_indexing if pause else self.core.resume_indexing)()
+
+    def add_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Watch a folder")
+        if path:
+            self.core.watch_folder(Path(path))
+
+    def add_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add files", "",
+                                                "Documents (*.pdf *.txt *.md *.html *.htm *.docx);;"
+                                                "All files (*)")
+        if paths:
+            self.handle_drop(classify([QUrl.fromLocalFile(p) for p in paths]))
+
+    def remove_folder(self, path: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, "Stop watching folder",
+                          texts.REMOVE_FOLDER.format(path=path), parent=self)
+        keep = box.addButton("Keep documents", QMessageBox.ButtonRole.AcceptRole)
+        drop = box.addButton("Remove from index", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() in (keep, drop):
+            self.core.unwatch_folder(Path(path), keep_chunks=box.clickedButton() is keep)
+
+    # --- drag and drop ---------------------------------------------------------------------
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dragMoveEvent(self, e) -> None:  # type: ignore[no-untyped-def]
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        if not e.mimeData().hasUrls():
+            return
+        e.acceptProposedAction()
+        plan = classify(e.mimeData().urls())
+        # Questions are asked after the drop returns: a modal box inside dropEvent blocks the
+        # drag source (the file manager) until it closes.
+        QTimer.singleShot(0, lambda: self.handle_drop(plan))
+
+    def ask_watch_or_once(self, folder: Path) -> DropChoice:
+        box = QMessageBox(QMessageBox.Icon.Question, "Add folder",
+                          texts.WATCH_OR_ONCE.format(name=folder.name or str(folder)), parent=self)
+        watch = box.addButton("Watch this folder", QMessageBox.ButtonRole.AcceptRole)
+        once = box.addButton("Index once", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return {watch: DropChoice.WATCH, once: DropChoice.INDEX_ONCE}.get(box.clickedButton(),
+                                                                         DropChoice.CANCEL)
+
+    def handle_drop(self, plan: DropPlan) -> None:
+        once: list[Path] = list(plan.files)
+        for folder in plan.folders:
+            choice = self.ask_watch_or_once(folder)
+            if choice is DropChoice.WATCH:
+                self.core.watch_folder(folder)
+            elif choice is DropChoice.INDEX_ONCE:
+                once.append(folder)
+        if once:
+            self.core.add_paths(once)
+        if plan.refused:
+            self.show_refused(plan)
+
+    def show_refused(self, plan: DropPlan) -> None:
+        lines = "\n".join(f"• {r}" for r in plan.refused[:20])
+        more = f"\n… and {len(plan.refused) - 20} more" if len(plan.refused) > 20 else ""
+        self.statusBar().showMessage(f"{len(plan.refused)} item(s) not added: "
+                                     f"{plan.refused[0]}", 20000)
+        box = QMessageBox(QMessageBox.Icon.Warning, texts.REFUSED_TITLE, lines + more, parent=self)
+        box.setModal(False)
+        box.show()
+        self.refused_box = box
+
+    # --- chats ---------------------------------------------------------------------------------
+    def reload_chats(self, select: int | None = None) -> None:
+        chats = self.core.chats.list()
+        self.chat_model.reset(chats)
+        keep = select or self.flow.chat_id or self._saved_chat()
+        if keep is None or self.chat_model.row_of(keep) < 0:
+            keep = chats[0].id if chats else None
+        if keep is not None:
+            self.chat_list.select(keep)
+            if keep != self.flow.chat_id:
+                self.show_chat(keep)
+
+    def _saved_chat(self) -> int | None:
+        v = self.qsettings.value("chat/current")
+        try:
+            return int(v) if v is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    def new_chat(self) -> None:
+        if not self.bridge.ready:
+            return
+        chat = self.core.chats.create()
+        self.reload_chats(select=chat.id)
+        self.show_chat(chat.id)
+        self.chat_view.input.setFocus()
+
+    def show_chat(self, chat_id: int) -> None:
+        chat = self.core.chats.get(chat_id)
+        if chat is None:
+            return
+        self.flow.show_chat(chat)
+        self.scope_button.setText(f"Answers may use: {chat.scope.describe()}  ▾")
+        self.qsettings.setValue("chat/current", chat_id)
+
+    def rename_chat(self, chat_id: int, title: str) -> None:
+        self.core.chats.rename(chat_id, title)
+        self.reload_chats(select=chat_id)
+
+    def delete_chat(self, chat_id: int) -> None:
+        if self.flow.chat_id == chat_id:
+            self.flow.stop()
+            self.flow.chat_id = None
+        self.core.chats.delete(chat_id)
+        self.reload_chats()
+        if not self.chat_model.rowCount():
+            self.flow.show_chat(None)
+
+    def pick_scope(self) -> None:
+        from app.core.chats import ChatScope
+
+        chat_id = self.flow.chat_id
+        chat = self.core.chats.get(chat_id) if chat_id is not None else None
+        if chat is None:
+            return
+        dialog = ScopeDialog([p for p, _ in self.core.folders()],
+                             [f.path for f in self.library_model.infos()],
+                             chat.scope.folders, chat.scope.files, self)
+        if dialog.exec():
+            folders, files = dialog.chosen()
+            self.core.chats.set_scope(chat_id, ChatScope(folders, files))
+            self.show_chat(chat_id)
+
+    def ask(self, question: str) -> None:
+        if self.flow.chat_id is None:
+            chat = self.core.chats.create()
+            self.reload_chats(select=chat.id)
+        self.flow.ask(question)
+
+    def _answer_finished(self) -> None:
+        current = self.flow.chat_id
+        self.chat_model.reset(self.core.chats.list())  # titles come from the first question
+        if current is not None:
+            self.chat_list.view.blockSignals(True)
+            self.chat_list.select(current)
+            self.chat_list.view.blockSignals(False)
+
+    # --- dialogs ---------------------------------------------------------------------------------
+    def open_settings(self, page: str = "") -> None:
+        from app.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.core.settings, self.core.update_settings, self)
+        if page:
+            for i in range(dialog.tabs.count()):
+                if dialog.tabs.tabText(i) == page:
+                    dialog.tabs.setCurrentIndex(i)
+        dialog.exec()
+
+    def show_log(self) -> None:
+        from app.ui.log_window import LogWindow, QtLogHandler
+
+        if self.log_handler is None:
+            self.log_handler = QtLogHandler()
+            logging.getLogger().addHandler(self.log_handler)
+        if self._log_window is None:
+            self._log_window = LogWindow(self.log_handler, self)
+        self._log_window.show()
+        self._log_window.raise_()
+
+    # --- geometry and closing ----------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geo = self.qsettings.value("window/geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        state = self.qsettings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        sizes = self.qsettings.value("window/splitter")
+        if isinstance(sizes, QByteArray):
+            self.splitter.restoreState(sizes)
+
+    def save_geometry(self) -> None:
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.qsettings.setValue("window/state", self.saveState())
+        self.qsettings.setValue("window/splitter", self.splitter.saveState())
+        self.qsettings.sync()
+
+    def closeEvent(self, e: QCloseEvent) -> None:
+        self.save_geometry()
+        self.flow.stop()
+        self.statusBar().showMessage(texts.CLOSING)
+        self.bridge.close(timeout=3.0)
+        e.accept()

@@ -1,0 +1,41 @@
+"""Answer text -> the Markdown the chat view renders, with [n] markers as links."""
+from __future__ import annotations
+
+import re
+
+from app.engine.citations import MARKER
+
+CITE_SCHEME = "cite"
+
+
+def link_markers(text: str) -> str:
+    """`[1, 3]` -> `[[1]](cite:1), [[3]](cite:3)`: each number its own clickable link."""
+    def fix(m: re.Match[str]) -> str:
+        nums = [n.strip() for n in m.group(1).split(",")]
+        return ", ".join(f"[\\[{n}\\]]({CITE_SCHEME}:{n})" for n in nums)
+
+    return MARKER.sub(fix, text)
+
+
+def quote_question(text: str) -> str:
+    """The user's question as a Markdown block quote (their text is not Markdown)."""
+    escaped = re.sub(r"([\\`*_{}\[\]<>#+!|])", r"\\\1", text.strip())
+    return "\n".join("> " + line if line else ">" for line in escaped.splitlines())
+
+
+def highlight_terms(question: str) -> list[str]:
+    """Words of the question worth highlighting in passages (no stop words, >= 3 letters)."""
+    words = re.findall(r"[\w$%.-]+", question.lower())
+    out: list[str] = []
+    for w in words:
+        w = w.strip(".-")
+        if len(w) >= 3 and w not in _STOP and w not in out:
+            out.append(w)
+    return out
+
+
+_STOP = frozenset("""the and for are was were what when where which who whom why how does did
+do has have had this that these those with from into about than then them they their there
+our your you its can could would should will shall may might not any all per over under
+between during since until also just only very much many more most some such each other
+tell show give list""".split())

@@ -1,0 +1,137 @@
+"""The sources of the current answer: file, page(s), passage with the question's words
+highlighted, score, cited or only retrieved; and library files in error that were not searched.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+from dataclasses import dataclass
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+from app.ui.markdown import highlight_terms
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    number: int
+    path: str
+    page_start: int | None
+    page_end: int | None
+    text: str
+    score: float
+    cited: bool | None = None  # None: the answer is still being written
+
+    @property
+    def pages_label(self) -> str:
+        if self.page_start is None:
+            return ""
+        if self.page_end and self.page_end != self.page_start:
+            return f"pages {self.page_start}–{self.page_end}"
+        return f"page {self.page_start}"
+
+
+def open_source(item: SourceItem, parent: QWidget | None = None) -> bool:
+    """Open a source for reading. The one place the in-app viewer (app/ui/viewer) plugs in;
+    until then the file opens in the system's app for it."""
+    if not os.path.exists(item.path):
+        return False
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(item.path))
+
+
+def highlight(text: str, terms: list[str]) -> str:
+    """HTML of text with every occurrence of the terms marked (whole-word prefix match)."""
+    escaped = html.escape(" ".join(text.split()))
+    if not terms:
+        return escaped
+    pattern = re.compile(r"\b(" + "|".join(re.escape(html.escape(t)) for t in terms) + r")",
+                         re.IGNORECASE)
+    return pattern.sub(r'<span style="background-color:#f6d55c; color:#000;">\1</span>', escaped)
+
+
+class SourcesPane(QWidget):
+    sourceActivated = Signal(object)  # SourceItem
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.items: list[SourceItem] = []
+        self.question = ""
+        self.unsearched: list[tuple[str, str]] = []  # (path, error message)
+        self.title = QLabel("Sources")
+        self.title.setObjectName("paneTitle")
+        self.view = QTextBrowser()
+        self.view.setOpenLinks(False)
+        self.view.setAccessibleName("Sources of the answer")
+        self.view.anchorClicked.connect(self._on_anchor)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 1)
+        self.render()
+
+    def show_sources(self, question: str, items: list[SourceItem]) -> None:
+        self.question, self.items = question, list(items)
+        self.render()
+
+    def mark_cited(self, cited: set[int], items: list[SourceItem] | None = None) -> None:
+        base = items if items is not None else self.items
+        self.items = [SourceItem(i.number, i.path, i.page_start, i.page_end, i.text, i.score,
+                                 i.number in cited) for i in base]
+        self.render()
+
+    def set_unsearched(self, errors: list[tuple[str, str]]) -> None:
+        self.unsearched = list(errors)
+        self.render()
+
+    def clear(self) -> None:
+        self.items, self.question = [], ""
+        self.render()
+
+    def item(self, number: int) -> SourceItem | None:
+        return next((i for i in self.items if i.number == number), None)
+
+    def activate(self, number: int) -> None:
+        found = self.item(number)
+        if found is not None:
+            self.sourceActivated.emit(found)
+
+    def render(self) -> None:
+        terms = highlight_terms(self.question)
+        cited = [i for i in self.items if i.cited is not False]
+        other = [i for i in self.items if i.cited is False]
+        parts: list[str] = []
+        if not self.items:
+            parts.append('<p style="color:gray">The passages an answer draws on appear here, '
+                         'with their file and page.</p>')
+        for i in cited:
+            parts.append(self._card(i, terms))
+        if other:
+            parts.append("<h4>Retrieved but not cited</h4>")
+            parts.append('<p style="color:gray">The model saw these passages but did not cite '
+                         'them.</p>')
+            parts.extend(self._card(i, terms) for i in other)
+        if self.unsearched:
+            parts.append("<h4>Not searched (could not be indexed)</h4>")
+            for path, message in self.unsearched:
+                parts.append(f'<p><b>{html.escape(os.path.basename(path))}</b><br>'
+                             f'<span style="color:#d33b3b">{html.escape(message)}</span></p>')
+        self.view.setHtml("\n".join(parts))
+        n = len(self.items)
+        self.title.setText(f"Sources ({n})" if n else "Sources")
+
+    @staticmethod
+    def _card(i: SourceItem, terms: list[str]) -> str:
+        badge = {True: '<span style="color:#2e8b57">cited</span>',
+                 False: '<span style="color:gray">not cited</span>', None: ""}[i.cited]
+        where = " · ".join(x for x in (i.pages_label, f"score {i.score:.2f}", badge) if x)
+        text = i.text if len(i.text) <= 900 else i.text[:900].rsplit(" ", 1)[0] + " …"
+        return (f'<p style="margin-top:10px"><a href="src:{i.number}"><b>[{i.number}] '
+                f'{html.escape(os.path.basename(i.path))}</b></a><br>'
+                f'<span style="color:gray">{where}</span><br>{highlight(text, terms)}</p>')
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == "src" and url.path().isdigit():
+            self.activate(int(url.path()))
