@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import shutil
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import QPointF
@@ -15,11 +16,18 @@ from app.ui.viewer.viewer import SourceViewer
 
 SEED = 13
 N_DOCS, PER_DOC = 5, 10
+AAPL = "2023 Q3 AAPL.pdf"
 
 
 @pytest.fixture(scope="module")
 def chunker(embedder):
     return default_chunker(embedder.tokenizer)
+
+
+@pytest.fixture(scope="module")
+def aapl(sec_docs, chunker):
+    """The chunks of one filing as sources (parsing a 10-Q takes seconds: once per module)."""
+    return file_sources(sec_docs / AAPL, chunker)
 
 
 @pytest.fixture
@@ -85,9 +93,8 @@ def test_highlights_hold_the_passage_on_fifty_random_chunks(qtbot, viewer, sec_d
     assert worst_cov >= 0.5, "a passage was mostly missed"
 
 
-def test_passage_over_a_page_break_is_highlighted_on_both_pages(qtbot, viewer, sec_docs, chunker):
-    path = sec_docs / "2023 Q3 AAPL.pdf"
-    spanning = [s for s in file_sources(path, chunker) if len(s.pages) == 2]
+def test_passage_over_a_page_break_is_highlighted_on_both_pages(qtbot, viewer, aapl):
+    spanning = [s for s in aapl if len(s.pages) == 2]
     assert spanning, "no chunk of this filing runs over a page break"
     source = spanning[0]
     shown = open_source(qtbot, viewer, [source])
@@ -100,10 +107,8 @@ def test_passage_over_a_page_break_is_highlighted_on_both_pages(qtbot, viewer, s
     assert view.viewport().rect().intersects(top_line.toRect())
 
 
-def test_opens_deep_in_the_file_scrolled_to_the_passage(qtbot, viewer, sec_docs, chunker):
-    path = sec_docs / "2023 Q3 AAPL.pdf"
-    sources = file_sources(path, chunker)
-    source = next(s for s in sources if s.page_start == 20 and len(s.pages) == 1 and len(s.body) > 300)
+def test_opens_deep_in_the_file_scrolled_to_the_passage(qtbot, viewer, aapl):
+    source = next(s for s in aapl if s.page_start == 20 and len(s.pages) == 1 and len(s.body) > 300)
     shown = open_source(qtbot, viewer, [source])
     view = viewer.pdf_pane.view
     assert shown.page == 19
@@ -117,10 +122,8 @@ def test_opens_deep_in_the_file_scrolled_to_the_passage(qtbot, viewer, sec_docs,
     assert view.verticalScrollBar().maximum() == content_height - view.viewport().height()
 
 
-def test_next_and_previous_passage_step_through_the_sources(qtbot, viewer, sec_docs, chunker):
-    path = sec_docs / "2023 Q3 AAPL.pdf"
-    sources = file_sources(path, chunker)
-    picked = [sources[10], sources[40], sources[80]]
+def test_next_and_previous_passage_step_through_the_sources(qtbot, viewer, aapl):
+    picked = [aapl[10], aapl[40], aapl[80]]
     open_source(qtbot, viewer, picked)
     assert not viewer.prev_button.isEnabled()
     with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
@@ -136,22 +139,21 @@ def test_next_and_previous_passage_step_through_the_sources(qtbot, viewer, sec_d
     assert blocker.args[0].source == picked[1]
 
 
-def test_find_in_the_pdf_moves_to_a_match(qtbot, viewer, sec_docs, chunker):
-    path = sec_docs / "2023 Q3 AAPL.pdf"
-    open_source(qtbot, viewer, [file_sources(path, chunker)[5]])
+def test_find_in_the_pdf_moves_to_a_match(qtbot, viewer, aapl):
+    open_source(qtbot, viewer, [aapl[5]])
     viewer.find("Risk Factors")
-    qtbot.waitUntil(lambda: viewer.pdf_pane.view._found is not None, timeout=30_000)
-    page, rects = viewer.pdf_pane.view._found
+    qtbot.waitUntil(lambda: viewer.pdf_pane.view.found() is not None, timeout=30_000)
+    page, rects = viewer.pdf_pane.view.found()
     assert rects
     sel = viewer.pdf_pane.document.getSelection(page, rects[0].topLeft() + QPointF(0.5, rects[0].height() / 2),
                                                  rects[0].topRight() + QPointF(-0.5, rects[0].height() / 2))
     assert "risk" in sel.text().lower()
 
 
-def test_an_edited_pdf_says_changed_and_offers_reindex(qtbot, viewer, sec_docs, chunker, tmp_path):
+def test_an_edited_pdf_says_changed_and_offers_reindex(qtbot, viewer, sec_docs, aapl, tmp_path):
     path = tmp_path / "filing.pdf"
-    shutil.copy2(sec_docs / "2023 Q3 AAPL.pdf", path)
-    source = file_sources(path, chunker)[30]
+    shutil.copy2(sec_docs / AAPL, path)
+    source = replace(aapl[30], path=str(path))
     with path.open("ab") as fh:  # an incremental-update-style append: still a valid PDF
         fh.write(b"\n% edited\n")
     shown = open_source(qtbot, viewer, [source])
@@ -164,10 +166,10 @@ def test_an_edited_pdf_says_changed_and_offers_reindex(qtbot, viewer, sec_docs, 
     assert blocker.args == [str(path)]
 
 
-def test_a_vanished_pdf_says_file_missing(qtbot, viewer, sec_docs, chunker, tmp_path):
+def test_a_vanished_pdf_says_file_missing(qtbot, viewer, sec_docs, aapl, tmp_path):
     path = tmp_path / "gone.pdf"
-    shutil.copy2(sec_docs / "2023 Q3 AAPL.pdf", path)
-    source = file_sources(path, chunker)[3]
+    shutil.copy2(sec_docs / AAPL, path)
+    source = replace(aapl[3], path=str(path))
     path.unlink()
     shown = open_source(qtbot, viewer, [source])
     assert shown.state == SourceState.MISSING
@@ -175,14 +177,13 @@ def test_a_vanished_pdf_says_file_missing(qtbot, viewer, sec_docs, chunker, tmp_
     assert viewer.stack.currentWidget() is viewer.empty
 
 
-def test_drag_selects_text_to_copy_and_zoom_keeps_the_page(qtbot, viewer, sec_docs, chunker):
+def test_drag_selects_text_to_copy_and_zoom_keeps_the_page(qtbot, viewer, aapl):
     from PySide6.QtCore import QEvent, Qt
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtPdfWidgets import QPdfView
     from PySide6.QtWidgets import QApplication
 
-    path = sec_docs / "2023 Q3 AAPL.pdf"
-    source = next(s for s in file_sources(path, chunker) if s.page_start == 17 and len(s.pages) == 1)
+    source = next(s for s in aapl if s.page_start == 17 and len(s.pages) == 1)
     shown = open_source(qtbot, viewer, [source])
     view = viewer.pdf_pane.view
     line = view.map_to_viewport(shown.page, shown.highlights[shown.page][1])
@@ -207,3 +208,43 @@ def test_drag_selects_text_to_copy_and_zoom_keeps_the_page(qtbot, viewer, sec_do
     viewer._current_pane_zoom(0)
     assert view.zoomMode() == QPdfView.ZoomMode.FitToWidth
     assert viewer.page_field.value() == shown.page + 1
+
+
+def test_broken_or_textless_pdfs_say_why_nothing_is_highlighted(qtbot, viewer, tmp_path):
+    from pypdf import PdfWriter
+
+    from app.ui.viewer import messages
+    from app.ui.viewer.source import ViewerSource
+    from ingest.pipeline import sha256_file
+
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n% damaged in transit\n" * 10)
+    scan = tmp_path / "scan.pdf"
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    writer.add_blank_page(612, 792)
+    with scan.open("wb") as fh:
+        writer.write(fh)
+
+    def source(path, page):
+        return ViewerSource(str(path), path.stem, page, page, (), "Net sales increased in the quarter.",
+                            sha256_file(path))
+
+    shown = open_source(qtbot, viewer, [source(broken, 1)])
+    assert shown.note.startswith(messages.CANNOT_OPEN.split("{")[0]) and not shown.highlights
+    assert viewer.banner_box.isVisible()
+    shown = open_source(qtbot, viewer, [source(scan, 2)])
+    assert shown.note == messages.NO_TEXT_LAYER and shown.page == 1
+    shown = open_source(qtbot, viewer, [source(scan, 40)])  # a page the file does not have
+    assert shown.page == 1 and not shown.highlights
+
+
+def test_quickly_stepping_through_sources_ends_on_the_last_one(qtbot, viewer, aapl):
+    sources = aapl[::25]
+    open_source(qtbot, viewer, sources)
+    for _ in range(len(sources) - 1):
+        viewer.next_passage()
+    qtbot.waitUntil(lambda: viewer.last_shown is not None and viewer.last_shown.source == sources[-1],
+                    timeout=30_000)
+    assert viewer.current_index() == len(sources) - 1
+    assert set(viewer.last_shown.highlights) <= {p - 1 for p in sources[-1].pages}

@@ -180,6 +180,10 @@ class PassagePdfView(QPdfView):
         self._found = (page, list(rects or [])) if page is not None else None
         self.viewport().update()
 
+    def found(self) -> tuple[int, list[QRectF]] | None:
+        """The find result shown now: (0-based page, its rectangles in page points)."""
+        return (self._found[0], list(self._found[1])) if self._found else None
+
     def selected_text(self) -> str:
         return self._selection[1].text() if self._selection else ""
 

@@ -66,3 +66,14 @@ def check_state(source: ViewerSource) -> SourceState:
         return SourceState.CURRENT if sha256_file(path) == source.indexed_sha256 else SourceState.CHANGED
     except OSError:
         return SourceState.MISSING
+
+
+def viewer_source(ref: object, indexed_sha256: str, title: str = "") -> ViewerSource:
+    """A ViewerSource from anything shaped like a cited passage: app.engine.events.Citation,
+    app.core.chats.SourceRef or app.engine.retrieval.Passage (path, page_start, page_end,
+    spans, body, score)."""
+    path = str(getattr(ref, "path"))
+    return ViewerSource(path=path, title=title or Path(path).name, page_start=getattr(ref, "page_start", None),
+                        page_end=getattr(ref, "page_end", None), spans=tuple(getattr(ref, "spans", ()) or ()),
+                        body=getattr(ref, "body", "") or "", indexed_sha256=indexed_sha256,
+                        score=float(getattr(ref, "score", 0.0) or 0.0))
