@@ -24,6 +24,7 @@ from tests.bench.common import BENCH_OUT, REPO, log
 BENCHMARKS: dict[str, str] = {
     "index": "tests.bench.bench_index",
     "sync": "tests.bench.bench_sync",
+    "startup": "tests.bench.bench_startup",  # 100k synthetic chunks: build, check, reconcile
     "viewer": "tests.bench.bench_viewer",
     "retrieval_scifact": "tests.bench.bench_retrieval_scifact",
     "retrieval_hybrid": "tests.bench.bench_retrieval_hybrid",  # builds the SciFact cache used below

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextDocument
+from PySide6.QtGui import QColor, QPalette, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from app.ui.viewer import messages
@@ -59,7 +59,12 @@ class TextPane(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setReadOnly(True)
-        self.setTextInteractionFlags(self.textInteractionFlags())  # read-only keeps selection + copy
+        # The selected passage reads as the PDF viewer's marker, focused or not.
+        palette = self.palette()
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            palette.setColor(group, QPalette.ColorRole.Highlight, _HIGHLIGHT)
+            palette.setColor(group, QPalette.ColorRole.HighlightedText, QColor(0, 0, 0))
+        self.setPalette(palette)
         self._path = ""
         self._text = ""
 
