@@ -74,6 +74,7 @@ class LibraryServiceHost:
         self._answerer: Any = None
         self._answerer_model: str | None = None
         self._warnings: list[str] = []
+        self._indexing = False
 
     def search(self, req: SearchRequest) -> SearchReply:
         with self._search_lock:
@@ -84,7 +85,14 @@ class LibraryServiceHost:
         return StatusReply.from_records(self.lib.manifest.all(), self.settings.watched_folders, model)
 
     def index(self, paths: list[Path], progress: Callable[["Progress"], None] | None) -> FutureJob:
-        return FutureJob(next(self._ids), self._writer.submit(self.lib.indexer.index_paths, paths, progress))
+        return FutureJob(next(self._ids), self._writer.submit(self._index, paths, progress))
+
+    def _index(self, paths: list[Path], progress: Callable[["Progress"], None] | None) -> "IndexReport":
+        self._indexing = True
+        try:
+            return self.lib.indexer.index_paths(paths, progress=progress)
+        finally:
+            self._indexing = False
 
     def forget(self, paths: list[Path]) -> int:
         return self._writer.submit(self.lib.indexer.forget, paths).result()
@@ -114,7 +122,13 @@ class LibraryServiceHost:
         self._answerer = None
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
+        """Bounded: a running index stops after the file in hand; queued ones are dropped."""
+        stopped = self._indexing
+        if stopped:
+            self.lib.indexer.cancel_event.set()
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        if stopped:
+            self.lib.indexer.cancel_event.clear()
         with self._answer_lock:
             self._close_answerer()
 
@@ -161,6 +175,8 @@ class CoreServiceHost:
         events: queue.Queue[object] = queue.Queue()
         unsubscribe = self.core.subscribe(
             lambda e: events.put(e) if isinstance(e, (AnswerEvent, ModelEvent)) else None)
+        job: Any = None
+        finished = False
         try:
             if req.model:  # queued before the question on the core's answer thread: loaded first
                 self.core.load_model(req.model)
@@ -180,8 +196,11 @@ class CoreServiceHost:
                     started = True
                     yield e.event
                     if isinstance(e.event, (DoneEvent, ErrorEvent)):
+                        finished = True
                         return
         finally:
+            if job is not None and not finished:
+                job.cancel()  # the stream was closed early (the client left): stop generating
             unsubscribe()
 
 
@@ -200,17 +219,21 @@ class CoreIndexJob:
         self._touched: set[str] = set()  # files of this job the writer indexed or failed
         self.report = IndexReport(files_seen=len(self._seen))
         self._done = 0
+        self._finished = False
         self._lock = threading.Lock()
         self._core = core
         if progress is not None:
             progress(Progress("scanned", 0, self.report.files_seen))
         self._unsubscribe = core.subscribe(self._on_event)
-        self._job = core.add_paths(paths)
+        try:
+            self._job = core.add_paths(paths)
+        except BaseException:
+            self._unsubscribe()
+            raise
         self.id = self._job.id
 
     def _on_event(self, e: object) -> None:
         from app.core.events import FileEvent, FileState
-        from ingest.errors import FileErrorKind
         from ingest.pipeline import FileFailure, Progress
 
         if not isinstance(e, FileEvent) or not any(_inside(e.path, r) for r in self._roots):
@@ -223,9 +246,7 @@ class CoreIndexJob:
                 r.removed += 1
                 return
             if e.state == FileState.ERROR:
-                kind = FileErrorKind(e.error_kind) if e.error_kind in FileErrorKind._value2member_map_ \
-                    else FileErrorKind.INTERNAL
-                r.failures.append(FileFailure(e.path, kind, e.message))
+                r.failures.append(FileFailure(e.path, _kind(e.error_kind), e.message))
             else:
                 r.indexed += 1
                 r.chunks_added += e.chunks
@@ -237,15 +258,25 @@ class CoreIndexJob:
                                     e.message if e.state == FileState.ERROR else ""))
 
     def wait(self, timeout: float | None) -> "IndexReport | None":
+        from app.core.events import FileState
+        from ingest.pipeline import FileFailure
+
         if not self._job.wait(timeout):
             return None
         self._unsubscribe()
         _raise_if_failed(self._job)
         with self._lock:
             r = self.report
-            r.unchanged = len(self._seen - self._touched)  # the writer skips unchanged files
-            r.cancelled = self._job.cancelled
-            r.seconds = time.perf_counter() - self._t0
+            if not self._finished:
+                self._finished = True
+                untouched = self._seen - self._touched  # the writer skips unchanged files...
+                for f in self._core.files():  # ...and files that failed before, unchanged since
+                    if f.path in untouched and f.state == FileState.ERROR:
+                        untouched.discard(f.path)
+                        r.failures.append(FileFailure(f.path, _kind(f.error_kind), f.message))
+                r.unchanged = len(untouched)
+                r.cancelled = self._job.cancelled
+                r.seconds = time.perf_counter() - self._t0
             return r
 
 
@@ -254,6 +285,15 @@ def _raise_if_failed(job: Any) -> None:
 
     if job.state == JobState.FAILED:
         raise OwnerRequestError(job.result.message or "the owner's writer could not do that")
+
+
+def _kind(value: str) -> "Any":
+    from ingest.errors import FileErrorKind
+
+    try:
+        return FileErrorKind(value)
+    except ValueError:
+        return FileErrorKind.INTERNAL
 
 
 def _get(q: "queue.Queue[object]", timeout: float) -> object:
