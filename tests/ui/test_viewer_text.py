@@ -129,3 +129,17 @@ def test_find_in_a_text_source_selects_the_match(qtbot, viewer, chunker, tmp_pat
     assert viewer.text_pane.selected_text() == "QX-0042"
     assert not viewer.find("no such words anywhere")
     assert "Not found" in viewer.find_status.text()
+
+
+def test_ctrl_f_opens_the_find_bar_and_enter_finds(qtbot, viewer, chunker, tmp_path):
+    from PySide6.QtCore import Qt
+
+    path = markdown_file(tmp_path)
+    open_source(qtbot, viewer, [file_sources(path, chunker)[0]])
+    viewer.activateWindow()
+    viewer.text_pane.setFocus()
+    qtbot.keyClick(viewer.text_pane, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(viewer.find_box.isVisible, timeout=5_000)
+    qtbot.keyClicks(viewer.find_field, "QX-0017")
+    qtbot.keyClick(viewer.find_field, Qt.Key.Key_Return)
+    assert viewer.text_pane.selected_text() == "QX-0017"

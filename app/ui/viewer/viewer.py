@@ -150,12 +150,16 @@ class SourceViewer(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(splitter)
 
-        QShortcut(QKeySequence.StandardKey.Find, self, self._open_find)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.find_box, self.find_box.hide)
-        QShortcut(QKeySequence("Shift+Return"), self.find_field,
-                  lambda: self.find(self.find_field.text(), backward=True))
-        copy = QShortcut(QKeySequence.StandardKey.Copy, self.pdf_pane, self.copy_selection)
-        copy.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # Scoped to the viewer: inside the main window, Ctrl+F, Esc and Shift+Enter elsewhere
+        # (the chat input) keep their own meaning.
+        for keys, widget, slot in (
+                (QKeySequence(QKeySequence.StandardKey.Find), self, self._open_find),
+                (QKeySequence(Qt.Key.Key_Escape), self.find_box, self.find_box.hide),
+                (QKeySequence("Shift+Return"), self.find_field,
+                 lambda: self.find(self.find_field.text(), backward=True)),
+                (QKeySequence(QKeySequence.StandardKey.Copy), self.pdf_pane, self.copy_selection)):
+            shortcut = QShortcut(keys, widget, slot)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.pdf_pane.view.verticalScrollBar().valueChanged.connect(self._pdf_scrolled)
         self._update_controls()
 
@@ -177,6 +181,8 @@ class SourceViewer(QWidget):
         self.source_list.blockSignals(False)
         if not self._sources:
             self._index = -1
+            self._request += 1  # a load still running for the previous sources is dropped
+            self.empty.setText(messages.NO_SOURCES)
             self.stack.setCurrentWidget(self.empty)
             self.banner_box.hide()
             self._update_controls()
