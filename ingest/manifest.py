@@ -84,6 +84,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX chunks_path_file ON chunks(path, file_id);
     DROP INDEX chunks_path;
     """,
+    # 4: what each document is (ingest/docmeta.py: title, dates, period, names, kinds) as JSON.
+    # Rows of files indexed before this are derived from their stored chunks until re-indexed.
+    """
+    CREATE TABLE doc_meta (
+        file_id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 _COLUMNS = ("file_id, path, size, mtime_ns, sha256, status, error_kind, error, chunk_count, "

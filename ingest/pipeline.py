@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
+from ingest import docmeta
 from ingest.chunker import Chunk, Chunker
 from ingest.discover import discover
 from ingest.embedder import Embedder
@@ -299,6 +300,7 @@ class Indexer:
         rec = FileRecord(fid, key, w.size, w.mtime_ns, w.sha256, FileStatus.INDEXING,
                          chunk_count=len(chunks), page_count=doc.page_count, index_version=self.version)
         self.manifest.put(rec)
+        docmeta.record(self.manifest.db, fid, doc)  # what the file is, for questions that name it
         vectors = self.embedder.submit([c.text for c in chunks], [c.token_count for c in chunks])
         return _Embedding(w, rec, chunks, doc.page_count or 0, vectors)
 
