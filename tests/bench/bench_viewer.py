@@ -4,8 +4,11 @@ Measures, from show_sources() to the cited page painted with its highlight:
 a fresh viewer each time (the PDF loaded cold into QtPdf) and a second
 passage of the already open file; the longest the event loop went without
 running a 5 ms timer meanwhile (the GUI must stay responsive). Target: the
-highlight visible within 1 s. Offscreen Qt; no model is loaded (chunks come
-from ingest's loader and chunker with the bundled tokenizer).
+highlight visible within 1 s. Also the highlight's accuracy over every sec-10-q
+filing (--per-doc random chunks each, seeded): the share of the passage's words
+inside the painted rectangles (read back through QtPdf) and of the words there
+that are not the passage's. Offscreen Qt; no model is loaded (chunks come from
+ingest's loader and chunker with the bundled tokenizer).
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ class ViewerBench:
     max_event_loop_stall_ms: float
     highlight_visible: bool  # the painted pixels under the highlight are yellow
     coverage: float
+    accuracy: dict[str, Any] = field(default_factory=dict)
     target_s: float = TARGET_S
     targets_met: dict[str, bool] = field(default_factory=dict)
     contended: bool = False
@@ -114,7 +118,42 @@ def _highlight_is_painted(viewer, shown) -> bool:  # type: ignore[no-untyped-def
     return False
 
 
-def run(runs: int) -> ViewerBench:
+def _accuracy(chunker, per_doc: int, seed: int = 7) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    import random
+
+    from PySide6.QtPdf import QPdfDocument
+
+    from app.ui.viewer.align import tokens
+    from app.ui.viewer.pdf_pane import passage_highlights
+    from app.ui.viewer.samples import file_sources
+    from tests.ui.viewer_readback import accuracy, read_back
+
+    rng = random.Random(seed)
+    lit_in = lit_out = words = chunks = unlit = wrong_page = 0
+    worst_cov, worst_out = 1.0, 0.0
+    for path in sorted(SEC_DOCS.glob("*.pdf")):
+        sources = [s for s in file_sources(path, chunker) if tokens(s.body)]
+        doc = QPdfDocument()
+        doc.load(str(path))
+        for source in rng.sample(sources, min(per_doc, len(sources))):
+            highlights, _ = passage_highlights(doc, source)
+            chunks += 1
+            unlit += not highlights
+            wrong_page += not set(highlights) <= {p - 1 for p in source.pages}
+            common, outside, total = accuracy(source.body, read_back(doc, highlights))
+            lit_in, lit_out, words = lit_in + common, lit_out + outside, words + total
+            worst_cov = min(worst_cov, common / total)
+            worst_out = max(worst_out, outside / max(1, common + outside))
+        doc.close()
+        log(f"accuracy: {path.name} done")
+    return {"files": len(list(SEC_DOCS.glob("*.pdf"))), "chunks": chunks, "seed": seed,
+            "words_covered": round(lit_in / max(1, words), 4),
+            "lit_outside_passage": round(lit_out / max(1, lit_in + lit_out), 4),
+            "worst_chunk_covered": round(worst_cov, 4), "worst_chunk_outside": round(worst_out, 4),
+            "chunks_unlit": unlit, "chunks_lit_on_a_wrong_page": wrong_page}
+
+
+def run(runs: int, per_doc: int) -> ViewerBench:
     quiet_env()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -125,7 +164,8 @@ def run(runs: int) -> ViewerBench:
     app = QApplication.instance() or QApplication([])
     path = SEC_DOCS / DOC
     log(f"chunking {DOC}")
-    sources = file_sources(path, default_chunker())
+    chunker = default_chunker()
+    sources = file_sources(path, chunker)
     at_page = [s for s in sources if s.page_start == PAGE and len(s.body) > 200] or \
               [s for s in sources if s.page_start == PAGE]
     others = [s for s in sources if s.page_start and abs(s.page_start - PAGE) > 5]
@@ -151,21 +191,25 @@ def run(runs: int) -> ViewerBench:
         viewer.deleteLater()
         app.processEvents()
         log(f"run {i + 1}: cold {cold[-1]:.3f}s (shown {t_shown:.3f}s), reopen {reopen[-1]:.3f}s")
+    measured = _accuracy(chunker, per_doc) if per_doc else {}
     load = load_average()
     return ViewerBench(
         doc=DOC, pages=pages, page=PAGE, runs=runs, cold_open_s=cold, cold_open_median_s=median(cold),
         cold_open_max_s=max(cold), reopen_s=reopen, reopen_median_s=median(reopen),
         to_passage_shown_median_s=median(to_shown), max_event_loop_stall_ms=round(worst_stall * 1000, 1),
-        highlight_visible=visible, coverage=coverage,
-        targets_met={"open_at_passage_1s": median(cold) <= TARGET_S, "highlight_visible": visible},
+        highlight_visible=visible, coverage=coverage, accuracy=measured,
+        targets_met={"open_at_passage_1s": median(cold) <= TARGET_S, "highlight_visible": visible,
+                     **({"words_covered_90pct": measured["words_covered"] >= 0.9,
+                         "outside_passage_10pct": measured["lit_outside_passage"] <= 0.1} if measured else {})},
         contended=contended(load), machine=cpu_info())
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--per-doc", type=int, default=10, help="chunks per filing for the accuracy figures (0: skip)")
     args = ap.parse_args(argv)
-    emit("viewer", run(args.runs))
+    emit("viewer", run(args.runs, args.per_doc))
 
 
 if __name__ == "__main__":

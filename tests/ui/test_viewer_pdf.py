@@ -13,6 +13,7 @@ from app.ui.viewer.align import tokens
 from app.ui.viewer.samples import default_chunker, file_sources
 from app.ui.viewer.source import SourceState
 from app.ui.viewer.viewer import SourceViewer
+from tests.ui.viewer_readback import read_back
 
 SEED = 13
 N_DOCS, PER_DOC = 5, 10
@@ -43,18 +44,6 @@ def open_source(qtbot, viewer, sources, index=0):
     with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
         viewer.show_sources(sources, index)
     return blocker.args[0]
-
-
-def read_back(doc, highlights) -> list[str]:
-    """The words QtPdf finds inside each highlighted line, read from the line's left edge
-    to its right edge at mid-height (the rectangles are one per line)."""
-    words = []
-    for page, rects in highlights.items():
-        for r in rects:
-            y = r.center().y()
-            sel = doc.getSelection(page, QPointF(r.left() + 1.5, y), QPointF(r.right() - 1.5, y))
-            words.extend(t.norm for t in tokens(sel.text()))
-    return words
 
 
 def test_highlights_hold_the_passage_on_fifty_random_chunks(qtbot, viewer, sec_docs, chunker):
