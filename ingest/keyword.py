@@ -17,7 +17,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from ingest.keyword_rank import Bm25Ranker, RankConfig, ScopeSet, query_terms
-from ingest.store import StoredChunk
+from ingest.store import PAGE, StoredChunk
 
 if TYPE_CHECKING:
     from ingest.store import ChromaStore
@@ -95,14 +95,18 @@ class KeywordIndex:
             self.db.execute("DELETE FROM chunks_fts")
             self.db.execute("DELETE FROM chunks")
 
-    def rebuild_from(self, store: "ChromaStore", batch: int = 2000) -> int:
-        """Backfill from the vector store (an index made before the keyword index existed)."""
-        total = store.count()
+    def rebuild_from(self, store: "ChromaStore", batch: int = PAGE) -> int:
+        """Backfill from the vector store (an index made before the keyword index existed),
+        a page at a time: one Chroma get() cannot return a large library."""
         with self._tx():
             self.db.execute("DELETE FROM chunks_fts")
             self.db.execute("DELETE FROM chunks")
-            for offset in range(0, total, batch):
-                self.add(store.chunks_page(offset, batch))
+            offset = 0
+            while page := store.chunks_page(offset, batch):
+                self.add(page)
+                offset += len(page)
+                if len(page) < batch:
+                    break
         return self.count()
 
     # --- reads -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from tests.conftest import REPO
 from tests.ingest.sync_helpers import note, write
 from tests.ingest.synthetic_library import build_library
 
-pytestmark = pytest.mark.slow  # ~100 s: 41k chunks written to Chroma, then a `docent serve` process
+pytestmark = pytest.mark.slow  # 100-220 s here: 41k chunks written to Chroma, then a `docent serve` process
 
 FILES, PER_FILE = 820, 50  # 41,000 chunks
 
@@ -74,6 +74,10 @@ def test_library_above_40k_chunks_reconciles_checks_and_serves(tmp_path, embedde
         assert lib.store.count() == lib.keyword.count() == expected
         assert lib.store.file_ids() == lib.keyword.file_ids()
         assert orphan not in lib.store.file_ids()
+
+        # The keyword index backfilled from Chroma (pre-FTS libraries), page by page.
+        assert lib.keyword.rebuild_from(lib.store) == expected
+        assert lib.keyword.file_ids() == lib.store.file_ids()
 
         # Nothing left to repair the second time.
         again = check_consistency(lib.indexer, full=True)
