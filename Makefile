@@ -96,9 +96,9 @@ clean:
 	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .bench
 
 # --- installers (packaging/README.md) ------------------------------------------------------
-# PyInstaller at the version the lock pins (these pins when it pins none), into .venv.
+# PyInstaller at the version the lock pins (`make setup` installs it; this checks), into .venv.
 PYI_PINS      := pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9
-LOCK_FILE     := $(firstword $(wildcard requirements.lock requirements-lock.txt requirements.txt))
+LOCK_FILE     := $(wildcard $(LOCK))
 PACKAGE_TOOLS := $(VENV)/.docent-package-tools
 # A second llama.cpp, SSE2 only, for x86-64 CPUs without AVX2 (chosen at start-up by
 # app/models/cpu_variant.py). Built once per machine like the AVX2 one (~20 min on 2 cores).
