@@ -121,6 +121,9 @@ def _year(text: str) -> int:
     return int(digits) if len(digits) == 4 else 2000 + int(digits)
 
 
+PERIOD_PATTERNS = tuple(_Q_LABELS + _Y_LABELS)
+
+
 def find_periods(text: str) -> list[Period]:
     """Quarter and year labels written in text ("Q2 2023", "2023 Q2", "second quarter of
     fiscal 2023", "3Q23", "FY2022"), in order, without repeats. A bare year is not a label

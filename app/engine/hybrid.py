@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
+from app.engine.doc_rank import NO_FOCUS, DocFocus, DocRanker, FocusKind
 from app.engine.retrieval import Passage
+from app.engine.selection import trim_passages
 from app.engine.scope import Scope
 from ingest.document import PageSpan
 from ingest.store import PAGE, StoredChunk
@@ -43,6 +45,8 @@ class FusionConfig:
     max_chunks_per_source: int = 4
     merge_min_relative: float = 0.5  # a neighbour joins a source only if it scores this share of it
     rerank_candidates: int = 30
+    documents: bool = True  # retrieve from the documents a question names (app.engine.doc_rank)
+    trim: bool = True  # passages cut to the sentences and table rows the question matches
 
 
 @dataclass
@@ -93,6 +97,7 @@ class HybridRetriever:
         self.config = config or FusionConfig()
         self.reranker = reranker
         self._executor = None
+        self._doc_ranker: DocRanker | None = None
 
     # --- candidates ----------------------------------------------------------------
     def candidates(self, query: str, n: int, where: dict[str, Any] | None = None,
@@ -164,13 +169,42 @@ class HybridRetriever:
 
     # --- passages ------------------------------------------------------------------
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[Passage]:
-        """Up to k sources, best first; adjacent chunks of a file are merged into one."""
+        """Up to k sources, best first; adjacent chunks of a file are merged into one.
+        A question that names documents is answered from those (each of them, when it
+        spans several); one that names nothing from the whole scope."""
         if k <= 0:
             return []
-        ranked = self.rank(query, max(k * 3, self.config.candidates), where)
+        focus = self.focus(query, where)
+        passages: list[Passage] = []
+        if focus.kind is not FocusKind.NONE:
+            passages = self._passages(query, k, {"file_id": {"$in": list(focus.file_ids)}}, focus)
+        if not passages:
+            passages = self._passages(query, k, where, NO_FOCUS)
+        return trim_passages(passages, query) if self.config.trim else passages
+
+    def focus(self, query: str, where: dict[str, Any] | None = None) -> DocFocus:
+        """The documents `query` names, within the scope `where` (doc_rank.DocRanker)."""
+        if not self.config.documents:
+            return NO_FOCUS
+        if self._doc_ranker is None:
+            self._doc_ranker = DocRanker(self.keyword.db)
+        scope = Scope.from_where(where)
+        ids = None if scope is None else set(
+            self.keyword.scope(scope.paths, scope.folders, scope.file_ids).counts)
+        return self._doc_ranker.focus(query, ids)
+
+    def _passages(self, query: str, k: int, where: dict[str, Any] | None, focus: DocFocus) -> list[Passage]:
+        spread = focus.kind is FocusKind.SPAN
+        if spread:  # room for one source per document (the budget still decides what fits)
+            k = min(max(k, len(focus.file_ids)), 2 * k)
+        ranked = self.rank(focus.query or query, max(k * 3, self.config.candidates), where)
+        if spread:
+            ranked = spread_by_document(ranked, focus.file_ids)
         chunks = self.hydrate([cid for cid, _ in ranked[: k * 3]])
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked, chunks)
+            if spread:
+                ranked = spread_by_document(ranked, focus.file_ids)
         groups = group_adjacent([(chunks[cid], s) for cid, s in ranked if cid in chunks], k,
                                 self.config.max_chunks_per_source, self.config.merge_min_relative)
         return [_passage(g) for g in self._located(groups)]
@@ -196,6 +230,18 @@ class HybridRetriever:
         assert self.reranker is not None
         scores = self.reranker.scores(query, [chunks[cid].text for cid in head])
         return sorted(zip(head, scores), key=lambda x: -x[1])
+
+
+def spread_by_document(ranked: Ranked, file_ids: Sequence[str]) -> Ranked:
+    """Scores relative to the best chunk of their own document, so each document's
+    best chunk leads (in `file_ids` order), then each one's second, and so on."""
+    best: dict[str, float] = {}
+    for cid, s in ranked:
+        best.setdefault(cid.split(":", 1)[0], s)
+    order = {f: i for i, f in enumerate(file_ids)}
+    rel = [(cid, s / best[f] if best[f] > 0 else 0.0)
+           for cid, s in ranked for f in [cid.split(":", 1)[0]]]
+    return sorted(rel, key=lambda x: (-x[1], order.get(x[0].split(":", 1)[0], len(order))))
 
 
 def merge_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int,

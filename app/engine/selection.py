@@ -6,7 +6,8 @@ below the top is more likely to distract a small model than to help it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol, Sequence
 
 from app.engine.retrieval import Passage
@@ -24,28 +25,153 @@ class Budget:
     tokens: int = 1200  # source text allowed in the prompt
     min_relative: float = 0.45  # drop passages scoring below this share of the best
     min_passages: int = 1
+    # Documents whose best passage scores this share of the top each get one passage
+    # first (a comparison needs each side), then the budget fills best-first.
+    each_document_relative: float = 0.9
 
 
 def select_passages(passages: Sequence[Passage], count_tokens: CountTokens,
                     budget: Budget = Budget()) -> list[Passage]:
-    """Best-first prefix of `passages` that fits the budget and clears the score-gap cut."""
+    """Passages that fit the budget and clear the score-gap cut, in their given order:
+    first the best passage of each near-top document, then the rest best-first."""
     if not passages:
         return []
     top = max(passages[0].score, 1e-9)
-    kept: list[Passage] = []
-    used = 0
-    for p in passages:
-        if len(kept) >= budget.min_passages:
-            if p.score < budget.min_relative * top:
-                break
-            cost = count_tokens(p.text) + SOURCE_OVERHEAD_TOKENS
-            if used + cost > budget.tokens:
-                break
+    cost = [count_tokens(p.text) + SOURCE_OVERHEAD_TOKENS for p in passages]
+    chosen: set[int] = set(range(min(budget.min_passages, len(passages))))
+    used = sum(cost[i] for i in chosen)
+    seen_docs = {passages[i].path for i in chosen}
+    for i, p in enumerate(passages):  # one per document that is about as relevant as the top
+        if i in chosen or p.path in seen_docs or p.score < budget.each_document_relative * top:
+            continue
+        seen_docs.add(p.path)
+        if used + cost[i] <= budget.tokens:
+            chosen.add(i)
+            used += cost[i]
+    for i, p in enumerate(passages):
+        if i in chosen:
+            continue
+        if p.score < budget.min_relative * top or used + cost[i] > budget.tokens:
+            break
+        chosen.add(i)
+        used += cost[i]
+    return [passages[i] for i in sorted(chosen)]
+
+
+# --- trimming: the sentences and table rows a question matches ------------------------
+TRIM_MIN_WORDS = 80  # shorter passages go in whole
+TRIM_MAX_WORDS = 110  # the most a trimmed passage keeps
+HEADER_MAX_WORDS = 40  # a table's column header joins its kept rows if it is this short
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(\"“$])")
+_NUMBER = re.compile(r"\(?\$?\d[\d,]*(?:\.\d+)?%?\)?")
+_WORD = re.compile(r"[a-z][a-z0-9]*")
+GAP = "…"
+
+
+@dataclass(frozen=True)
+class _Unit:
+    text: str
+    row: bool  # a table row: kept whole, never split
+
+
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def query_stems(query: str) -> set[str]:
+    """The question's content words, crudely stemmed (what a unit must share to be kept)."""
+    from app.engine.doc_rank import content_terms
+
+    return {_stem(w) for w in content_terms(query) if not w[0].isdigit()}
+
+
+def _is_row(line: str) -> bool:
+    words = line.split()
+    figures = len(_NUMBER.findall(line))
+    return (figures >= 2 and figures >= 0.3 * len(words)) or "|" in line or "  " in line.strip()
+
+
+def _units(text: str) -> list[_Unit]:
+    """Table rows whole; the prose between them (PDF lines re-joined) split into sentences."""
+    out: list[_Unit] = []
+    prose: list[str] = []
+
+    def flush() -> None:
+        if prose:
+            out.extend(_Unit(u.strip(), False) for u in _SENTENCE.split(" ".join(prose)) if u.strip())
+            prose.clear()
+
+    for line in text.splitlines():
+        if not line.strip():
+            flush()
+        elif _is_row(line):
+            flush()
+            out.append(_Unit(line.strip(), True))
         else:
-            cost = count_tokens(p.text) + SOURCE_OVERHEAD_TOKENS
-        kept.append(p)
-        used += cost
-    return kept
+            prose.append(line.strip())
+    flush()
+    return out
+
+
+def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
+              max_words: int = TRIM_MAX_WORDS) -> str:
+    """The units of `text` that share a word with the question (most shared first, up
+    to max_words, then back in reading order; a kept row brings its column header),
+    gaps marked "…"; units already in `seen` (another passage's overlap) left out.
+    Text with no matching unit is returned whole (it was retrieved for its meaning);
+    text whose matching units are all in `seen` comes back empty."""
+    units = _units(text)
+    if sum(len(u.text.split()) for u in units) < TRIM_MIN_WORDS or not stems:
+        return text
+    seen = set() if seen is None else seen
+    keys = [" ".join(u.text.lower().split()) for u in units]
+    hits = [len(stems & {_stem(w) for w in _WORD.findall(k)}) for k in keys]
+    order = sorted((i for i, h in enumerate(hits) if h and keys[i] not in seen), key=lambda i: -hits[i])
+    if not order:  # nothing matched: whole; all it matched is shown already: nothing
+        return "" if any(hits) else text
+    keep: set[int] = set()
+    words = 0
+    for i in order:
+        n = len(units[i].text.split())
+        if keep and words + n > max_words:
+            continue
+        keep.add(i)
+        words += n
+    for i in sorted(keep):  # a row's header: the prose unit just above its run of rows
+        if units[i].row:
+            j = i - 1
+            while j >= 0 and units[j].row:
+                j -= 1
+            if j >= 0 and j not in keep and len(units[j].text.split()) <= HEADER_MAX_WORDS:
+                keep.add(j)
+    seen.update(keys[i] for i in keep)
+    parts: list[str] = [GAP] if min(keep) > 0 else []
+    for i in sorted(keep):
+        if parts and parts[-1] != GAP and i - 1 not in keep:
+            parts.append(GAP)
+        parts.append(units[i].text)
+    if max(keep) < len(units) - 1:
+        parts.append(GAP)
+    return "\n".join(parts)
+
+
+def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
+    """Each passage's prompt text cut to what the question matches, no unit twice in one
+    file's passages (the chunker's overlap); `body` and `spans` keep the whole passage (what the viewer shows)."""
+    stems = query_stems(query)
+    seen: dict[str, set[str]] = {}  # per file: the same sentence in two filings is two facts
+    out = []
+    for p in passages:
+        heading = p.heading if p.heading and p.text.startswith(p.heading + "\n") else ""
+        rest = p.text[len(heading) + 1:] if heading else p.text
+        cut = trim_text(rest, stems, seen.setdefault(p.path, set()))
+        if cut is rest:
+            out.append(p)
+            continue
+        if not cut:  # all it would add is in a passage above
+            continue
+        out.append(replace(p, text=f"{heading}\n{cut}" if heading else cut, body=p.page_text))
+    return out
 
 
 class BudgetedRetriever:

@@ -1,17 +1,29 @@
-"""Right-document rate and prompt tokens on sec-10-q: `python -m tests.bench.bench_sec_retrieval`.
+"""Right filing, evidence pages and prompt tokens on sec-10-q: `python -m tests.bench.bench_sec_retrieval`.
 
-The 20 10-Q PDFs are indexed by the real Indexer (kept in .bench/cache/sec-home).
-For each single-document question, the share whose top-5 passages come from
-the filing that `Source Docs` names (any of 5, and the share of the 5), for
-dense-only and hybrid. Prompt tokens are counted by building the real prompt
-(PromptBuilder, SmolLM2's template and tokenizer): the old fixed top-6 dense
-prompt against the budget-selected one (app.engine.selection).
+The 20 10-Q PDFs are indexed by the real Indexer (kept in --home, default
+.bench/cache/sec-home, so a re-run reuses the index). All 195 questions run
+through HybridRetriever and the budget selection the Answerer uses, for each
+configuration (passage ranking alone; + the document focus of app.engine.doc_rank;
++ passage trimming), and report:
+
+* single-document questions: the right filing first; among the first 5; in the
+  prompt; an evidence page among the first 5 passages and in the prompt. Evidence
+  pages are the pages of the named filing whose text holds the most of the
+  reference answer's key figures (numbers normalised: $, commas, %), questions
+  whose figures are on no page are left out of that measure (counted);
+* multi-document questions: the share of the required filings (every file the
+  `Source Docs` glob names) among the first 5 passages and in the prompt;
+* every question: prompt tokens (the real PromptBuilder with SmolLM2's template and
+  tokenizer, i.e. the prompt builder's own count) and whether the prompt holds all /
+  any of the reference's key figures (the accuracy a model can reach at most).
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import fnmatch
+import json
+import re
 import statistics
 import sys
 import time
@@ -23,111 +35,229 @@ from tests.bench.common import (BENCH_OUT, SEC_DOCS, add_embedder_args, bench_em
                                 peak_rss_mb, quiet_env)
 
 CACHE_HOME = BENCH_OUT / "cache" / "sec-home"
+CONFIGS = {  # name -> (documents, trim)
+    "passages_only": (False, False),
+    "documents": (True, False),
+    "documents_trimmed": (True, True),
+}
+_FIGURE = re.compile(r"\$?\d[\d,]*(?:\.\d+)?%?")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    glob: str
+    kind: str  # single | multi
+    answer: str
 
 
 @dataclass
-class ModeResult:
-    top5_any_from_doc: float  # share of questions with >= 1 of the top 5 from the named filing
-    top5_share_from_doc: float  # mean share of the top-5 passages that come from it
-    top1_from_doc: float
-    budget_selected_has_doc: float  # the passages that go into the prompt include the filing
-    mean_prompt_tokens: float  # whole prompt (system + sources + question), budget-selected
+class ConfigResult:
+    single_first_from_doc: float
+    single_top5_has_doc: float
+    single_prompt_has_doc: float
+    single_evidence_page_at5: float
+    single_evidence_page_in_prompt: float
+    single_half_figures_page_at5: float  # a page holding at least half of the key figures
+    multi_required_share_at5: float
+    multi_required_share_in_prompt: float
+    prompt_all_key_figures: float  # every reference figure is in the prompt text
+    prompt_any_key_figure: float
+    mean_prompt_tokens: float
+    mean_prompt_tokens_single: float
+    mean_prompt_tokens_multi: float
     mean_passages_in_prompt: float
+    focus_kinds: dict[str, int]
     retrieval_ms_p50: float
 
 
 @dataclass
 class SecBench:
     questions: int
+    single: int
+    multi: int
+    single_with_evidence_pages: int
     files: int
     chunks: int
     index_seconds: float
-    fixed_top6_dense_mean_prompt_tokens: float  # Docent before: DenseRetriever, k=6, no budget
-    modes: dict[str, ModeResult] = field(default_factory=dict)
+    configs: dict[str, ConfigResult] = field(default_factory=dict)
+    targets: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     peak_rss: dict[str, float] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
 
 
-def load_questions(root: Path) -> list[tuple[str, str]]:
+def load_questions(root: Path) -> list[Question]:
     with open(root / "qna_data.csv", encoding="utf-8-sig", newline="") as f:
-        return [(r["Question"], r["Source Docs"]) for r in csv.DictReader(f)
-                if r["Question Type"].startswith("Single-Doc")]
+        return [Question(r["Question"], r["Source Docs"],
+                         "single" if r["Question Type"].startswith("Single-Doc") else "multi", r["Answer"])
+                for r in csv.DictReader(f)]
 
 
-def run(docs: Path, home: Path, threads: int, vectors: Path | None = None) -> SecBench:
+def figures(text: str) -> set[str]:
+    """Numbers as plain digits ("$82,959" -> "82959", "43.3%" -> "43.3"); bare years and
+    small integers (quarter numbers, item numbers) are not key figures."""
+    out = set()
+    for m in _FIGURE.finditer(text):
+        raw = m.group()
+        num = raw.strip("$%").replace(",", "").rstrip(".")
+        if not num or not num[0].isdigit():
+            continue
+        plain = "." not in num and "$" not in raw and "%" not in raw
+        if plain and (len(num) < 3 or (len(num) == 4 and 1990 <= int(num) <= 2035)):
+            continue
+        out.add(num)
+    return out
+
+
+def text_figures(text: str) -> set[str]:
+    return {m.group().strip("$%()").replace(",", "").rstrip(".") for m in _FIGURE.finditer(text)}
+
+
+def page_texts(docs: Path, cache: Path) -> dict[str, dict[int, str]]:
+    """Every filing's page texts as the loader reads them (cached beside the index)."""
+    if cache.is_file():
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        return {name: {int(p): t for p, t in pages.items()} for name, pages in data.items()}
+    from ingest.loaders import load_document
+
+    out = {p.name: load_document(p).page_texts() for p in sorted(docs.glob("*.pdf"))}
+    cache.write_text(json.dumps(out), encoding="utf-8")
+    return out
+
+
+def evidence_pages(q: Question, pages: dict[str, dict[int, str]], strict: bool = True) -> set[tuple[str, int]]:
+    """strict: the pages holding the most of the key figures; else every page holding
+    at least half of them (a figure is often both in a statement and in the discussion)."""
+    want = figures(q.answer)
+    if not want:
+        return set()
+    hits: list[tuple[int, str, int]] = []
+    for name, by_page in pages.items():
+        if fnmatch.fnmatch(name, q.glob):
+            hits += [(len(want & text_figures(t)), name, p) for p, t in by_page.items()]
+    best = max((h for h, _, _ in hits), default=0)
+    floor = best if strict else max(1, -(-len(want) // 2))
+    return {(name, p) for h, name, p in hits if best and h >= floor}
+
+
+def _on_evidence(p: Any, evidence: set[tuple[str, int]]) -> bool:
+    if p.page_start is None:
+        return False
+    return any((p.name, page) in evidence for page in range(p.page_start, (p.page_end or p.page_start) + 1))
+
+
+def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
+        configs: tuple[str, ...] = tuple(CONFIGS)) -> SecBench:
     quiet_env()
     from app.engine.library import Library
     from app.engine.llm import LocalLLM
     from app.engine.prompt import PromptBuilder
-    from app.engine.retrieval import DenseRetriever
     from app.engine.selection import Budget, select_passages
     from app.resources import sample_model
     from app.settings import Settings
 
     questions = load_questions(docs.parent)
+    names = sorted(p.name for p in docs.glob("*.pdf"))
     settings = Settings(home=home)
     with Library(settings, embedder=bench_embedder(vectors, threads)) as lib:
         log(f"indexing {docs}")
         t0 = time.perf_counter()
         report = lib.indexer.index_paths([docs])
         index_s = time.perf_counter() - t0
+        log("page texts for evidence pages")
+        pages = page_texts(docs, home / "sec-page-texts.json")
+        evidence = {q.text: evidence_pages(q, pages) for q in questions if q.kind == "single"}
+        lenient = {q.text: evidence_pages(q, pages, strict=False) for q in questions if q.kind == "single"}
         llm = LocalLLM(sample_model(), n_ctx=4096)
         llm.load()
-        assert llm.template is not None
         builder = PromptBuilder(llm.prepare, llm.n_ctx, settings.max_answer_tokens)
         count = lambda text: len(llm.tokenize(text))  # noqa: E731
         budget = Budget(tokens=settings.context_tokens)
-
-        def prompt_tokens(q: str, passages: list) -> int:  # type: ignore[type-arg]
-            return builder.build(q, passages).prepared.n_tokens
-
-        old = DenseRetriever(lib.embedder, lib.store)
-        fixed = [prompt_tokens(q, old.search(q, 6)) for q, _ in questions]
-        modes: dict[str, ModeResult] = {}
-        for mode in ("dense", "hybrid-rrf", "hybrid-convex"):
-            r = lib.retriever(mode.split("-")[0])
-            if "-" in mode:
-                r.config = replace(r.config, fusion=mode.split("-")[1])
-            any5 = share5 = top1 = sel_hit = 0.0
-            tokens: list[int] = []
-            n_in: list[int] = []
-            ms: list[float] = []
-            for q, glob in questions:
-                t = time.perf_counter()
-                found = r.search(q, settings.top_k)
-                ms.append(1000 * (time.perf_counter() - t))
-                ok = [fnmatch.fnmatch(p.name, glob) for p in found]
-                any5 += any(ok[:5])
-                share5 += sum(ok[:5]) / 5
-                top1 += bool(ok[:1] and ok[0])
-                chosen = select_passages(found, count, budget)
-                sel_hit += any(fnmatch.fnmatch(p.name, glob) for p in chosen)
-                tokens.append(prompt_tokens(q, chosen))
-                n_in.append(len(chosen))
-            n = len(questions)
-            modes[mode] = ModeResult(any5 / n, share5 / n, top1 / n, sel_hit / n,
-                                     statistics.mean(tokens), statistics.mean(n_in),
-                                     statistics.median(ms))
-            log(f"{mode}: {modes[mode]}")
-        return SecBench(len(questions), report.files_seen, lib.keyword.count(), index_s,
-                        statistics.mean(fixed), modes,
+        results: dict[str, ConfigResult] = {}
+        for name in configs:
+            documents, trim = CONFIGS[name]
+            r = lib.retriever("hybrid")
+            r.config = replace(r.config, documents=documents, trim=trim)
+            results[name] = _score(r, questions, names, evidence, lenient, builder, count, budget,
+                                   settings.top_k, select_passages)
+            log(f"{name}: {results[name]}")
+        single = [q for q in questions if q.kind == "single"]
+        return SecBench(len(questions), len(single), len(questions) - len(single),
+                        sum(1 for q in single if evidence[q.text]), report.files_seen, lib.keyword.count(),
+                        index_s, results,
+                        {"single_first_from_doc": 0.85, "single_prompt_has_doc": 0.95,
+                         "single_evidence_page_at5": 0.75, "multi_required_share_at5": 0.85,
+                         "mean_prompt_tokens_max": 800},
                         {"top_k": settings.top_k, "context_tokens": settings.context_tokens,
-                         "min_relative": budget.min_relative, "llm_tokenizer": "SmolLM2-135M",
-                         "default_fusion": lib.retriever().config.fusion},
+                         "min_relative": budget.min_relative, "prompt_tokenizer": "SmolLM2-135M (PromptBuilder)",
+                         "fusion": lib.retriever().config.fusion},
                         peak_rss_mb(), cpu_info())
+
+
+def _score(r: Any, questions: list[Question], names: list[str], evidence: dict[str, set[tuple[str, int]]],
+           lenient: dict[str, set[tuple[str, int]]], builder: Any, count: Any, budget: Any, k: int,
+           select: Any) -> ConfigResult:
+    first = top5 = in_prompt = ev5 = ev_prompt = half5 = 0.0
+    req5: list[float] = []
+    req_prompt: list[float] = []
+    all_fig = any_fig = 0.0
+    tokens: dict[str, list[int]] = {"single": [], "multi": []}
+    n_in: list[int] = []
+    ms: list[float] = []
+    kinds: dict[str, int] = {}
+    for q in questions:
+        t = time.perf_counter()
+        found = r.search(q.text, k)
+        ms.append(1000 * (time.perf_counter() - t))
+        kind = r.focus(q.text).kind.value
+        kinds[kind] = kinds.get(kind, 0) + 1
+        chosen = select(found, count, budget)
+        tokens[q.kind].append(builder.build(q.text, chosen).prepared.n_tokens)
+        n_in.append(len(chosen))
+        want = figures(q.answer)
+        held = set().union(*(text_figures(p.text) for p in chosen)) if chosen else set()
+        all_fig += bool(want) and want <= held
+        any_fig += bool(want & held)
+        ok = [fnmatch.fnmatch(p.name, q.glob) for p in found]
+        if q.kind == "single":
+            first += bool(ok and ok[0])
+            top5 += any(ok[:5])
+            in_prompt += any(fnmatch.fnmatch(p.name, q.glob) for p in chosen)
+            ev = evidence[q.text]
+            ev5 += any(_on_evidence(p, ev) for p in found[:5])
+            ev_prompt += any(_on_evidence(p, ev) for p in chosen)
+            half5 += any(_on_evidence(p, lenient[q.text]) for p in found[:5])
+        else:
+            required = {n for n in names if fnmatch.fnmatch(n, q.glob)}
+            req5.append(len(required & {p.name for p in found[:5]}) / len(required))
+            req_prompt.append(len(required & {p.name for p in chosen}) / len(required))
+    ns = max(1, len(tokens["single"]))
+    n_ev = max(1, sum(1 for q in questions if q.kind == "single" and evidence[q.text]))
+    every = tokens["single"] + tokens["multi"]
+    return ConfigResult(first / ns, top5 / ns, in_prompt / ns, ev5 / n_ev, ev_prompt / n_ev, half5 / n_ev,
+                        statistics.mean(req5) if req5 else 0.0, statistics.mean(req_prompt) if req_prompt else 0.0,
+                        all_fig / len(questions), any_fig / len(questions), statistics.mean(every),
+                        statistics.mean(tokens["single"] or [0]), statistics.mean(tokens["multi"] or [0]),
+                        statistics.mean(n_in), kinds, statistics.median(ms))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=Path, default=SEC_DOCS)
     ap.add_argument("--home", type=Path, default=CACHE_HOME)
+    ap.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, of {list(CONFIGS)}")
     add_embedder_args(ap)
     args = ap.parse_args(argv)
     if not args.docs.is_dir():
         print(f"bench_sec_retrieval: {args.docs} not found", file=sys.stderr)
         return 2
-    emit("retrieval_sec10q", run(args.docs, args.home, args.threads, args.vectors))
+    configs = tuple(c for c in args.configs.split(",") if c)
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        print(f"bench_sec_retrieval: unknown config(s) {unknown}; choose from {list(CONFIGS)}", file=sys.stderr)
+        return 2
+    emit("retrieval_sec10q", run(args.docs, args.home, args.threads, args.vectors, configs))
     return 0
 
 
