@@ -55,44 +55,56 @@ def cmd_unwatch(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_serve(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from app.engine.search_service import SearchServer
-    from ingest.sync.events import FileEvent, FolderEvent, SyncProgress
-    from ingest.sync.service import SyncService
+    """A thin shell around the application core: prints its events until stopped."""
+    from app.core.core import Core
 
     if not lib.settings.watched_folders:
         print("docent: no watched folders; add one with `docent watch PATH`", file=sys.stderr)
         return 2
     stop = threading.Event()
+    core = Core(lib.settings, watch=not args.once)  # builds its own parts; `lib` stays unopened
+    core.subscribe(_printer())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    core.start()
+    try:
+        if not core.wait_ready(None):
+            return 1  # the reason was printed from its CoreStateEvent
+        if args.once:
+            ok = core.wait_idle(None)
+        else:
+            while not stop.wait(0.5) and not core.writer_down:
+                pass
+            ok = not core.writer_down
+    except KeyboardInterrupt:
+        ok = True
+    finally:
+        core.close()
+    return 0 if ok else 1
+
+
+def _printer():  # type: ignore[no-untyped-def]
+    from app.core.events import (CoreState, CoreStateEvent, ErrorEvent, FileEvent, FileState,
+                                 FolderEvent, IndexProgress, ModelEvent, ModelState, WorkerEvent)
 
     def show(e: object) -> None:
         if isinstance(e, FolderEvent):
-            print(f"[{e.state}] {e.folder}" + (f": {e.reason}" if e.reason else ""), flush=True)
-        elif isinstance(e, FileEvent) and e.state != "queued":
-            extra = f" <- {e.old_path}" if e.old_path else f": {e.error}" if e.error else ""
-            print(f"  {e.state:8} {e.path}{extra}", flush=True)
-        elif isinstance(e, SyncProgress) and e.phase == "idle":
+            print(f"[{e.state.value}] {e.folder}" + (f": {e.reason}" if e.reason else ""), flush=True)
+        elif isinstance(e, FileEvent) and e.state not in (FileState.QUEUED, FileState.INDEXING):
+            state = "renamed" if e.old_path else e.state.value
+            extra = f" <- {e.old_path}" if e.old_path else f": {e.message}" if e.message else ""
+            print(f"  {state:8} {e.path}{extra}", flush=True)
+        elif isinstance(e, IndexProgress) and e.phase == "idle":
             print(f"In sync ({e.errors} error(s)).", flush=True)
+        elif isinstance(e, CoreStateEvent) and e.state == CoreState.FAILED:
+            print(f"docent: {e.message}", file=sys.stderr, flush=True)
+        elif isinstance(e, WorkerEvent):
+            print(f"docent: {e.message}", file=sys.stderr, flush=True)
+        elif isinstance(e, ErrorEvent):
+            print(f"docent: error: {e.message}", file=sys.stderr, flush=True)
+        elif isinstance(e, ModelEvent) and e.state == ModelState.ERROR:
+            print(f"docent: model: {e.message}", file=sys.stderr, flush=True)
 
-    svc = SyncService(lib, on_event=show, watch=not args.once)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    svc.start()
-    search = SearchServer(lib)  # `docent search` from other shells is answered here
-    search.start()
-    try:
-        if args.once:
-            svc.wait_idle(None)
-        else:
-            while not stop.wait(0.5) and svc.error is None:
-                pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        search.stop()
-        svc.stop()
-    if svc.error is not None:
-        print(f"docent: sync stopped: {svc.error}", file=sys.stderr)
-        return 1
-    return 0
+    return show
 
 
 COMMANDS = {"watch": cmd_watch, "unwatch": cmd_unwatch, "serve": cmd_serve}

@@ -179,3 +179,28 @@ OWNER_STARTING_MESSAGE = ("The index is in use by another Docent process; waitin
 
 OWNER_BUSY_MESSAGE = ("The Docent process that owns the index is answering too many commands at "
                       "once; try again in a moment.")
+
+
+# --- the application core (app/core/) ------------------------------------------
+
+def answer_failed_message(detail: str) -> str:
+    return f"The answer could not be completed: {detail}"
+
+
+def index_write_failed_message(detail: str) -> str:
+    return (f"A change to the index failed ({detail}). Nothing half-written was kept; the "
+            "files involved are indexed again at the next change or start.")
+
+
+def worker_died_message(worker: str, detail: str, restarted: bool) -> str:
+    then = "It was restarted." if restarted else (
+        "It was not restarted (it kept failing); restart Docent, and report this if it persists.")
+    return f"Docent's {worker} thread stopped on an error ({detail}). {then}"
+
+
+def core_start_failed_message(detail: str) -> str:
+    return f"Docent could not open its library: {detail}"
+
+
+def not_a_folder_message(path: str) -> str:
+    return f"{path} is not a folder (or is not reachable now), so it cannot be watched."

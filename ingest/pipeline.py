@@ -272,6 +272,8 @@ class Indexer:
                 queue.append((w, self.pool.submit(w.path)))
             if not queue:
                 break
+            if self.cancel_event.is_set():  # parsed ahead, not begun: left for the resume
+                break  # (chunking a big file takes seconds; closing must not wait for it)
             work, fut = queue.popleft()
             job = self._prepare(work, fut.result(), report)
             if embedding is not None:  # write the previous file while this one is embedded

@@ -44,3 +44,428 @@ Errors never escape from the writer or an answer stream: they become FileEvent(E
 AnswerEvent(..., engine ErrorEvent) or core ErrorEvent with the message from app/errors.py.
 """
 from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from app.core.answers import AnswerJob, AnswerService, failed_job
+from app.core.events import (CoreEvent, CoreState, CoreStateEvent, ErrorEvent, EventFn, FileEvent,
+                             FileInfo, FileState, FolderState, IndexProgress, LibraryStatus,
+                             ModelState, SettingsChanged)
+from app.core.jobs import JobJournal, JobKind, JobState, WriterJob
+from app.core.shutdown import teardown
+from app.core.supervisor import Supervisor
+from app.core.translate import file_info, folder_state, translate
+from app.core.writer import CancellableEmbedder, GuardedIndexer, JobHooks, WriteGuard, WriterTask
+from app.errors import DocentError, core_start_failed_message, index_write_failed_message
+
+if TYPE_CHECKING:
+    from app.core.chats import ChatStore
+    from app.settings import Settings
+
+_log = logging.getLogger(__name__)
+JOURNAL_FILE = "writer-queue.sqlite3"
+
+
+class _WriterView:
+    """What SyncService sees of the library: the guarded indexer, never the raw one."""
+
+    def __init__(self, library: Any, indexer: GuardedIndexer) -> None:
+        self.settings = library.settings
+        self.indexer = indexer
+        self.manifest = library.manifest
+
+
+class Core:
+    def __init__(self, settings: "Settings", embedder: Any = None, *, watch: bool = True,
+                 quiet_s: float | None = None, poll_s: float | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder  # injectable: tests share one loaded model
+        self._watch = watch  # False: reconcile and index only (`docent serve --once`)
+        self._quiet_s, self._poll_s = quiet_s, poll_s
+        self._subs: list[EventFn] = []
+        self._subs_lock = threading.Lock()
+        self._state = CoreState.STARTING
+        self._ready = threading.Event()  # READY or FAILED
+        self._closing = threading.Event()
+        self._ids = itertools.count(1)
+        self._jobs_lock = threading.Lock()
+        self._early: list[WriterJob] = []  # asked for before the writer exists
+        self._paused = False
+        self.guard = WriteGuard()
+        self._supervisor = Supervisor(self, self._emit, self._closing)
+        self.library: Any = None
+        self.sync: Any = None
+        self._indexer: GuardedIndexer | None = None
+        self._cancellable: CancellableEmbedder | None = None
+        self._journal: JobJournal | None = None
+        self._reader: Any = None
+        self._answers: AnswerService | None = None
+        self._chats: "ChatStore | None" = None
+        self._service: Any = None
+        self._threads: dict[str, threading.Thread] = {}
+        self._retrievers: dict[str | None, Any] = {}
+        self._current = ""  # the file the writer has in hand
+
+    # --- events --------------------------------------------------------------------
+    def subscribe(self, fn: EventFn) -> Callable[[], None]:
+        with self._subs_lock:
+            self._subs.append(fn)
+
+        def unsubscribe() -> None:
+            with self._subs_lock:
+                if fn in self._subs:
+                    self._subs.remove(fn)
+
+        return unsubscribe
+
+    def _emit(self, event: CoreEvent) -> None:
+        with self._subs_lock:
+            subs = list(self._subs)
+        for fn in subs:
+            try:
+                fn(event)
+            except Exception:  # a faulty listener must not stop the core's threads
+                _log.exception("core event listener failed")
+
+    def _set_state(self, state: CoreState, message: str = "") -> None:
+        self._state = state
+        self._emit(CoreStateEvent(state, message))
+
+    @property
+    def state(self) -> CoreState:
+        return self._state
+
+    # --- start-up ------------------------------------------------------------------
+    def start(self) -> None:
+        """Returns at once; the parts are built on the starter thread."""
+        self._set_state(CoreState.STARTING)
+        self._spawn("start", self._build)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        self._ready.wait(timeout)
+        return self._state == CoreState.READY
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> threading.Thread:
+        t = threading.Thread(target=target, name=f"docent-{name}", daemon=True)
+        self._threads[name] = t
+        t.start()
+        return t
+
+    def _build(self) -> None:
+        try:
+            self._build_parts()
+        except DocentError as e:
+            self._start_failed(str(e))
+        except Exception as e:  # SQLite, Chroma, a bug: the host shows it, nothing hangs
+            _log.exception("core start-up failed")
+            self._start_failed(core_start_failed_message(f"{type(e).__name__}: {e}"))
+
+    def _build_parts(self) -> None:
+        from app.core.reader import ManifestReader
+        from app.engine.library import Library
+        from ingest.sync.service import SyncService
+
+        s = self.settings
+        lib = self.library = Library(s, embedder=self._embedder)
+        lib.build()  # lock, manifest, embedder, store, keyword, indexer: once, in this order
+        if self._closing.is_set():
+            return
+        inner = lib.indexer
+        self._cancellable = inner.embedder = CancellableEmbedder(inner.embedder)
+        self._indexer = GuardedIndexer(inner, self.guard)
+        self._journal = JobJournal(s.index_dir / JOURNAL_FILE)
+        self._reader = ManifestReader(s.manifest_path)
+        self._chats = self._open_chats()
+        sync = SyncService(_WriterView(lib, self._indexer), on_event=self._on_sync,
+                           watch=self._watch, quiet_s=self._quiet_s, poll_s=self._poll_s)
+        if self._paused:
+            sync.pause()
+        roots = [str(f) for f in sync.folders]
+        resumed = self._journal.pending()
+        outside = self._reader.outside(roots, inner.version)
+        if outside:  # dropped files a kill (or a recipe change) left unindexed
+            resumed.append(WriterJob(0, JobKind.ADD, tuple(outside)))
+        with self._jobs_lock:
+            self.sync = sync
+            for job in resumed:
+                job.id = next(self._ids)
+                self._queue(job)
+            for job in self._early:
+                self._queue(job)
+            self._early.clear()
+        sync.start()
+        self._answers = AnswerService(lib, self._chats, self._emit)
+        self._answers.start()
+        self._service = self._make_service(lib)
+        self._spawn("supervisor", self._supervisor.run)
+        self._ready.set()
+        self._set_state(CoreState.READY)
+        self._emit(self._answers_model_event())
+
+    def _open_chats(self) -> "ChatStore | None":
+        from app.core.chats import ChatStore
+
+        path = getattr(self.settings, "chats_path", self.settings.home / "chats.sqlite3")
+        try:
+            return ChatStore(path)
+        except DocentError as e:  # damaged: kept aside by ChatStore; start a new one
+            self._emit(ErrorEvent(str(e)))
+            try:
+                return ChatStore(path)
+            except DocentError as e2:
+                self._emit(ErrorEvent(str(e2)))
+                return None
+
+    def _make_service(self, lib: Any) -> Any:
+        """Other shells' `docent search/status/index/forget/ask`, answered by this core."""
+        from app.core.service import LocalService
+        from app.core.service_hosts import CoreServiceHost
+
+        service = LocalService(CoreServiceHost(self))
+        service.start()
+        return service
+
+    def search(self, req: Any) -> Any:
+        """A SearchRequest answered here (the local service calls this for other shells)."""
+        from app.engine.search_service import search_here
+
+        return search_here(self.library, req, self._retrievers)
+
+    def _answers_model_event(self) -> CoreEvent:
+        from app.core.events import ModelEvent
+
+        a = self._answers
+        return ModelEvent(a.state if a else ModelState.NONE, a.model_name if a else "")
+
+    def _start_failed(self, message: str) -> None:
+        with self._jobs_lock:
+            early, self._early = self._early, []
+        for job in early:
+            job.finish(JobState.FAILED, message)
+        teardown(self, time.monotonic() + 3.0)
+        self._state = CoreState.FAILED
+        self._ready.set()
+        self._emit(CoreStateEvent(CoreState.FAILED, message))
+
+    # --- the writer queue ------------------------------------------------------------
+    def _job(self, kind: JobKind, paths: Iterable[Path | str], detail: str = "") -> WriterJob:
+        job = WriterJob(next(self._ids), kind, tuple(_abs(p) for p in paths), detail)
+        job._on_cancel.append(self._cancelled)
+        with self._jobs_lock:
+            if self._state in (CoreState.CLOSING, CoreState.CLOSED, CoreState.FAILED) \
+                    or self.writer_down:
+                job.finish(JobState.FAILED, index_write_failed_message("Docent is not indexing"))
+            elif self.sync is None:
+                self._early.append(job)
+            else:
+                self._queue(job)
+        return job
+
+    def _queue(self, job: WriterJob) -> None:
+        """Journal then queue; called with _jobs_lock held, once the writer exists."""
+        if not job._on_cancel:
+            job._on_cancel.append(self._cancelled)
+        if not job.journal_id and self._journal is not None:
+            job.journal_id = self._journal.record(job.kind, job.paths, job.detail)
+        self.sync.submit(WriterTask(job, JobHooks(lambda j: None, self._job_ended, self._job_failed)))
+
+    def _cancelled(self, job: WriterJob) -> None:
+        if job.state == JobState.RUNNING and self._indexer is not None:
+            self._indexer.cancel_event.set()  # the writer clears it when the job returns
+
+    def _job_ended(self, job: WriterJob) -> None:
+        if self._journal is not None and job.journal_id:
+            self._journal.done(job.journal_id)
+
+    def _job_failed(self, job: WriterJob, e: BaseException) -> None:
+        message = str(e) if isinstance(e, DocentError) else \
+            index_write_failed_message(f"{type(e).__name__}: {e}")
+        self._job_ended(job)
+        self._emit(ErrorEvent(message, detail=repr(e)))  # before finish: waiters see it
+        job.finish(JobState.FAILED, message)
+
+    def add_paths(self, paths: Iterable[Path | str]) -> WriterJob:
+        """Files or folders dropped by the user, indexed once (watched folders sync themselves)."""
+        return self._job(JobKind.ADD, paths)
+
+    def reindex(self, path: Path | str) -> WriterJob:
+        return self._job(JobKind.REINDEX, [path])
+
+    def forget(self, paths: Iterable[Path | str]) -> WriterJob:
+        return self._job(JobKind.FORGET, paths)
+
+    def watch_folder(self, folder: Path | str) -> WriterJob:
+        path = _abs(folder)
+        if not os.path.isdir(path):
+            from app.errors import not_a_folder_message
+
+            job = WriterJob(next(self._ids), JobKind.WATCH, (path,))
+            job.finish(JobState.FAILED, not_a_folder_message(path))
+            self._emit(ErrorEvent(job.result.message))
+            return job
+        if path not in self.settings.watched_folders:
+            self._save_folders([*self.settings.watched_folders, path])
+        return self._job(JobKind.WATCH, [path])
+
+    def unwatch_folder(self, folder: Path | str, keep_chunks: bool) -> WriterJob:
+        path = _abs(folder)
+        self._save_folders([f for f in self.settings.watched_folders if _abs(f) != path])
+        return self._job(JobKind.UNWATCH, [path], "keep" if keep_chunks else "drop")
+
+    def _save_folders(self, folders: list[str]) -> None:
+        try:
+            if hasattr(self.settings, "update"):
+                self.settings.update(watched_folders=folders)
+            else:
+                self.settings.watched_folders = folders
+                self.settings.save()
+        except (DocentError, OSError) as e:
+            self._emit(ErrorEvent(str(e)))
+
+    def pause_indexing(self) -> None:
+        self._paused = True
+        if self.sync is not None:
+            self.sync.pause()
+
+    def resume_indexing(self) -> None:
+        self._paused = False
+        if self.sync is not None:
+            self.sync.resume()
+
+    @property
+    def writer_down(self) -> bool:
+        """The writer kept dying and is no longer restarted (reads and answers still work)."""
+        return self._supervisor.writer_down
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once the queue is empty and the folders settled (False: timeout, or no writer)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.wait_ready(timeout):
+            return False
+        while not self._closing.is_set() and not self.writer_down:
+            left = 0.25 if deadline is None else min(0.25, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            sync = self.sync
+            if sync.wait_idle(left) and sync.alive and not self._early:
+                return True
+        return False
+
+    # --- sync events, supervision -----------------------------------------------------
+    def _on_sync(self, event: Any) -> None:
+        sync = self.sync
+        folder_of = sync.root_of if sync is not None else (lambda p: None)
+        core_event = translate(event, folder_of)
+        if isinstance(core_event, IndexProgress) and core_event.current \
+                and core_event.current != self._current:  # the file in hand moves on
+            folder = folder_of(core_event.current)
+            self._emit(FileEvent(core_event.current, FileState.INDEXING,
+                                 folder=str(folder) if folder else ""))
+        if isinstance(core_event, IndexProgress):
+            self._current = core_event.current
+        if core_event is not None:
+            self._emit(core_event)
+
+    # --- the library pane -------------------------------------------------------------
+    def files(self, folder: str | None = None, offset: int = 0,
+              limit: int | None = None) -> list[FileInfo]:
+        if self._reader is None:
+            return []
+        roots = self.folders()
+        out = []
+        for rec in self._reader.rows(folder, offset, limit):
+            root = next(((f, st) for f, st in roots if _inside(rec.path, f)), ("", None))
+            out.append(file_info(rec, root[0], root[1] == FolderState.UNAVAILABLE))
+        return out
+
+    def folders(self) -> list[tuple[str, FolderState]]:
+        if self.sync is not None:
+            return [(f, folder_state(st)) for f, st in self.sync.folder_states().items()]
+        return [(f, FolderState.WATCHING if os.path.isdir(f) else FolderState.UNAVAILABLE)
+                for f in self.settings.watched_folders]
+
+    def status(self) -> LibraryStatus:
+        by, chunks = self._reader.counts() if self._reader is not None else ({}, 0)
+        a = self._answers
+        return LibraryStatus(self._state, sum(by.values()), chunks, by,
+                             tuple(f for f, _ in self.folders()),
+                             a.state if a else ModelState.NONE, a.model_name if a else "")
+
+    # --- answers ---------------------------------------------------------------------
+    @property
+    def chats(self) -> "ChatStore | None":
+        return self._chats
+
+    @property
+    def model_state(self) -> ModelState:
+        return self._answers.state if self._answers is not None else ModelState.NONE
+
+    def load_model(self, path: str | None = None) -> None:
+        if self._answers is not None:
+            self._answers.load_model(path)
+
+    def ask(self, question: str, chat_id: int | None = None, scope: Any = None) -> AnswerJob:
+        return self._ask(question, chat_id, scope, regenerate=False)
+
+    def regenerate(self, chat_id: int) -> AnswerJob:
+        chat = self._chats.get(chat_id) if self._chats is not None else None
+        question = chat.turns[-1].question if chat is not None and chat.turns else ""
+        return self._ask(question, chat_id, None, regenerate=True)
+
+    def _ask(self, question: str, chat_id: int | None, scope: Any, regenerate: bool) -> AnswerJob:
+        if not self.wait_ready(0) or self._answers is None:
+            from app.errors import answer_failed_message
+
+            return failed_job(self._emit, question, chat_id,
+                              answer_failed_message("Docent is still opening its library"))
+        return self._answers.ask_in(question, chat_id, scope, regenerate)
+
+    def download_model(self, entry: Any = None) -> Any:
+        """Download (resumable, checked), select and load a catalog model; ModelEvents."""
+        from app.core.downloads import start_download
+
+        return start_download(self.settings, entry, self._emit, lambda: self.load_model(None))
+
+    def update_settings(self, **changes: Any) -> SettingsChanged:
+        change = self.settings.update(**changes)
+        # A re-embed runs at the next start (the new recipe's collection is filled from the
+        # manifest rows of the old one); running it live needs the Library to rebuild its store.
+        event = SettingsChanged(change.changed, change.reembed,
+                                bool(getattr(change, "restart", False) or change.reembed))
+        if change.changed:
+            self._emit(event)
+        return event
+
+    # --- shutdown ----------------------------------------------------------------------
+    def close(self, timeout: float = 3.0) -> None:
+        """Bounded: stops answers, cancels indexing (parsers killed, embeddings failed),
+        stops watchers and the service, releases the lock. Queued jobs stay journalled."""
+        if self._state == CoreState.CLOSED:
+            return
+        deadline = time.monotonic() + timeout
+        self._closing.set()
+        self._set_state(CoreState.CLOSING)
+        starter = self._threads.get("start")
+        if starter is not None and starter.is_alive():
+            starter.join(max(0.0, deadline - time.monotonic() - 1.5))
+        teardown(self, deadline)
+        self._state = CoreState.CLOSED
+        self._ready.set()  # nobody waits for a start that will not come
+        self._emit(CoreStateEvent(CoreState.CLOSED))
+
+def _abs(p: Path | str) -> str:
+    return os.path.abspath(os.path.expanduser(str(p)))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

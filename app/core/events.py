@@ -39,6 +39,7 @@ class FolderState(str, enum.Enum):
 
 class ModelState(str, enum.Enum):
     NONE = "none"  # no model chosen: offer the download or a local GGUF
+    UNLOADED = "unloaded"  # chosen, loaded on the first question or load_model()
     LOADING = "loading"
     READY = "ready"
     DOWNLOADING = "downloading"
@@ -123,6 +124,7 @@ class ErrorEvent:
 class SettingsChanged:
     changed: tuple[str, ...]
     reembed: bool = False  # the change needs every document re-embedded (runs via the writer)
+    restart: bool = False  # takes effect at the next start (today: a re-embed too, see Core)
 
 
 CoreEvent = Union[CoreStateEvent, FolderEvent, FileEvent, IndexProgress, ModelEvent, AnswerEvent,

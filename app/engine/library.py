@@ -204,14 +204,14 @@ class Library:
 
     def close(self) -> None:
         with self._building:
-            if self._embedder is not None:
-                self._embedder.close()
             if self._pool is not None:
                 self._pool.close()
             if self._manifest is not None:
                 self._manifest.close()
             if self._lock is not None:
                 self._lock.release()
+            if self._embedder is not None:  # last: it finishes the batch in hand (seconds on
+                self._embedder.close()  # a busy CPU), and the index is released already
             self._pool = self._manifest = self._store = self._indexer = self._lock = None
             self._keyword = None
 

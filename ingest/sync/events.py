@@ -27,6 +27,7 @@ class FileEvent:
     chunks: int = 0
     error: str = ""
     old_path: str = ""  # for renamed
+    error_kind: str = ""  # ingest.errors.FileErrorKind value, for error
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class SyncProgress:
     pending: int = 0  # changes seen but still settling (debounce)
     errors: int = 0
     eta_s: float | None = None
+    current: str = ""  # the file being indexed now (its "indexing" state, for a GUI)
 
 
 SyncEvent = Union[FolderEvent, FileEvent, SyncProgress]

@@ -31,6 +31,6 @@ class ProgressTracker:
     def idle(self) -> None:
         self.done = self.total = 0
 
-    def snapshot(self, phase: str, pending: int) -> SyncProgress:
+    def snapshot(self, phase: str, pending: int, current: str = "") -> SyncProgress:
         eta = None if self.seconds_per_file is None else (self.total - self.done) * self.seconds_per_file
-        return SyncProgress(phase, self.done, self.total, pending, self.errors, eta)
+        return SyncProgress(phase, self.done, self.total, pending, self.errors, eta, current)

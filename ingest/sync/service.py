@@ -10,6 +10,11 @@ On start it repairs what a crash left (see reconcile.check_consistency), then
 scans the folders for what changed while Docent was closed. The manifest rows
 (queued / indexing / indexed / error / removed) are the persistent queue: any
 work lost in a kill shows up again as a difference at the next start.
+
+The worker is the only writer: other changes (files dropped outside the watched
+folders, forget, folders added or removed at run time) are `WriterTask`s that
+`submit()` queues and the worker runs between batches. A worker that died can be
+`restart()`ed: it repairs (full consistency check) and rescans before going on.
 """
 from __future__ import annotations
 
@@ -18,17 +23,19 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from collections import deque
+from concurrent.futures import CancelledError
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from ingest.ignore import IgnoreRules
 from ingest.manifest import FileRecord
 from ingest.sync.debounce import Debouncer
-from ingest.sync.events import EventFn, FileEvent, FolderEvent, SyncEvent, SyncProgress
+from ingest.sync.events import EventFn, FileEvent, SyncEvent, SyncProgress
 from ingest.sync.progress import ProgressTracker
 from ingest.sync.reconcile import (CLEAN_SHUTDOWN_KEY, ConsistencyReport, Drift, check_consistency,
                                    mark_removed, match_moves, queue_new, scan, unchanged)
-from ingest.sync.watcher import FolderWatcher
+from ingest.sync.roots import Roots, inside, Root
 
 _log = logging.getLogger(__name__)
 _BATCH = 200  # files per Indexer call: bounds how long pause/stop waits
@@ -38,11 +45,13 @@ _ROOT_CHECK_S = 5.0  # how often unavailable folders are looked for again
 _REMOVAL_GRACE_S = 1.5
 
 
-@dataclass
-class _Root:
-    path: Path
-    watcher: FolderWatcher | None = None
-    available: bool = False
+class WriterTask(Protocol):
+    """Work for the writer thread. `run` returns False when pause or stop cut it short
+    (it is put back at the head of the queue); it reports its own errors."""
+
+    indexes: bool  # False: runs while indexing is paused (forget, folder changes)
+
+    def run(self, service: "SyncService") -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class StartupReport:
     drift: Drift
 
 
-class SyncService:
+class SyncService(Roots):
     """`library` is an app Library (or anything with .settings and .indexer)."""
 
     def __init__(self, library: Any, folders: Sequence[Path] | None = None,
@@ -68,10 +77,11 @@ class SyncService:
         self.watch = watch  # False: reconcile and index only (a one-shot sync)
         self._on_event = on_event
         self._factory = observer_factory
-        self._roots = {f: _Root(f) for f in self.folders}
+        self._roots = {f: Root(f) for f in self.folders}
         self._ready: set[str] = set()  # paths to look at now (start-up scan, resumed work)
         self._removals: dict[str, FileRecord] = {}  # deletions waiting for the hints to settle
         self._removal_due = 0.0
+        self._tasks: deque[WriterTask] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -88,13 +98,51 @@ class SyncService:
         self._thread = threading.Thread(target=self._main, name="docent-sync", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def restart(self) -> None:
+        """Start a new worker after the last one died (repair and rescan first)."""
+        if self.alive or self._stop.is_set():
+            return
+        self.error = None
+        self._idle.clear()
+        self.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Ask the worker to stop and wait for it; False if it was still busy at `timeout`."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                return False
+        self.library.indexer.cancel_event.clear()
+        return True
+
+    def request_stop(self) -> None:
         self._stop.set()
         self.library.indexer.cancel_event.set()  # finish the file in hand, not the batch
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-        self.library.indexer.cancel_event.clear()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def submit(self, task: WriterTask) -> None:
+        """Queue a change for the writer thread; runs between batches, in order."""
+        with self._lock:
+            self._tasks.append(task)
+            self._idle.clear()
+        self._wake.set()
+
+    def tasks_waiting(self) -> int:
+        with self._lock:
+            return len(self._tasks)
 
     def pause(self) -> None:
         self._paused.set()
@@ -118,17 +166,13 @@ class SyncService:
         rows = self.library.manifest.db.execute("SELECT status, COUNT(*) FROM files GROUP BY status")
         return {str(k): int(v) for k, v in rows}
 
-    def folder_states(self) -> dict[str, str]:
-        return {str(r.path): ("unavailable" if not r.available else
-                              "polling" if r.watcher and r.watcher.mode.polling else
-                              "watching" if r.watcher else "scanned") for r in self._roots.values()}
-
     # --- hints (watchdog threads) ------------------------------------------------
     def hint(self, path: str) -> None:
-        if _inside(path, self.library.settings.home):
+        if inside(path, self.library.settings.home):
             return  # our own index writes, when a watched folder contains the data folder
-        self._idle.clear()
-        self.debouncer.touch(path)
+        with self._lock:
+            self._idle.clear()
+            self.debouncer.touch(path)
         self._wake.set()
 
     # --- worker thread -------------------------------------------------------------
@@ -151,22 +195,40 @@ class SyncService:
                 self._ready.update(str(p) for p in drift.changed)
                 self._ready.update(r.path for r in drift.gone)
             self._loop()
+        except CancelledError:  # the host killed the parsers to stop fast: not a failure,
+            if not self._stop.is_set():  # but the files in hand were cut short (no clean flag)
+                self._died(RuntimeError("indexing was cancelled from outside the writer"))
+            return
         except BaseException as e:  # reported, never silent; the host decides what to do
-            _log.exception("sync service stopped")
-            self.error = e
-            self._emit(SyncProgress("stopped"))
+            self._died(e)
         finally:
-            for root in self._roots.values():
+            for root in list(self._roots.values()):
                 if root.watcher is not None:
-                    root.watcher.stop()
-            if self.error is None:
-                self.library.manifest.set_meta(CLEAN_SHUTDOWN_KEY, "1")
+                    root.watcher.stop(1.0)
+                    root.watcher = None
             self._idle.set()  # nobody waits forever on a stopped service
+        self._mark_clean()
+
+    def _died(self, e: BaseException) -> None:
+        if self._stop.is_set():  # shutting down: the index is closing under us
+            _log.info("sync worker stopped while shutting down: %r", e)
+            return
+        _log.exception("sync service stopped", exc_info=e)
+        self.error = e
+        self._emit(SyncProgress("stopped"))
+
+    def _mark_clean(self) -> None:
+        try:
+            self.library.manifest.set_meta(CLEAN_SHUTDOWN_KEY, "1")
+        except Exception:  # closed under us at shutdown: the next start runs the full check
+            _log.info("could not record a clean shutdown", exc_info=True)
 
     def _loop(self) -> None:
         next_root_check = time.monotonic() + _ROOT_CHECK_S
         was_paused = False
         while not self._stop.is_set():
+            if self._run_task():
+                continue
             if self._paused.is_set():
                 if not was_paused:
                     self._emit(self.progress.snapshot("paused", self._pending()))
@@ -186,65 +248,47 @@ class SyncService:
             if self._removals and not len(self.debouncer) and time.monotonic() >= self._removal_due:
                 self._apply_removals()
                 continue
-            if not len(self.debouncer) and not self._removals:
-                if not self._idle.is_set():
-                    self.progress.idle()
-                    self._emit(self.progress.snapshot("idle", 0))
-                self._idle.set()
+            if not self._removals and self._set_idle():
+                self.progress.idle()
+                self._emit(self.progress.snapshot("idle", 0))
             due = self.debouncer.next_due()
             if self._removals and due is None:
                 due = max(0.0, self._removal_due - time.monotonic())
             self._wait(min(due, _ROOT_CHECK_S) if due is not None else _ROOT_CHECK_S)
+
+    def _set_idle(self) -> bool:
+        """Idle unless a hint or task arrived meanwhile (both clear the flag under the lock).
+        True when it just became idle."""
+        with self._lock:
+            if len(self.debouncer) or self._tasks or self._ready:
+                return False
+            was = self._idle.is_set()
+            self._idle.set()
+        return not was
+
+    def _run_task(self) -> bool:
+        """Run the next queued task that may run now; False if there is none."""
+        with self._lock:
+            task = next((t for t in self._tasks if t.indexes is False or not self._paused.is_set()),
+                        None)
+            if task is None:
+                return False
+            self._tasks.remove(task)
+        if not task.run(self):  # cut short by pause or stop: first again on resume
+            with self._lock:
+                self._tasks.appendleft(task)
+        return True
 
     def _wait(self, timeout: float | None) -> None:
         self._wake.wait(timeout)
         self._wake.clear()
 
     def _pending(self) -> int:
-        return len(self.debouncer) + len(self._ready)
+        return len(self.debouncer) + len(self._ready) + len(self._tasks)
 
-    # --- folders -------------------------------------------------------------------
-    def _bring_up(self, root: _Root) -> None:
-        root.available = root.path.is_dir()
-        if not root.available:
-            self._emit(FolderEvent(str(root.path), "unavailable",
-                                   "folder not found (unmounted?); its documents stay in the index"))
-            return
-        if self.watch and root.watcher is None:
-            root.watcher = FolderWatcher(root.path, self.hint, self.poll_s, self._factory)
-            mode = root.watcher.start()
-            self._emit(FolderEvent(str(root.path), "polling" if mode.polling else "watching", mode.reason))
-
-    def _check_roots(self) -> None:
-        for root in self._roots.values():
-            if root.path.is_dir() == root.available:
-                continue
-            if root.available:
-                self._mark_unavailable(root)
-            else:  # back (remounted): watch again and catch up on what changed meanwhile
-                self._bring_up(root)
-                with self._lock:
-                    self._ready.add(str(root.path))
-
-    def _mark_unavailable(self, root: _Root) -> None:
-        root.available = False
-        if root.watcher is not None:
-            root.watcher.stop()
-            root.watcher = None
-        self._removals = {p: r for p, r in self._removals.items() if not _inside(p, root.path)}
-        self._emit(FolderEvent(str(root.path), "unavailable",
-                               "folder not found (unmounted?); its documents stay in the index"))
-
-    def _claimable(self, path: str) -> bool:
-        """A missing file under a folder that is there: moved or deleted, not unmounted."""
-        root = self._root_of(path)
-        return root is not None and root.path.is_dir()
-
-    def _root_of(self, path: str) -> _Root | None:
-        for root in self._roots.values():
-            if _inside(path, root.path):
-                return root
-        return None
+    @property
+    def interrupted(self) -> bool:
+        return self._stop.is_set() or self._paused.is_set()
 
     # --- the work --------------------------------------------------------------------
     def _process(self, batch: list[str]) -> None:
@@ -288,29 +332,49 @@ class SyncService:
         self._index(left)
 
     def _index(self, files: list[Path]) -> None:
+        left = self.index_files(files)
+        if left:
+            with self._lock:  # not done: picked up on resume (or by the next start's scan)
+                self._ready.update(str(f) for f in left)
+
+    def index_files(self, files: list[Path]) -> list[Path]:
+        """Index files (queued rows first, progress per file); returns those that pause or
+        stop left undone. Writer thread only (the loop, or a task)."""
         if not files:
-            return
+            return []
         indexer = self.library.indexer
         queue_new(indexer.manifest, files)
         self.progress.queued(len(files))
         for f in files:
             self._emit(FileEvent(str(f), "queued"))
         done: set[str] = set()
+        order = [str(f) for f in files]
+
+        def current() -> str:  # files finish in the order given: the next one is in hand
+            return order[len(done)] if len(done) < len(order) else ""
+
+        def started(path: str) -> None:  # the host shows it as that file's "indexing" state
+            if path:
+                self._emit(self.progress.snapshot("indexing", self._pending(), path))
 
         def progress(p: Any) -> None:
             if p.phase != "file_done":
                 return
             done.add(p.path)
             self.progress.file_done(bool(p.error))
-            self._emit(FileEvent(p.path, "error" if p.error else "indexed", p.chunks, p.error))
-            self._emit(self.progress.snapshot("indexing", self._pending()))
+            kind = ""
+            if p.error and (rec := indexer.manifest.get(p.path)) is not None:
+                kind = rec.error_kind or ""
+            self._emit(FileEvent(p.path, "error" if p.error else "indexed", p.chunks, p.error,
+                                 error_kind=kind))
+            started(current())
 
+        started(current())
         for i in range(0, len(files), _BATCH):
             indexer.index_paths(files[i:i + _BATCH], progress=progress)
-            if self._stop.is_set() or self._paused.is_set():
-                with self._lock:  # not done: picked up on resume (or by the next start's scan)
-                    self._ready.update(str(f) for f in files[i:] if str(f) not in done)
-                return
+            if self.interrupted:
+                return [f for f in files[i:] if str(f) not in done]
+        return []
 
     def _apply_removals(self) -> None:
         indexer = self.library.indexer
@@ -326,6 +390,10 @@ class SyncService:
             self._emit(FileEvent(key, "removed", rec.chunk_count))
         self._removals.clear()
 
+    def emit(self, event: SyncEvent) -> None:
+        """Tell the host (tasks report their own files through the same stream)."""
+        self._emit(event)
+
     def _emit(self, event: SyncEvent) -> None:
         if self._on_event is None:
             return
@@ -333,8 +401,3 @@ class SyncService:
             self._on_event(event)
         except Exception:  # a faulty listener must not stop the sync
             _log.exception("sync event listener failed")
-
-
-def _inside(path: str, folder: Path) -> bool:
-    f = str(folder)
-    return path == f or path.startswith(f.rstrip(os.sep) + os.sep)

@@ -100,10 +100,10 @@ class FolderWatcher:
             raise
         return observer
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         if self._observer is not None:
             self._observer.stop()
-            self._observer.join(5)
+            self._observer.join(timeout)  # a daemon thread: a slow poll may finish on its own
             self._observer = None
 
 
