@@ -143,3 +143,18 @@ def test_ctrl_f_opens_the_find_bar_and_enter_finds(qtbot, viewer, chunker, tmp_p
     qtbot.keyClicks(viewer.find_field, "QX-0017")
     qtbot.keyClick(viewer.find_field, Qt.Key.Key_Return)
     assert viewer.text_pane.selected_text() == "QX-0017"
+
+
+def test_a_damaged_docx_says_it_cannot_be_opened(qtbot, viewer, tmp_path):
+    from app.ui.viewer import messages
+    from app.ui.viewer.source import ViewerSource
+    from ingest.pipeline import sha256_file
+
+    path = tmp_path / "damaged.docx"
+    path.write_bytes(b"PK\x03\x04 not really a zip archive" * 20)
+    source = ViewerSource(str(path), "damaged", None, None, (), "Clause 3 concerns the deposit.",
+                          sha256_file(path))
+    shown = open_source(qtbot, viewer, [source])
+    assert shown.selection is None
+    assert shown.note.startswith(messages.CANNOT_OPEN.split("{")[0])
+    assert viewer.banner_box.isVisible() and viewer.banner.text() == shown.note

@@ -7,6 +7,7 @@ which takes milliseconds (QtPdf loads pages lazily).
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from app.ui.viewer import messages
 from app.ui.viewer.pdf_pane import PdfPane, PdfShown, PreparedPdf, prepare_pdf
 from app.ui.viewer.source import SourceState, ViewerSource, check_state
 from app.ui.viewer.text_pane import TextPane, TextShown, document_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,22 +49,29 @@ class _Relay(QObject):
 
 def _load(request: _Request, relay: _Relay) -> None:
     source = request.source
-    state = check_state(source)
-    text, error, pdf = None, "", None
-    if state != SourceState.MISSING and source.is_pdf:
-        pdf = prepare_pdf(source, state, request.gui_thread, request.pdf_open)
-    elif state != SourceState.MISSING:
-        from ingest.errors import LoadError
-
-        try:
+    state, text, error, pdf = SourceState.MISSING, None, "", None
+    try:
+        state = check_state(source)
+        if state != SourceState.MISSING and source.is_pdf:
+            pdf = prepare_pdf(source, state, request.gui_thread, request.pdf_open)
+        elif state != SourceState.MISSING:
             text = document_text(source.path)
-        except LoadError as exc:
-            error = messages.CANNOT_OPEN.format(reason=str(exc))
+    except Exception as exc:  # ingest's LoadError, or anything a damaged file makes a parser raise
+        log.warning("viewer: could not open %s", source.path, exc_info=not _is_load_error(exc))
+        error = messages.CANNOT_OPEN.format(reason=str(exc) or type(exc).__name__)
+        if source.is_pdf:
+            pdf = PreparedPdf(None, error=error)
     try:
         relay.loaded.emit(_Loaded(request.number, source, state, text, error, pdf))
     except RuntimeError:  # the viewer was closed meanwhile
         if pdf is not None and pdf.document is not None:
             pdf.document.deleteLater()
+
+
+def _is_load_error(exc: BaseException) -> bool:
+    from ingest.errors import LoadError
+
+    return isinstance(exc, LoadError)
 
 
 class SourceViewer(QWidget):
