@@ -40,7 +40,12 @@ def dark_palette() -> QPalette:
                         (QPalette.ColorRole.Highlight, QColor(53, 116, 240)),
                         (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
                         (QPalette.ColorRole.Link, QColor(110, 160, 255)),
-                        (QPalette.ColorRole.BrightText, QColor(255, 90, 90))):
+                        (QPalette.ColorRole.BrightText, QColor(255, 90, 90)),
+                        (QPalette.ColorRole.Light, QColor(70, 72, 77)),
+                        (QPalette.ColorRole.Midlight, QColor(58, 60, 64)),
+                        (QPalette.ColorRole.Mid, QColor(50, 52, 56)),
+                        (QPalette.ColorRole.Dark, QColor(24, 25, 27)),
+                        (QPalette.ColorRole.Shadow, QColor(12, 12, 14))):
         p.setColor(role, color)
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
                  QPalette.ColorRole.ButtonText):
@@ -53,8 +58,8 @@ QLabel#paneTitle { font-weight: 600; padding: 6px 2px 4px 2px; }
 QLabel#help { color: palette(placeholder-text); }
 QLabel#answerStatus { color: palette(placeholder-text); }
 QTextBrowser { border: none; }
-QSplitter::handle { background: palette(mid); }
-QSplitter::handle:horizontal { width: 1px; }
+QSplitter::handle { background: palette(midlight); }
+QPushButton#scopeButton { text-align: left; padding: 6px 10px; font-weight: 600; }
 """
 
 

@@ -46,7 +46,7 @@ class FirstRunDialog(QDialog):
         self.job: Any = None
         self.setWindowTitle("Choose a language model")
         self.setModal(False)
-        self.resize(560, 320)
+        self.resize(560, 260)
         intro = QLabel("<h3>Docent needs a language model to answer</h3>"
                        "<p>It runs on this computer; nothing is sent anywhere. You can add "
                        "documents while you decide.</p>")

@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.scope_button = QPushButton("Answers may use: All documents")
         self.scope_button.setAccessibleName("Choose what this chat's answers may use")
         self.scope_button.setFlat(True)
+        self.scope_button.setObjectName("scopeButton")
         self.scope_button.clicked.connect(self.pick_scope)
         self.chat_view.layout().replaceWidget(self.chat_view.scope_label, self.scope_button)
         self.chat_view.scope_label.hide()
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.dock.setObjectName("libraryDock")
         self.dock.setWidget(self.library)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self.resizeDocks([self.dock], [300], Qt.Orientation.Vertical)  # the chat keeps the room
 
         self.core_label = QLabel(texts.CORE_LOADING)
         self.model_label = QLabel()
@@ -127,7 +129,7 @@ class MainWindow(QMainWindow):
         self.chat_view.citationClicked.connect(self.sources.activate)
         self.sources.sourceActivated.connect(lambda item: open_source(item, self))
         self.chat_list.newRequested.connect(self.new_chat)
-        self.chat_list.selected.connect(self.show_chat)
+        self.chat_list.selected.connect(self._chat_selected)
         self.chat_list.deleteRequested.connect(self.delete_chat)
         self.chat_model.renamed.connect(self.rename_chat)
         self.flow.finished.connect(self._answer_finished)
@@ -323,6 +325,10 @@ class MainWindow(QMainWindow):
         self.show_chat(chat.id)
         self.chat_view.input.setFocus()
 
+    def _chat_selected(self, chat_id: int) -> None:
+        if chat_id != self.flow.chat_id:  # a list refresh re-selecting the shown chat: no reload
+            self.show_chat(chat_id)
+
     def show_chat(self, chat_id: int) -> None:
         chat = self.core.chats.get(chat_id)
         if chat is None:
@@ -369,9 +375,7 @@ class MainWindow(QMainWindow):
         current = self.flow.chat_id
         self.chat_model.reset(self.core.chats.list())  # titles come from the first question
         if current is not None:
-            self.chat_list.view.blockSignals(True)
             self.chat_list.select(current)
-            self.chat_list.view.blockSignals(False)
 
     # --- dialogs ---------------------------------------------------------------------------------
     def open_settings(self, page: str = "") -> None:

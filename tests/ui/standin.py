@@ -40,6 +40,7 @@ class StandInCore:
         self._ids = itertools.count(1)
         self._files: dict[str, FileInfo] = {}
         self.answer_tokens = ["The ", "answer ", "is ", "42 ", "[1]", "."]
+        self.fail_with = ""  # set: the next answers end with this engine ErrorEvent
 
     def subscribe(self, fn: Any) -> Any:
         self._subs.append(fn)
@@ -107,6 +108,11 @@ class StandInCore:
         passage = Passage("c1", "/docs/report.pdf", 3, 3, "Revenue grew to 42 million.", 0.8)
 
         def run() -> None:
+            if self.fail_with:
+                from app.engine.events import ErrorEvent
+
+                self._emit(AnswerEvent(job.id, chat_id, ErrorEvent(self.fail_with)))
+                return
             self._emit(AnswerEvent(job.id, chat_id, SourcesEvent([passage], 10)))
             said = []
             for t in self.answer_tokens:

@@ -57,6 +57,15 @@ def test_drop_ask_stop_regenerate(qtbot, ui_settings, qsettings, tmp_path, monke
     turns = core.chats.get(chat_id).turns
     assert len(turns) == 1 and len(window.chat_view.turns) == 1
 
+    # A failed answer keeps its question and says why, in place (not wiped by a list refresh).
+    core.fail_with = "The model failed while answering: out of memory"
+    window.chat_view.input.setPlainText("And the year before?")
+    with qtbot.waitSignal(window.flow.finished, timeout=10000):
+        window.chat_view.submit()
+    qtbot.wait(50)
+    assert window.chat_view.turns[-1].question == "And the year before?"
+    assert "out of memory" in window.chat_view.transcript.toPlainText()
+
 
 def test_geometry_and_chat_survive_reopen(qtbot, ui_settings, qsettings):
     window, core = make_window(qtbot, ui_settings, qsettings)
