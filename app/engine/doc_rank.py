@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
-from typing import Callable, Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from ingest import docmeta
 from ingest.docmeta import Period
@@ -27,6 +27,7 @@ from ingest.keyword_rank import STOPWORDS
 K1 = 1.2  # BM25 term-frequency saturation (no length norm: fields are short by design)
 FIELD_WEIGHTS = {"names": 1.0, "file": 1.0, "title": 0.8, "kinds": 0.5}
 MIN_TERM_IDF = 0.3  # a word most documents hold names none of them
+OWNED_SHARE = 0.75  # a word names documents that hold this share of its mentions, not a topic
 MIN_NAME_SCORE = 0.6  # ~ one word held by at most half of the documents (idf ln 2)
 NAMED_SHARE = 0.6  # documents scoring this share of the best are named too
 
@@ -172,7 +173,7 @@ class DocRanker:
         self._lock = threading.Lock()
         self._version: tuple[object, ...] | None = None
         self._profiles: list[DocProfile] = []
-        self._holders: dict[str, frozenset[str]] = {}
+        self._holders: dict[str, dict[str, int]] = {}
 
     def profiles(self) -> list[DocProfile]:
         with self._lock:
@@ -188,14 +189,14 @@ class DocRanker:
         docs = [p for p in self.profiles() if scope is None or p.file_id in scope]
         return focus_of(parse_question(question), docs, self.holders)
 
-    def holders(self, term: str) -> frozenset[str]:
-        """File ids whose chunk text holds `term` (FTS5), cached until the library changes."""
+    def holders(self, term: str) -> Mapping[str, int]:
+        """{file id: chunks whose text holds `term`} (FTS5), cached until the library changes."""
         with self._lock:
             if term not in self._holders:
                 rows = self.db.execute(
-                    "SELECT DISTINCT c.file_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
-                    "WHERE chunks_fts MATCH ?", ('"' + term.replace('"', '""') + '"',)).fetchall()
-                self._holders[term] = frozenset(r[0] for r in rows)
+                    "SELECT c.file_id, count(*) FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
+                    "WHERE chunks_fts MATCH ? GROUP BY c.file_id", ('"' + term.replace('"', '""') + '"',))
+                self._holders[term] = dict(rows.fetchall())
             return self._holders[term]
 
 
@@ -206,7 +207,7 @@ class NameScore:
     terms: frozenset[str]  # the question's words its fields hold
 
 
-Holders = Callable[[str], Collection[str]]  # word -> file ids whose text holds it
+Holders = Callable[[str], Mapping[str, int]]  # word -> {file id: chunks whose text holds it}
 
 
 def name_scores(terms: Sequence[str], docs: Sequence[DocProfile],
@@ -250,6 +251,8 @@ def focus_of(q: QuestionRefs, docs: Sequence[DocProfile], holders: Holders | Non
     ranking = tuple(sorted(((fid, round(s.score, 4)) for fid, s in scores.items()), key=lambda x: -x[1]))
     named = best >= MIN_NAME_SCORE
     cands = [d for d in docs if scores[d.file_id].presence >= NAMED_SHARE * best] if named else list(docs)
+    if named and holders is not None and _owned_share(cands, scores, holders) < OWNED_SHARE:
+        named, cands = False, list(docs)  # "gasket" in one file's name, but others discuss gaskets
     reason = []
     if named:
         reason.append("names " + ",".join(sorted(set().union(*(scores[d.file_id].terms for d in cands)))))
@@ -276,6 +279,19 @@ def focus_of(q: QuestionRefs, docs: Sequence[DocProfile], holders: Holders | Non
     shared = frozenset.intersection(*(scores[d.file_id].terms for d in cands))
     return DocFocus(kind, tuple(d.file_id for d in ordered), ranking, "; ".join(reason),
                     residual_question(q.text, shared))
+
+
+def _owned_share(cands: Sequence[DocProfile], scores: dict[str, NameScore], holders: Holders) -> float:
+    """The largest share of a naming word's mentions (chunks holding it) that fall in the
+    named documents: ~1 for a company's name in its own filings, low for a topic word."""
+    ids = {d.file_id for d in cands}
+    shared = frozenset.intersection(*(scores[d.file_id].terms for d in cands))
+    best = 0.0
+    for t in shared:
+        held = holders(t)
+        total = sum(held.values())
+        best = max(best, 1.0 if not total else sum(n for f, n in held.items() if f in ids) / total)
+    return best
 
 
 def residual_question(question: str, names: Collection[str]) -> str:

@@ -180,11 +180,12 @@ class HybridRetriever:
             passages = self._passages(query, k, {"file_id": {"$in": list(focus.file_ids)}}, focus)
         if not passages:
             passages = self._passages(query, k, where, NO_FOCUS)
-        return trim_passages(passages, query) if self.config.trim else passages
+        return trim_passages(passages, focus.query or query) if self.config.trim else passages
 
     def focus(self, query: str, where: dict[str, Any] | None = None) -> DocFocus:
-        """The documents `query` names, within the scope `where` (doc_rank.DocRanker)."""
-        if not self.config.documents:
+        """The documents `query` names, within the scope `where` (doc_rank.DocRanker).
+        Hybrid mode only: "dense" and "keyword" are chosen to rank by one signal alone."""
+        if not self.config.documents or self.mode != "hybrid":
             return NO_FOCUS
         if self._doc_ranker is None:
             self._doc_ranker = DocRanker(self.keyword.db)

@@ -151,3 +151,14 @@ def test_real_comparison_question_gets_both_filings_into_the_prompt(real_library
     chosen = select_passages(found, lambda t: len(t.split()) * 4 // 3, Budget(tokens=700))
     assert {"report-c.pdf", "report-d.pdf"} <= set(_names(chosen))
     assert "report-a.pdf" not in _names(found) and "report-b.pdf" not in _names(found)
+
+
+def test_a_file_name_word_that_other_documents_discuss_names_no_document():
+    docs = [_doc("g", "/f/gasket-note.txt", [], None), _doc("b", "/f/bin99.txt", ["Bin"], None)]
+    docs += [_doc(c, f"/f/{c}.txt", [], None) for c in "cdef"]
+    mentions = {"gasket": {"g": 1, "b": 1}, "quay": {"g": 9, "b": 1}}
+    holders = lambda t: mentions.get(t, {})  # noqa: E731
+    assert focus_of(parse_question("spare gasket"), docs, holders).kind is FocusKind.NONE
+    # A word the named document holds most mentions of does name it.
+    docs[0] = _doc("g", "/f/gasket-note.txt", ["Quay Ltd"], None)
+    assert focus_of(parse_question("Quay revenue"), docs, holders).file_ids == ("g",)
