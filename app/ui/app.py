@@ -70,6 +70,7 @@ def apply_look(app: QApplication, theme: str = "system") -> None:
     if theme == "system":
         dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    app.setStyleSheet("")  # re-resolve palette() colours in the style sheet
     app.setStyleSheet(STYLE)
 
 

@@ -61,7 +61,7 @@ class LibraryPane(QWidget):
 
         self.folders = QListWidget()
         self.folders.setAccessibleName("Watched folders")
-        self.folders.setMaximumHeight(64)
+        self.folders.setMaximumHeight(52)
         add = QPushButton("Add folder…")
         add.setAccessibleName("Add watched folder")
         add.setToolTip("Watch a folder (Ctrl+O)")

@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.dock.setObjectName("libraryDock")
         self.dock.setWidget(self.library)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
-        self.resizeDocks([self.dock], [300], Qt.Orientation.Vertical)  # the chat keeps the room
+        self.resizeDocks([self.dock], [340], Qt.Orientation.Vertical)  # the chat keeps the room
 
         self.core_label = QLabel(texts.CORE_LOADING)
         self.model_label = QLabel()

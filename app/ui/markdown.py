@@ -20,7 +20,9 @@ def link_markers(text: str) -> str:
 def quote_question(text: str) -> str:
     """The user's question as a Markdown block quote (their text is not Markdown)."""
     escaped = re.sub(r"([\\`*_{}\[\]<>#+!|])", r"\\\1", text.strip())
-    return "\n".join("> " + line if line else ">" for line in escaped.splitlines())
+    lines = escaped.splitlines() or [""]
+    lines[0] = "**You:** " + lines[0]
+    return "\n".join("> " + line if line else ">" for line in lines)
 
 
 def highlight_terms(question: str) -> list[str]:

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.ensure_dirs()
     model = sample_model()
     if model is not None:
-        settings.update(model_path=str(model))
+        settings.update(model_path=str(model), max_answer_tokens=120)
     qsettings = QSettings(str(home / "ui.ini"), QSettings.Format.IniFormat)
     window = build_window(settings, qsettings)
     window.resize(1440, 900)
