@@ -14,6 +14,13 @@ SEC_DOCS = SHARED / "eval" / "sec-10-q" / "docs"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test creates a QApplication (pytest-qt's qapp included): see qt_runtime.
+    from app.ui.qt_runtime import immortalize_none
+
+    immortalize_none()
+
+
 @pytest.fixture(scope="session")
 def sec_docs() -> Path:
     if not SEC_DOCS.is_dir():
