@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import Any, Callable, Protocol, Sequence
 
 from app.engine.retrieval import Passage
@@ -126,7 +127,9 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
     seen = set() if seen is None else seen
     keys = [" ".join(u.text.lower().split()) for u in units]
     hits = [len(stems & {_stem(w) for w in _WORD.findall(k)}) for k in keys]
-    order = sorted((i for i, h in enumerate(hits) if h and keys[i] not in seen), key=lambda i: -hits[i])
+    # Most question words first; among equals a table row (figures), then the shorter.
+    order = sorted((i for i, h in enumerate(hits) if h and keys[i] not in seen),
+                   key=lambda i: (-hits[i], not units[i].row, len(keys[i])))
     if not order:  # nothing matched: whole; all it matched is shown already: nothing
         return "" if any(hits) else text
     keep: set[int] = set()
@@ -170,6 +173,8 @@ def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
             continue
         if not cut:  # all it would add is in a passage above
             continue
+        if heading == PurePath(p.path).stem:  # the source line names the file already
+            heading = ""
         out.append(replace(p, text=f"{heading}\n{cut}" if heading else cut, body=p.page_text))
     return out
 
