@@ -58,7 +58,7 @@ QLabel#paneTitle { font-weight: 600; padding: 6px 2px 4px 2px; }
 QLabel#help { color: palette(placeholder-text); }
 QLabel#answerStatus { color: palette(placeholder-text); }
 QTextBrowser { border: none; }
-QSplitter::handle { background: palette(midlight); }
+QSplitter::handle { background: %(handle)s; }
 QPushButton#scopeButton { text-align: left; padding: 6px 10px; font-weight: 600; }
 """
 
@@ -70,8 +70,8 @@ def apply_look(app: QApplication, theme: str = "system") -> None:
     if theme == "system":
         dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
-    app.setStyleSheet("")  # re-resolve palette() colours in the style sheet
-    app.setStyleSheet(STYLE)
+    handle = app.palette().color(QPalette.ColorRole.Mid if dark else QPalette.ColorRole.Midlight)
+    app.setStyleSheet(STYLE % {"handle": handle.name()})
 
 
 # --- crashes become a dialog ---------------------------------------------------------------
@@ -145,6 +145,9 @@ class ExceptionHook(QObject):
 
 # --- start -----------------------------------------------------------------------------------
 def make_app(argv: list[str], theme: str = "system") -> QApplication:
+    from app.ui.qt_runtime import immortalize_none
+
+    immortalize_none()  # before Qt's first call: see qt_runtime
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication.instance() or QApplication(argv)
