@@ -24,7 +24,9 @@ class _Retriever(Protocol):
 @dataclass(frozen=True)
 class Budget:
     tokens: int = 1200  # source text allowed in the prompt
-    min_relative: float = 0.45  # drop passages scoring below this share of the best
+    # Drop passages scoring below this share of the best. 0.6, not 0.45: on sec-10-q the
+    # prompt's key figures held (0.159 of questions) at 957 tokens instead of 1,055.
+    min_relative: float = 0.6
     min_passages: int = 1
     # Documents whose best passage scores this share of the top each get one passage
     # first (a comparison needs each side), then the budget fills best-first.
