@@ -198,7 +198,10 @@ def decode(data: bytes) -> object:
     cls = _TYPES.get(obj.pop("type"))
     if cls is None:
         raise WireError("unknown message type")
-    return _build(cls, obj, cls.__name__)
+    try:
+        return _build(cls, obj, cls.__name__)
+    except (TypeError, NameError) as e:  # a field the hints or the constructor refused
+        raise WireError(f"{cls.__name__}: {e}") from None
 
 
 # --- engine events <-> messages (the answer stream) ------------------------------

@@ -265,6 +265,50 @@ def test_library_host_serves_what_the_library_answers(library, tmp_path, smollm_
         host.close()
 
 
+def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
+    from app.core.core import Core
+    from app.core.service_hosts import CoreServiceHost
+    from app.settings import Settings
+
+    files = make_mixed_folder(tmp_path / "docs")
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    core = Core(settings, embedder=embedder)
+    core.start()
+    try:
+        assert core.wait_ready(WAIT_S)
+        # Its own endpoint folder: this test does not depend on which service the core starts.
+        with LocalService(CoreServiceHost(core), index_dir=tmp_path):
+            owner = find_owner(tmp_path)
+            assert owner is not None
+            lines: list[Progress] = []
+            report = owner.index([tmp_path / "docs"], progress=lines.append)  # via the core's writer
+            assert (report.files_seen, report.indexed, report.failures) == (5, 5, [])
+            assert sorted(p.path for p in lines if p.phase == "file_done") == sorted(map(str, files.values()))
+            again = owner.index([tmp_path / "docs"])
+            assert (again.indexed, again.unchanged) == (0, 5)
+            broken = tmp_path / "broken.pdf"
+            broken.write_bytes(b"%PDF-1.4\nnot a pdf\n")
+            for _ in range(2):  # failed, then unchanged: reported both times, as in-process
+                r = owner.index([broken])
+                assert [f.path for f in r.failures] == [str(broken)] and r.unchanged == 0
+            st = owner.status()
+            assert (st.files, st.indexed, st.errors, st.state) == (6, 5, 1, "ready") and st.chunks > 0
+            hits = owner.search(SearchRequest("Zephyr filter cartridge", k=3)).results
+            assert hits and hits[0].name == "manual.pdf"
+            first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", str(smollm_path)))
+            assert any(isinstance(e, TokenEvent) for e in first)
+            first.close()  # the core's answer job is cancelled; the next question is answered
+            events = list(owner.ask(AskRequest("When does the bakery open?", str(smollm_path))))
+            done = [e for e in events if isinstance(e, DoneEvent)]
+            assert done and done[0].answer.text, events
+            assert any("bakery.html" in s.passage.path for s in done[0].answer.sources)
+            assert owner.forget([files["txt"]]) == 1
+            assert owner.status().files == 5
+    finally:
+        core.close()
+
+
 # --- end to end: `docent serve` and other processes -------------------------------------
 def test_cli_commands_are_answered_by_a_running_serve(tmp_path, smollm_path):
     home, docs, extra = tmp_path / "home", tmp_path / "docs", tmp_path / "extra"
@@ -275,6 +319,8 @@ def test_cli_commands_are_answered_by_a_running_serve(tmp_path, smollm_path):
     broken = extra / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4\nthis is not a pdf at all\n")
     env = {**os.environ, "DOCENT_HOME": str(home)}
+    home.mkdir()
+    (home / "settings.json").write_text(json.dumps({"max_answer_tokens": 48}))  # short answers
 
     def docent(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=REPO, env=env,
@@ -321,6 +367,8 @@ def test_cli_commands_are_answered_by_a_running_serve(tmp_path, smollm_path):
         out = json.loads(r.stdout)
         assert out["served_by"] == serve.pid and out["results"][0]["file"] == str(note)
 
+        r = docent("ask", "anything?")  # no model chosen yet: the owner says how to get one
+        assert r.returncode == 1 and "docent model download" in r.stderr, r.stderr
         r = docent("ask", "Who serviced the boiler in flat 4?", "--model", str(smollm_path), "--json")
         assert r.returncode == 0, r.stderr
         answer = json.loads(r.stdout)
@@ -328,8 +376,6 @@ def test_cli_commands_are_answered_by_a_running_serve(tmp_path, smollm_path):
         assert any(s["path"] == str(note) for s in answer["sources"])
         r = docent("ask", "What does the Crumb bakery do at 6:30?", "--model", str(smollm_path))
         assert r.returncode == 0 and "\nSources:" in r.stdout and "bakery.html" in r.stdout, r.stderr
-        r = docent("ask", "anything?")  # no model chosen: the owner says how to get one
-        assert r.returncode == 1 and "docent model download" in r.stderr
 
         r = docent("forget", str(note))
         assert r.returncode == 0 and "Removed 1 file(s)" in r.stdout, r.stderr
