@@ -45,14 +45,14 @@ _LATEST = re.compile(r"\b(latest|most\s+recent|newest|last\s+(?:quarter|report|f
 _PREVIOUS = re.compile(r"\b(previous|prior|preceding)\s+(quarter|report|filing|year|period)\b(?!s)", re.I)
 # Questions that span documents: over time, across periods, each company, these reports.
 _SPAN = re.compile(
-    r"\b(over\s+time|trend(?:s|ed)?|evolv\w*|fluctuat\w*|quarter[\s-]+(?:to|over)[\s-]+quarter|"
+    r"\b(over\s+time|quarter[\s-]+(?:to|over)[\s-]+quarter|"
     r"period[\s-]+to[\s-]+period|year[\s-]+over[\s-]+year|historical\s+periods|"
     r"(?:across|over|during|throughout|in|between|through)\s+(?:the\s+|these\s+|its\s+|all\s+)?"
     r"(?:reported\s+|reporting\s+|past\s+|various\s+)?(?:quarters|periods|years|filings|reports|"
     r"documents|10-?[qk]s|timeframe|reporting\s+(?:period|timeframe))|"
     r"these\s+(?:quarters|periods|10-?[qk]s|reports|filings|documents|quarterly\s+reports)|"
     r"(?:previous|prior|past|earlier)\s+(?:quarters|periods|years|reports|filings)|"
-    r"each\s+(?:company|period|quarter|year|report|filing|document|reporting\s+period)|"
+    r"each\s+(?:reported\s+|reporting\s+)?(?:company|period|quarter|year|report|filing|document)|"
     r"(?:previous|prior|earlier)\s+ones|10-?[qk]s|"
     r"reported\s+(?:quarters|periods)|quarterly\s+reports)\b", re.I)
 _BARE_YEAR = re.compile(r"(?<![\w$.,])((?:19|20)\d\d)(?![\w%])")
