@@ -202,8 +202,8 @@ def extract(first_pages: str, title: str = "") -> DocMeta:
 
 def opening_text(doc: "Document") -> str:
     pages = doc.page_texts()
-    if doc.page_count:
-        return "\n".join(pages[p] for p in sorted(pages) if p <= FIRST_PAGES)
+    if doc.page_count:  # capped: a "page" of a malformed PDF can hold a whole book
+        return "\n".join(pages[p] for p in sorted(pages) if p <= FIRST_PAGES)[:UNPAGED_CHARS * 5]
     return "\n".join(pages[p] for p in sorted(pages))[:UNPAGED_CHARS]
 
 
