@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Iterable
 
 from app.core.wire import Notice, StatusReply
@@ -60,6 +61,7 @@ def consume_answer(events: Iterable[object], as_json: bool) -> Answer | None:
                 print(json.dumps(answer_json(event.answer), indent=2, ensure_ascii=False))
             else:
                 print()
+                print_checks(event.answer)
                 print_sources(event.answer)
             return event.answer
     return None
@@ -69,7 +71,7 @@ def answer_json(a: Answer) -> dict[str, Any]:
     return {
         "question": a.question,
         "answer": a.text,
-        "citations": [vars(c) for c in a.citations],
+        "citations": [asdict(c) for c in a.citations],
         "sources": [
             {"number": s.number, "path": s.passage.path, "page_start": s.passage.page_start,
              "page_end": s.passage.page_end, "score": round(s.passage.score, 4),
@@ -83,15 +85,34 @@ def answer_json(a: Answer) -> dict[str, Any]:
         "seconds": round(a.seconds, 3),
         "finish_reason": a.finish_reason,
         "model": a.model,
+        "grounding": {"status": a.grounding.status.value, "missing": list(a.grounding.missing),
+                      "looked_at": a.grounding.looked_at, "note": a.grounding.note},
+        "attributions": [{"sentence": t.sentence, "start": t.start, "end": t.end,
+                          "sources": list(t.sources), "inferred": t.inferred} for t in a.attributions],
+        "figures": [{"text": f.text, "start": f.start, "end": f.end, "status": f.status.value,
+                     "cited": list(f.cited), "found_in": list(f.found_in)} for f in a.figures],
+        "unverified_figures": [f.text for f in a.unverified_figures],
     }
 
 
+def print_checks(a: Answer) -> None:
+    """What Docent could not verify: figures, and an answer the passages do not support."""
+    from app.errors import unverified_figure_note
+
+    if a.finish_reason == "repetition":
+        print("(stopped: the answer started repeating itself)")
+    for f in a.unverified_figures:
+        print(f"⚠ {unverified_figure_note(f.text, f.found_in)}")
+    if a.grounding.note:
+        print(a.grounding.note)
+
+
 def print_sources(a: Answer) -> None:
-    cited = {c.number for c in a.citations}
-    print("\nSources:")
+    cited = {c.number: c.inferred for c in a.citations}
+    print("\nSources:" + ("  (* cited, ~ matched by Docent)" if any(cited.values()) else ""))
     for s in a.sources:
         p = s.passage
-        mark = "*" if s.number in cited else " "
+        mark = " " if s.number not in cited else ("~" if cited[s.number] else "*")
         where = f", {p.pages_label}" if p.pages_label else ""
         print(f" {mark}[{s.number}] {p.path}{where}  (score {p.score:.2f})")
 

@@ -204,3 +204,32 @@ def core_start_failed_message(detail: str) -> str:
 
 def not_a_folder_message(path: str) -> str:
     return f"{path} is not a folder (or is not reachable now), so it cannot be watched."
+
+
+# --- grounding an answer (app/engine/grounding.py, figures.py) ---------------------
+
+def grounding_no_sources_note() -> str:
+    return "Docent found no passages for this question in the documents, so nothing here comes from them."
+
+
+def grounding_refused_note(looked_at: str) -> str:
+    return f"The documents do not contain this. Docent looked at: {looked_at}."
+
+
+def grounding_missing_note(missing: tuple[str, ...], looked_at: str) -> str:
+    names = ", ".join(repr(m) for m in missing)
+    return (f"Docent could not ground this answer: {names} appear{'s' if len(missing) == 1 else ''} "
+            f"in none of the passages it looked at ({looked_at}). The documents may not contain it; "
+            "the answer may rest on other documents or on the model's own knowledge.")
+
+
+def grounding_no_overlap_note(looked_at: str) -> str:
+    return (f"Docent could not find what this answer says in the passages it looked at ({looked_at}); "
+            "the documents may not contain it.")
+
+
+def unverified_figure_note(figure: str, found_in: tuple[int, ...]) -> str:
+    if found_in:
+        where = ", ".join(f"[{n}]" for n in found_in)
+        return f"unverified figure {figure}: not in the sources its sentence cites (it is in {where})"
+    return f"unverified figure {figure}: in none of the sources Docent gave the model"

@@ -1,5 +1,10 @@
 """Question in, event stream out: retrieve, build the prompt, stream, cite.
 
+While it streams, an answer that starts repeating itself is stopped (app.engine.loops).
+After it, each sentence is attributed to the passages it draws on (app.engine.attribution),
+its figures are looked up in them (app.engine.figures) and the whole is checked for support
+(app.engine.grounding): all of it lands on the Answer of the DoneEvent.
+
 Retrieval runs on the caller's thread; everything that touches the model
 runs on the ModelOwner thread. A ChatSession keeps the turns of one chat so
 follow-ups reuse the KV cache of everything said before.
@@ -9,11 +14,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator, Protocol, Sequence
 
+from app.engine.attribution import PassageIndex, attribute, supporting_sources
 from app.engine.backend import GenerationStats, LLMBackend
-from app.engine.citations import MarkerFilter, clean_markers, marker_numbers
+from app.engine.citations import MarkerFilter, clean_markers
 from app.engine.events import Answer, Citation, DoneEvent, ErrorEvent, Event, SourcesEvent, TokenEvent
+from app.engine.figures import PassageFigures, check_figures
+from app.engine.grounding import check_grounding
+from app.engine.loops import LoopDetector
 from app.engine.owner import ModelOwner
 from app.engine.prompt import BuiltPrompt, PromptBuilder, Turn
 from app.engine.retrieval import Passage, snippet
@@ -25,6 +34,17 @@ log = logging.getLogger(__name__)
 
 class Retriever(Protocol):
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[Passage]: ...
+
+
+class _StopFlag(threading.Event):
+    """Set by Docent (a loop was found) or by the caller's own cancel flag."""
+
+    def __init__(self, caller: threading.Event | None) -> None:
+        super().__init__()
+        self.caller = caller
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self.caller is not None and self.caller.is_set())
 
 
 class Answerer:
@@ -76,11 +96,15 @@ class Answerer:
         yield SourcesEvent([s.passage for s in prompt.sources], prompt.prepared.n_tokens)
         stats = GenerationStats()
         markers = MarkerFilter(prompt.visible)
-        raw: list[str] = []
+        loops = LoopDetector()
+        stop = _StopFlag(cancel)
         try:
             for piece in self.owner.stream(lambda: self.llm.stream(
-                    prompt.prepared, self.max_answer_tokens, self.temperature, cancel, stats), cancel):
-                raw.append(piece)
+                    prompt.prepared, self.max_answer_tokens, self.temperature, stop, stats), stop):
+                if loops.feed(piece):
+                    stop.set()  # the model stops within a token; nothing more is shown
+                    self.owner.call(lambda: None)  # queued behind the stream: its stats are final
+                    break
                 shown = markers.feed(piece)
                 if shown:
                     yield TokenEvent(shown)
@@ -93,18 +117,31 @@ class Answerer:
             return
         if cancel is not None and cancel.is_set():
             stats.finish_reason = "cancelled"  # the owner may still be finishing its last token
-        prompt.turn.answer = "".join(raw).strip()
-        yield DoneEvent(self._answer(prompt, stats, time.perf_counter() - t0))
+        elif loops.loop is not None:
+            stats.finish_reason = "repetition"
+            log.info("answer stopped after %d tokens: it repeats %r", stats.completion_tokens,
+                     loops.loop.unit[:80])
+        # A looped answer keeps its text up to the first repetition, in the history too.
+        prompt.turn.answer = loops.kept_text().strip()
+        yield DoneEvent(self._answer(prompt, stats, time.perf_counter() - t0, passages))
 
-    def _answer(self, prompt: BuiltPrompt, stats: GenerationStats, seconds: float) -> Answer:
-        raw = prompt.turn.answer
-        cited = [n for n in marker_numbers(raw) if n in prompt.visible]
+    def _answer(self, prompt: BuiltPrompt, stats: GenerationStats, seconds: float,
+                retrieved: Sequence[Passage] = ()) -> Answer:
+        text = clean_markers(prompt.turn.answer, prompt.visible).strip()
+        # Checked after the stream, against the passages as the model saw them.
+        index = PassageIndex({n: p.text for n, p in prompt.visible.items()})
+        attributions = attribute(text, index, prompt.visible, [s.number for s in prompt.sources])
+        figures = check_figures(text, [(a.start, a.end, a.sources) for a in attributions],
+                                PassageFigures(index.figures), prompt.turn.question)
         citations = [Citation(n, p.path, p.page_start, p.page_end, snippet(p.page_text, 300), p.score,
-                              p.spans, p.page_text) for n, p in ((n, prompt.visible[n]) for n in cited)]
-        return Answer(prompt.turn.question, clean_markers(raw, prompt.visible).strip(), citations,
+                              p.spans, p.page_text, inferred)
+                     for n, inferred, p in ((n, i, prompt.visible[n]) for n, i in supporting_sources(attributions))]
+        return Answer(prompt.turn.question, text, citations,
                       prompt.sources, stats.prompt_tokens, stats.completion_tokens, stats.ttft_s,
                       seconds, stats.finish_reason, self.llm.name, stats.cached_tokens,
-                      prompt.turn)
+                      prompt.turn, attributions, figures,
+                      check_grounding(prompt.turn.question, text, prompt.sources, attributions,
+                                      [p.text for p in retrieved]))
 
     def close(self) -> None:
         self.owner.call(self.llm.close)

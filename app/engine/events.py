@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.engine.attribution import SentenceAttribution
+from app.engine.figures import FigureCheck
+from app.engine.grounding import Grounding, GroundingCheck
 from app.engine.prompt import NumberedSource, Turn
 from app.engine.retrieval import Passage
 from ingest.document import PageSpan
@@ -18,13 +21,16 @@ class Citation:
     score: float
     spans: tuple[PageSpan, ...] = ()  # Passage.spans: where to highlight it
     body: str = ""  # Passage.body, whole
+    inferred: bool = False  # Docent attributed a sentence to it; the model wrote no [n] for it
 
 
 @dataclass
 class Answer:
     question: str
     text: str
-    citations: list[Citation] = field(default_factory=list)  # markers the model wrote, resolved
+    # The sources the answer draws on: the model's [n] markers, then the ones Docent
+    # attributed sentences to (inferred=True), first use first.
+    citations: list[Citation] = field(default_factory=list)
     sources: list[NumberedSource] = field(default_factory=list)  # passages given for this answer
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -34,6 +40,13 @@ class Answer:
     model: str = ""
     cached_tokens: int = 0  # prompt tokens served from the KV cache
     turn: Turn | None = None  # for the chat history
+    attributions: list[SentenceAttribution] = field(default_factory=list)  # one per sentence of text
+    figures: list[FigureCheck] = field(default_factory=list)  # every key figure in text, checked
+    grounding: GroundingCheck = field(default_factory=lambda: GroundingCheck(Grounding.UNCHECKED))
+
+    @property
+    def unverified_figures(self) -> list[FigureCheck]:
+        return [f for f in self.figures if f.unverified]
 
 
 @dataclass(frozen=True)
