@@ -20,7 +20,9 @@ def test_search_json_and_scope(home, tmp_path, capsys):
     assert top["name"] == "manual.pdf" and top["page_start"] <= 2 <= top["page_end"]
     assert "Zephyr" in top["snippet"]
     assert top["score"] >= out["results"][-1]["score"]
-    assert out["seconds"] < 1.0  # retrieval itself, model already loaded
+    # Reported, with a hang guard only: how fast retrieval is belongs to tests/bench
+    # (bench_latency's p50/p95), not to this machine's speed.
+    assert 0 <= out["seconds"] < 120
     assert main(["search", "Zephyr", "--json", "--file", str(files["md"])]) == 0
     scoped = json.loads(capsys.readouterr().out)["results"]
     assert scoped and {r["file"] for r in scoped} == {str(files["md"])}
