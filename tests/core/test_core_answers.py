@@ -3,7 +3,6 @@ and chats that survive a restart."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import pytest
 

@@ -1,8 +1,6 @@
 """One serial writer: dropped folders, watched folders and folder changes, all through one queue."""
 from __future__ import annotations
 
-import os
-import threading
 
 from app.core.events import FileEvent, FileState, FolderEvent, FolderState, IndexProgress
 from app.core.jobs import JobState
