@@ -136,6 +136,10 @@ def print_status(s: StatusReply) -> None:
     if s.folders:
         print("Watched folders: " + ", ".join(s.folders))
     print(f"Model: {s.model or 'none chosen (`docent model download` or --model)'}")
+    fast = s.pdf_fast_paths
+    if fast is not None:
+        print(f"PDF parsing: fast paths {'on' if fast.all_active else 'OFF (slower, same text)'}"
+              f" (pypdf {fast.pypdf})")
     if s.served_by:
         print(f"(answered by the Docent process {s.served_by}" + (f", {s.state})" if s.state else ")"),
               file=sys.stderr)

@@ -148,6 +148,7 @@ class CoreServiceHost:
 
     def status(self) -> StatusReply:
         from app.core.events import FileState
+        from ingest.loaders import pdf_speedups
 
         st = self.core.status()
         infos = self.core.files()
@@ -156,7 +157,7 @@ class CoreServiceHost:
                 for f in infos]
         return StatusReply(len(infos), len(indexed), sum(f.state == FileState.ERROR for f in infos),
                            sum(f.chunks for f in indexed), rows, list(st.folders), st.model_name,
-                           st.state.value)
+                           st.state.value, pdf_fast_paths=pdf_speedups.install())
 
     def index(self, paths: list[Path], progress: Callable[["Progress"], None] | None) -> "CoreIndexJob":
         return CoreIndexJob(self.core, paths, progress)

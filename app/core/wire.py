@@ -19,6 +19,7 @@ from typing import Any
 from app.engine.events import Answer, DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
 from app.engine.retrieval import Passage
 from app.engine.search_service import SearchReply, SearchRequest
+from ingest.loaders.pdf_speedups import FastPaths
 from ingest.pipeline import IndexReport, Progress
 
 PROTOCOL = 2  # in the endpoint file: a client never talks to an owner of another protocol
@@ -88,6 +89,12 @@ class FileRow:
     error: str | None = None
 
 
+def _fast_paths() -> FastPaths:
+    from ingest.loaders import pdf_speedups
+
+    return pdf_speedups.install()  # what the parser workers of this install get
+
+
 @dataclass
 class StatusReply:
     files: int
@@ -99,6 +106,7 @@ class StatusReply:
     model: str = ""  # the model answers come from ("" when none is chosen)
     state: str = ""  # the owner's state (ready, indexing...); "" when answered in-process
     served_by: int | None = None
+    pdf_fast_paths: FastPaths | None = None  # whether the pypdf drop-ins run here
 
 
     @classmethod
@@ -110,7 +118,7 @@ class StatusReply:
         return cls(len(records), len(indexed), sum(r.status == FileStatus.ERROR for r in records),
                    sum(r.chunk_count for r in indexed),
                    [FileRow(r.path, r.status.value, r.chunk_count, r.page_count, r.error_kind, r.error)
-                    for r in records], list(folders), model)
+                    for r in records], list(folders), model, pdf_fast_paths=_fast_paths())
 
 
 @dataclass(frozen=True)

@@ -47,3 +47,15 @@ def test_status_reports_versions_and_both_paths() -> None:
         off = pdf_speedups.active()
         assert not off.tokenizer and not off.text
     assert pdf_speedups.active().all_active
+
+
+def test_status_json_says_whether_the_fast_paths_run(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from app.cli import main
+
+    assert main(["status", "--json"]) == 0
+    fast = json.loads(capsys.readouterr().out)["pdf_fast_paths"]
+    assert fast == {"pypdf": pypdf.__version__, "tokenizer": True, "text": True}
+    assert main(["status"]) == 0
+    assert f"PDF parsing: fast paths on (pypdf {pypdf.__version__})" in capsys.readouterr().out
