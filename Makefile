@@ -33,7 +33,7 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup lock run demo screenshots test test-fast bench bench-models clean
+.PHONY: setup lock run demo screenshots test test-fast bench bench-models bench-answers clean
 
 setup: $(STAMP)
 
@@ -88,6 +88,10 @@ test-fast: $(STAMP)
 
 bench-models: $(STAMP)
 	$(BIN)/python -m tests.bench.models
+
+# sec-10-q answered end to end by the 1.5B stand-in (ARGS=--quick: SmolLM2, minutes; --all: 195).
+bench-answers: bench-models
+	$(BIN)/python -m tests.bench.bench_answers $(ARGS)
 
 bench: bench-models
 	$(BIN)/python -m tests.bench.run_all
