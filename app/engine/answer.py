@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from app.engine.attribution import PassageIndex, attribute, supporting_sources
 from app.engine.backend import GenerationStats, LLMBackend
@@ -50,8 +50,11 @@ class _StopFlag(threading.Event):
 class Answerer:
     def __init__(self, retriever: Retriever, llm: LLMBackend, top_k: int = 6,
                  max_answer_tokens: int = 512, temperature: float = 0.2,
-                 owner: ModelOwner | None = None, budget: Budget | None = None) -> None:
+                 owner: ModelOwner | None = None, budget: Budget | None = None,
+                 describe: Callable[[Sequence[str]], list[str]] | None = None) -> None:
         self.retriever = retriever
+        # paths -> what those documents say they are (grounding.document_descriptions)
+        self.describe = describe
         self.budget = budget  # None: every retrieved passage is offered to the prompt builder
         self.llm = llm
         self.top_k = top_k
@@ -93,7 +96,8 @@ class Answerer:
         except DocentError as e:
             yield ErrorEvent(str(e))
             return
-        yield SourcesEvent([s.passage for s in prompt.sources], prompt.prepared.n_tokens)
+        yield SourcesEvent([s.passage for s in prompt.sources], prompt.prepared.n_tokens,
+                           tuple(s.number for s in prompt.sources))
         stats = GenerationStats()
         markers = MarkerFilter(prompt.visible)
         loops = LoopDetector()
@@ -141,7 +145,16 @@ class Answerer:
                       seconds, stats.finish_reason, self.llm.name, stats.cached_tokens,
                       prompt.turn, attributions, figures,
                       check_grounding(prompt.turn.question, text, prompt.sources, attributions,
-                                      [p.text for p in retrieved]))
+                                      [p.text for p in retrieved] + self._descriptions(prompt)))
+
+    def _descriptions(self, prompt: BuiltPrompt) -> list[str]:
+        if self.describe is None:
+            return []
+        try:
+            return self.describe(list(dict.fromkeys(s.passage.path for s in prompt.sources)))
+        except Exception:  # a check that cannot run must not cost the user the answer
+            log.exception("reading the documents' descriptions failed")
+            return []
 
     def close(self) -> None:
         self.owner.call(self.llm.close)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import enum
 import re
+import sqlite3
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Collection, Sequence
 
 from app.engine.attribution import SentenceAttribution
 from app.engine.prompt import NumberedSource
@@ -100,9 +101,21 @@ def looked_at(sources: Sequence[NumberedSource]) -> str:
     return ", ".join(parts)
 
 
+def document_descriptions(db: sqlite3.Connection, paths: Collection[str]) -> list[str]:
+    """What the given files say they are (title, names and dates on their first pages, as
+    stored at index time by ingest.docmeta): a passage from "the Company's" 10-Q rarely
+    names the company, its cover page does."""
+    from ingest import docmeta
+
+    wanted = set(paths)
+    return [" ".join([s.meta.title, *(n for n, _ in s.meta.names), *s.meta.dates])
+            for s in docmeta.load(db) if s.path in wanted]
+
+
 def check_grounding(question: str, answer: str, sources: Sequence[NumberedSource],
                     attributions: Sequence[SentenceAttribution], also: Sequence[str] = ()) -> GroundingCheck:
-    """also: other retrieved text (passages the budget left out) a named term may be in."""
+    """also: other text about the documents looked at (passages the budget left out, what
+    the documents say they are) where a named term counts as found."""
     where = looked_at(sources)
     refused = is_refusal(answer)
     if not sources:

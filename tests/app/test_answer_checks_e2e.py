@@ -80,3 +80,25 @@ def test_a_looping_answer_is_stopped_and_kept_to_one_copy(smollm_path):
         assert again.finish_reason in ("stop", "length", "repetition")
     finally:
         a.close()
+
+
+def test_a_name_only_the_cover_page_carries_counts_as_found(library, sec_docs, tmp_path):
+    """A 10-Q's passages say "the Company"; its cover says Apple: the question is grounded."""
+    from app.engine.grounding import check_grounding, document_descriptions
+    from app.engine.prompt import NumberedSource
+    from tests.conftest import copy_sec
+
+    [pdf] = copy_sec(sec_docs, ["2023 Q3 AAPL.pdf"], tmp_path / "docs")
+    assert library.indexer.index_paths([pdf]).indexed == 1
+    about = document_descriptions(library.keyword.db, [str(pdf)])
+    assert len(about) == 1 and "apple" in about[0].lower()
+    p = Passage("c:1", str(pdf), 9, 9, "The Company's total net sales were $ 81,797 million.", 0.5)
+    text = "Total net sales were $81,797 million."
+    from app.engine.attribution import PassageIndex, attribute
+
+    atts = attribute(text, PassageIndex({1: p.text}), [1])
+    q = "What were Apple's total net sales in the quarter?"
+    assert check_grounding(q, text, [NumberedSource(1, p)], atts).missing == ("Apple",)
+    assert check_grounding(q, text, [NumberedSource(1, p)], atts, also=about).status is Grounding.GROUNDED
+    assert check_grounding("What were Tesla's total net sales?", text, [NumberedSource(1, p)], atts,
+                           also=about).missing == ("Tesla",)
