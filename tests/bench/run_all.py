@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "index": "tests.bench.bench_index",
     "sync": "tests.bench.bench_sync",
     "viewer": "tests.bench.bench_viewer",
+    "ui": "tests.bench.bench_ui",  # the real window offscreen: start, Enter->sources, stalls, Esc, close
     "startup": "tests.bench.bench_startup",  # 100k synthetic chunks: build, check, reconcile
     "retrieval_scifact": "tests.bench.bench_retrieval_scifact",
     "retrieval_hybrid": "tests.bench.bench_retrieval_hybrid",  # builds the SciFact cache used below
