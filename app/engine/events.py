@@ -53,6 +53,7 @@ class Answer:
 class SourcesEvent:
     passages: list[Passage]
     prompt_tokens: int
+    numbers: tuple[int, ...] = ()  # each passage's source number in the chat ([n]), in order
 
 
 @dataclass(frozen=True)
