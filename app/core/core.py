@@ -45,6 +45,7 @@ AnswerEvent(..., engine ErrorEvent) or core ErrorEvent with the message from app
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import os
@@ -373,6 +374,11 @@ class Core:
                                  folder=str(folder) if folder else ""))
         if isinstance(core_event, IndexProgress):
             self._current = core_event.current
+        if isinstance(core_event, FileEvent) and core_event.state is FileState.INDEXED \
+                and self._reader is not None:  # the sync event has no page count: the manifest does
+            rec = self._reader.record(core_event.path)
+            if rec is not None and rec.page_count is not None:
+                core_event = dataclasses.replace(core_event, pages=rec.page_count)
         if core_event is not None:
             self._emit(core_event)
 
@@ -387,6 +393,11 @@ class Core:
             root = next(((f, st) for f, st in roots if _inside(rec.path, f)), ("", None))
             out.append(file_info(rec, root[0], root[1] == FolderState.UNAVAILABLE))
         return out
+
+    def file_record(self, path: Path | str) -> Any:
+        """The manifest's record of one file (ingest.manifest.FileRecord: sha256, page_count,
+        status...), None when it is not in the library: what the source viewer checks against."""
+        return self._reader.record(_abs(path)) if self._reader is not None else None
 
     def folders(self) -> list[tuple[str, FolderState]]:
         if self.sync is not None:

@@ -57,6 +57,12 @@ class ManifestReader:
             if len(page) < n:
                 return
 
+    def record(self, path: str) -> FileRecord | None:
+        """The row of one file (None: not in the library)."""
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM files WHERE path = ?", (path,)).fetchone()
+        return _record(row) if row is not None else None
+
     def counts(self) -> tuple[dict[str, int], int]:
         """(files per status, chunks of indexed files)."""
         with self._lock:

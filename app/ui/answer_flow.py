@@ -20,12 +20,14 @@ log = logging.getLogger(__name__)
 
 def passage_item(number: int, p: Any, cited: bool | None = None) -> SourceItem:
     text = getattr(p, "body", "") or p.text
-    return SourceItem(number, p.path, p.page_start, p.page_end, text, p.score, cited)
+    return SourceItem(number, p.path, p.page_start, p.page_end, text, p.score, cited,
+                      tuple(getattr(p, "spans", ()) or ()))
 
 
 def ref_item(ref: Any) -> SourceItem:
     return SourceItem(ref.number, ref.path, ref.page_start, ref.page_end,
-                      ref.body or getattr(ref, "text", ""), ref.score, ref.cited)
+                      ref.body or getattr(ref, "text", ""), ref.score, ref.cited,
+                      tuple(getattr(ref, "spans", ()) or ()))
 
 
 class AnswerFlow(QObject):
@@ -98,8 +100,8 @@ class AnswerFlow(QObject):
             return  # a stopped or replaced answer's late events
         e = ev.event
         if isinstance(e, SourcesEvent):
-            numbers = getattr(e, "numbers", None) or range(self._next_number,
-                                                           self._next_number + len(e.passages))
+            # the engine's [n]; an event decoded from another process may come without them
+            numbers = e.numbers or range(self._next_number, self._next_number + len(e.passages))
             items = [passage_item(n, p) for n, p in zip(numbers, e.passages)]
             self.sources.show_sources(self.question, items)
             self.view.sources_ready(len(items))

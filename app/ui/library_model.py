@@ -54,6 +54,20 @@ def info_from_event(event: FileEvent, old: FileInfo | None) -> FileInfo:
                    message=event.message if event.state is FileState.ERROR else "")
 
 
+def folder_label(f: FileInfo) -> str:
+    """Where a file is, short: its watched folder's name (and the sub-folder inside it), else
+    its folder relative to the home folder (~/...); the tooltip has the full path."""
+    where = os.path.dirname(f.path)
+    if f.folder:
+        name = os.path.basename(f.folder.rstrip("/\\")) or f.folder
+        sub = os.path.relpath(where, f.folder) if where.startswith(f.folder) else "."
+        return name if sub == "." else os.path.join(name, sub)
+    home = os.path.expanduser("~")
+    if where == home or where.startswith(home.rstrip(os.sep) + os.sep):
+        return "~" + where[len(home.rstrip(os.sep)):]
+    return where
+
+
 class LibraryModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None, batch_ms: int = 50) -> None:
         super().__init__(parent)
@@ -184,7 +198,7 @@ class LibraryModel(QAbstractTableModel):
         if col is Column.CHUNKS:
             return f.chunks if sort else (str(f.chunks) if f.chunks else "")
         if col is Column.FOLDER:
-            return f.folder or os.path.dirname(f.path)
+            return folder_label(f)
         return f.message
 
 

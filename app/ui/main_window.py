@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QPushButton, QSplitter, QWidget)
+                               QPushButton, QSplitter, QTabWidget, QWidget)
 
 from app.core.events import CoreState, CoreStateEvent, FileEvent, ModelEvent, ModelState
 from app.ui import texts
@@ -19,7 +19,9 @@ from app.ui.chat_view import ChatView
 from app.ui.drop import DropChoice, DropPlan, classify
 from app.ui.library_model import LibraryModel
 from app.ui.library_pane import LibraryPane
-from app.ui.sources_pane import SourcesPane, open_source
+from app.ui.sources_pane import SourceItem, SourcesPane, open_in_system_app
+from app.ui.viewer.source import viewer_source
+from app.ui.viewer.viewer import SourceViewer
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,15 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(2, 2)
         self.splitter.setSizes([220, 640, 420])
         self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
+        # The viewer is a tab beside the chat: a page of a filing needs the window's width.
+        self.viewer = SourceViewer()
+        self.viewer.setObjectName("sourceViewer")
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.splitter, "Chat")
+        self.tabs.addTab(self.viewer, "Source")
+        self.setCentralWidget(self.tabs)
         self.dock = QDockWidget("Library", self)
         self.dock.setObjectName("libraryDock")
         self.dock.setWidget(self.library)
@@ -108,6 +118,8 @@ class MainWindow(QMainWindow):
         self._action(m, "&Regenerate", self.flow.regenerate)
         self._action(m, "&What may answers use…", self.pick_scope)
         m = self.menuBar().addMenu("&View")
+        self._action(m, "&Chat", lambda: self.tabs.setCurrentWidget(self.splitter), "Ctrl+1")
+        self._action(m, "&Source viewer", lambda: self.tabs.setCurrentWidget(self.viewer), "Ctrl+2")
         m.addAction(self.dock.toggleViewAction())
         self._action(m, "&Log", self.show_log)
         m = self.menuBar().addMenu("&Help")
@@ -127,7 +139,9 @@ class MainWindow(QMainWindow):
         self.chat_view.stopRequested.connect(self.flow.stop)
         self.chat_view.regenerateRequested.connect(self.flow.regenerate)
         self.chat_view.citationClicked.connect(self.sources.activate)
-        self.sources.sourceActivated.connect(lambda item: open_source(item, self))
+        self.sources.sourceActivated.connect(self.open_source)
+        self.sources.systemOpenRequested.connect(open_in_system_app)
+        self.viewer.reindex_requested.connect(lambda path: self.core.reindex(Path(path)))
         self.chat_list.newRequested.connect(self.new_chat)
         self.chat_list.selected.connect(self._chat_selected)
         self.chat_list.deleteRequested.connect(self.delete_chat)
@@ -246,6 +260,20 @@ class MainWindow(QMainWindow):
         box.exec()
         if box.clickedButton() in (keep, drop):
             self.core.unwatch_folder(Path(path), keep_chunks=box.clickedButton() is keep)
+
+    # --- the source viewer ---------------------------------------------------------------------
+    def open_source(self, item: SourceItem) -> None:
+        """Show the answer's sources in the viewer tab, open at `item`'s passage."""
+        items = self.sources.items or [item]
+        shas: dict[str, str] = {}
+        for i in items:
+            if i.path not in shas:
+                rec = self.core.file_record(i.path)
+                shas[i.path] = getattr(rec, "sha256", "") or ""
+        sources = [viewer_source(i, shas[i.path]) for i in items]
+        index = next((n for n, i in enumerate(items) if i.number == item.number), 0)
+        self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
+        self.tabs.setCurrentWidget(self.viewer)
 
     # --- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:

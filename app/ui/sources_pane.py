@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -24,6 +24,11 @@ class SourceItem:
     text: str
     score: float
     cited: bool | None = None  # None: the answer is still being written
+    spans: tuple = ()  # ingest.document.PageSpan per page the passage's own text is on
+
+    @property
+    def body(self) -> str:  # what app.ui.viewer.source.viewer_source reads
+        return self.text
 
     @property
     def pages_label(self) -> str:
@@ -34,9 +39,8 @@ class SourceItem:
         return f"page {self.page_start}"
 
 
-def open_source(item: SourceItem, parent: QWidget | None = None) -> bool:
-    """Open a source for reading. The one place the in-app viewer (app/ui/viewer) plugs in;
-    until then the file opens in the system's app for it."""
+def open_in_system_app(item: SourceItem) -> bool:
+    """Open a source's file in the system's app for it (the viewer's fallback)."""
     if not os.path.exists(item.path):
         return False
     return QDesktopServices.openUrl(QUrl.fromLocalFile(item.path))
@@ -53,7 +57,8 @@ def highlight(text: str, terms: list[str]) -> str:
 
 
 class SourcesPane(QWidget):
-    sourceActivated = Signal(object)  # SourceItem
+    sourceActivated = Signal(object)  # SourceItem: open it in the viewer at its passage
+    systemOpenRequested = Signal(object)  # SourceItem: open its file in the system's app
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,8 +83,7 @@ class SourcesPane(QWidget):
 
     def mark_cited(self, cited: set[int], items: list[SourceItem] | None = None) -> None:
         base = items if items is not None else self.items
-        self.items = [SourceItem(i.number, i.path, i.page_start, i.page_end, i.text, i.score,
-                                 i.number in cited) for i in base]
+        self.items = [replace(i, cited=i.number in cited) for i in base]
         self.render()
 
     def set_unsearched(self, errors: list[tuple[str, str]]) -> None:
@@ -129,9 +133,14 @@ class SourcesPane(QWidget):
         where = " · ".join(x for x in (i.pages_label, f"score {i.score:.2f}", badge) if x)
         text = i.text if len(i.text) <= 900 else i.text[:900].rsplit(" ", 1)[0] + " …"
         return (f'<p style="margin-top:10px"><a href="src:{i.number}"><b>[{i.number}] '
-                f'{html.escape(os.path.basename(i.path))}</b></a><br>'
+                f'{html.escape(os.path.basename(i.path))}</b></a>'
+                f' &nbsp;<a href="sys:{i.number}" style="color:gray">open file</a><br>'
                 f'<span style="color:gray">{where}</span><br>{highlight(text, terms)}</p>')
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() == "src" and url.path().isdigit():
             self.activate(int(url.path()))
+        elif url.scheme() == "sys" and url.path().isdigit():
+            found = self.item(int(url.path()))
+            if found is not None:
+                self.systemOpenRequested.emit(found)

@@ -60,6 +60,9 @@ class StandInCore:
     def files(self) -> list[FileInfo]:
         return list(self._files.values())
 
+    def file_record(self, path: Any) -> Any:
+        return None  # no manifest: the viewer shows files unverified
+
     def folders(self) -> list:  # type: ignore[type-arg]
         return []
 

@@ -182,11 +182,15 @@ class SourceViewer(QWidget):
         return b
 
     # --- the window's interface ---------------------------------------------------------
-    def show_sources(self, sources: list[ViewerSource], index: int = 0) -> None:
+    def show_sources(self, sources: list[ViewerSource], index: int = 0,
+                     numbers: list[int] | None = None) -> None:
+        """`numbers`: the sources' [n] in the chat (default 1, 2, ...)."""
         self._sources = list(sources)
+        numbers = list(numbers) if numbers and len(numbers) == len(self._sources) \
+            else list(range(1, len(self._sources) + 1))
         self.source_list.blockSignals(True)
         self.source_list.clear()
-        for n, s in enumerate(self._sources, 1):
+        for n, s in zip(numbers, self._sources):
             self.source_list.addItem(s.label(n))
         self.source_list.blockSignals(False)
         if not self._sources:
