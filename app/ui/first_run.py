@@ -91,6 +91,12 @@ class FirstRunDialog(QDialog):
         layout.addLayout(row)
         bridge.modelEvent.connect(self.on_model_event)
 
+    def set_entry(self, entry: Any) -> None:
+        """Offer another catalog entry (the window offers the catalog's default)."""
+        self.entry = entry
+        self.details.setText(self._entry_text())
+        self.download_button.setEnabled(entry is not None)
+
     def _entry_text(self) -> str:
         e = self.entry
         if e is None:
@@ -134,7 +140,8 @@ class FirstRunDialog(QDialog):
                 self.bar.setRange(0, 1000)
                 self.bar.setValue(int(1000 * ev.done_bytes / ev.total_bytes))
                 self.bar.setFormat(f"{human_bytes(ev.done_bytes)} of {human_bytes(ev.total_bytes)}")
-            self.status.setText(ev.message or "Downloading…")
+            self.status.setText(ev.message or ("Downloading…" if self.cancel_button.isEnabled()
+                                               else self.status.text()))
         elif ev.state is ModelState.LOADING:
             self.bar.setRange(0, 0)
             self.status.setText(f"Loading {ev.name}…" if ev.name else "Loading the model…")
