@@ -120,7 +120,9 @@ class MainWindow(QMainWindow):
         m = self.menuBar().addMenu("&View")
         self._action(m, "&Chat", lambda: self.tabs.setCurrentWidget(self.splitter), "Ctrl+1")
         self._action(m, "&Source viewer", lambda: self.tabs.setCurrentWidget(self.viewer), "Ctrl+2")
-        m.addAction(self.dock.toggleViewAction())
+        library = self.dock.toggleViewAction()
+        library.setShortcut(QKeySequence("Ctrl+L"))  # room for a page in the viewer
+        m.addAction(library)
         self._action(m, "&Log", self.show_log)
         m = self.menuBar().addMenu("&Help")
         self._action(m, "&Privacy", lambda: self.open_settings(page="Privacy"))
