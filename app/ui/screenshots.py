@@ -1,7 +1,9 @@
 """`make screenshots`: the window with the sample documents indexed and an answer shown.
 
 Runs on a throwaway data folder under a real X server (Xvfb) and writes PNGs:
-main.png, first-run.png, library-error.png, settings.png, dark.png.
+main.png, main-viewer.png (a source open in the viewer tab), first-run.png,
+library-error.png, settings.png, dark.png, and the viewer's own viewer-*.png
+(app/ui/viewer/screenshots.py).
 """
 from __future__ import annotations
 
@@ -75,8 +77,32 @@ def main(argv: list[str] | None = None) -> int:
     _settle(app)
     window.grab().save(str(out / "main.png"))
 
-    window.library.errors_only.setChecked(False)
+    # The source viewer tab, opened as a click on the first source does, with the library
+    # dock put away (Ctrl+L) as one does to read a page.
+    shown: list[object] = []
+    window.viewer.passage_shown.connect(shown.append)
+    window.sources.activate(window.sources.items[0].number)
+    _wait(app, lambda: bool(shown), 120, "the viewer")
+    window.dock.hide()
+    _settle(app, 1.0)  # PDF pages render on QtPdf's thread
+    window.grab().save(str(out / "main-viewer.png"))
+    window.dock.show()
+    window.tabs.setCurrentWidget(window.splitter)
+
+    # The library with its error row in view: sorted by state (Error first), room to show all.
+    from PySide6.QtCore import Qt
+
+    from app.ui.library_model import Column
+
+    lib = window.library
+    lib.errors_only.setChecked(False)
+    window.resizeDocks([window.dock], [420], Qt.Orientation.Vertical)
+    lib.table.sortByColumn(Column.STATE, Qt.SortOrder.AscendingOrder)
+    lib.table.scrollToTop()
+    _settle(app)
     window.dock.widget().grab().save(str(out / "library-error.png"))
+    lib.table.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
+    window.resizeDocks([window.dock], [340], Qt.Orientation.Vertical)
 
     dialog = SettingsDialog(window.core.settings, window.core.update_settings, window)
     dialog.show()
@@ -97,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     _settle(app)
     window.grab().save(str(out / "dark.png"))
     window.close()
+    apply_look(app, "light")
+    from app.ui.viewer.screenshots import save_viewer_screenshots
+
+    save_viewer_screenshots(out)
     print(f"screenshots in {out}: " + ", ".join(sorted(p.name for p in out.glob("*.png"))))
     return 0
 
