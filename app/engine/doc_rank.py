@@ -55,6 +55,10 @@ _SPAN = re.compile(
     r"each\s+(?:reported\s+|reporting\s+)?(?:company|period|quarter|year|report|filing|document)|"
     r"(?:previous|prior|earlier)\s+ones|10-?[qk]s|"
     r"reported\s+(?:quarters|periods)|quarterly\s+reports)\b", re.I)
+# A question that speaks of documents as such ("in the 10-Q", "Apple's report", "the lease").
+_DOCUMENT_WORDS = re.compile(r"\b(10-?[qk]s?|reports?|filings?|documents?|files?|papers?|contracts?|"
+                             r"agreements?|leases?|invoices?|memos?|letters?|minutes|manuals?|"
+                             r"policies|policy|handbooks?|presentations?|proposals?|theses|thesis)\b", re.I)
 _BARE_YEAR = re.compile(r"(?<![\w$.,])((?:19|20)\d\d)(?![\w%])")
 
 
@@ -80,6 +84,7 @@ class QuestionRefs:
     spans: bool
     dates: tuple[str, ...] = ()  # ISO dates written out ("the quarter ended April 1, 2023")
     text: str = ""
+    mentions_document: bool = False  # speaks of a report, filing, contract, paper...
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,8 @@ def parse_question(question: str) -> QuestionRefs:
     quarters = {(p.year, p.quarter) for p in periods if p.quarter}
     spans = bool(_SPAN.search(question)) or len(quarters) > 1 or len({p.year for p in periods}) > 1
     dates = tuple(dict.fromkeys(d.isoformat() for _, d in docmeta.find_dates(question)))
-    return QuestionRefs(tuple(content_terms(question)), tuple(periods), relative, spans, dates, question)
+    return QuestionRefs(tuple(content_terms(question)), tuple(periods), relative, spans, dates, question,
+                        bool(_DOCUMENT_WORDS.search(question)))
 
 
 def content_terms(text: str) -> list[str]:
@@ -270,6 +276,10 @@ def focus_of(q: QuestionRefs, docs: Sequence[DocProfile], holders: Holders | Non
     if q.relative is not Relative.NONE and not q.spans:
         cands = _relative(cands, scores, q.relative)
         reason.append(q.relative.value)
+    if reason == [r for r in reason if r.startswith("names")] and not (q.spans or q.mentions_document):
+        # Names alone, no reference to a document, a period or a comparison: a claim about
+        # "ALDH1" is about the topic, and abstracts that name it are not the only evidence.
+        return DocFocus(FocusKind.NONE, (), ranking, "names a topic, not a document")
     if len(cands) == len(docs) or not cands:
         return DocFocus(FocusKind.NONE, (), ranking, "names nothing")
     kind = FocusKind.SPAN if q.spans and len(cands) > 1 else FocusKind.NAMED

@@ -159,6 +159,8 @@ def test_a_file_name_word_that_other_documents_discuss_names_no_document():
     mentions = {"gasket": {"g": 1, "b": 1}, "quay": {"g": 9, "b": 1}}
     holders = lambda t: mentions.get(t, {})  # noqa: E731
     assert focus_of(parse_question("spare gasket"), docs, holders).kind is FocusKind.NONE
-    # A word the named document holds most mentions of does name it.
+    # A word the named document holds most mentions of does name it, when the question
+    # speaks of a document; a bare claim about it is about the topic (abstracts naming a gene).
     docs[0] = _doc("g", "/f/gasket-note.txt", ["Quay Ltd"], None)
-    assert focus_of(parse_question("Quay revenue"), docs, holders).file_ids == ("g",)
+    assert focus_of(parse_question("Quay revenue in its annual report"), docs, holders).file_ids == ("g",)
+    assert focus_of(parse_question("Quay revenue grew"), docs, holders).kind is FocusKind.NONE
