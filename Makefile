@@ -76,7 +76,7 @@ run: $(STAMP)
 screenshots: $(STAMP)
 	@command -v xvfb-run >/dev/null 2>&1 || (apt-get update && apt-get install -y xvfb xauth) || \
 	  { echo "make screenshots needs Xvfb: sudo apt-get install xvfb xauth"; exit 1; }
-	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m app.ui.screenshots .screenshots
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m app.ui.screenshots .screenshots $(firstword $(wildcard .models/*.gguf))
 
 demo: $(STAMP)
 	$(BIN)/docent demo
