@@ -24,12 +24,25 @@ def _abs(p: Path) -> str:
 
 
 def cmd_watch(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from app.core.client import with_owner
+
     s = lib.settings
     for p in args.paths:
         folder = _abs(p)
         if not os.path.isdir(folder):
             print(f"docent: {folder} is not a folder", file=sys.stderr)
             return 2
+    reply = with_owner(s.index_dir, lambda o: (o.watch(args.paths), o.pid)) if args.paths else None
+    if reply is not None:  # a running owner syncs them now (and saves settings.json itself)
+        (done, pid) = reply
+        for folder in done.changed:
+            print(f"Watching {folder}.")
+        for folder in done.folders:
+            print(folder if os.path.isdir(folder) else f"{folder}  (unavailable)")
+        print(f"The Docent process {pid} keeps them in sync.", file=sys.stderr)
+        return 0
+    for p in args.paths:
+        folder = _abs(p)
         if folder not in s.watched_folders:
             s.watched_folders.append(folder)
             print(f"Watching {folder}.")
@@ -42,7 +55,14 @@ def cmd_watch(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_unwatch(lib, args) -> int:  # type: ignore[no-untyped-def]
+    from app.core.client import with_owner
+
     s = lib.settings
+    reply = with_owner(s.index_dir, lambda o: o.unwatch(args.paths, args.forget))
+    if reply is not None:  # the owner stops watching now (an unknown folder is its DocentError)
+        print(f"Stopped watching {len(reply.changed)} folder(s)"
+              + (f"; removed {reply.removed} file(s)." if args.forget else "."))
+        return 0
     gone = [f for f in map(_abs, args.paths) if f in s.watched_folders]
     if not gone:
         print("docent: not a watched folder", file=sys.stderr)

@@ -233,3 +233,18 @@ def unverified_figure_note(figure: str, found_in: tuple[int, ...]) -> str:
         where = ", ".join(f"[{n}]" for n in found_in)
         return f"unverified figure {figure}: not in the sources its sentence cites (it is in {where})"
     return f"unverified figure {figure}: in none of the sources Docent gave the model"
+
+
+def owner_cannot_message(what: str) -> str:
+    return f"The Docent process that owns the index cannot {what} for another shell; close it and run the command again."
+
+
+def not_watched_message() -> str:
+    return "Not a watched folder (`docent watch` lists them)."
+
+
+def owner_model_in_use_message(loaded: str, asked: str) -> str:
+    # Refused rather than swapped: the owner (the window, `docent serve`) keeps one model in
+    # memory, and loading a second beside it could need gigabytes more.
+    return (f"The Docent process that owns the index answers with {loaded}; it does not load "
+            f"{asked} beside it. Ask without --model, or close that process to use another model.")

@@ -55,6 +55,7 @@ class AnswerJob:
 class _Ask:
     job: AnswerJob
     where: dict[str, Any] | None
+    k: int | None = None  # passages for this question (None: settings.top_k)
 
 
 @dataclass
@@ -71,6 +72,8 @@ class AnswerService:
         self._emit = emit
         self._answerer: Any = None
         self._model_path: str | None = None
+        self.model_file = ""  # the GGUF in memory or loading ("" when none)
+        self._recipe = library.recipe_generation
         self.state = ModelState.NONE
         self.model_name = ""
         self._queue: queue.Queue[_Ask | _Load | None] = queue.Queue()
@@ -117,15 +120,16 @@ class AnswerService:
         self._queue.put(_Load(path))
 
     def ask(self, question: str, chat_id: int | None, where: dict[str, Any] | None,
-            regenerate: bool = False) -> AnswerJob:
+            regenerate: bool = False, k: int | None = None) -> AnswerJob:
         job = AnswerJob(next(self._ids), question, chat_id, regenerate)
         if self._closing.is_set():
             self._fail(job, answer_failed_message("Docent is closing"))
             return job
-        self._queue.put(_Ask(job, where))
+        self._queue.put(_Ask(job, where, k))
         return job
 
-    def ask_in(self, question: str, chat_id: int | None, scope: Any, regenerate: bool) -> AnswerJob:
+    def ask_in(self, question: str, chat_id: int | None, scope: Any, regenerate: bool,
+               k: int | None = None) -> AnswerJob:
         """ask() with a chat's scope (unless `scope` is given); never raises: a bad chat or
         scope ends the job at once with an error event."""
         try:
@@ -139,7 +143,7 @@ class AnswerService:
             where = scope.where() if hasattr(scope, "where") else scope
             if regenerate and not question:
                 raise DocentError(answer_failed_message("this chat has no answer to regenerate"))
-            return self.ask(question, chat_id, where, regenerate)
+            return self.ask(question, chat_id, where, regenerate, k)
         except Exception as e:
             message = str(e) if isinstance(e, DocentError) else answer_failed_message(repr(e))
             return failed_job(self._emit, question, chat_id, message)
@@ -160,15 +164,19 @@ class AnswerService:
             elif path is not None:
                 self.model_name = self.library.model_path(path).name
             self._set_state(ModelState.LOADING)
+            if self.library.settings.llm_backend == "local" or path is not None:
+                self.model_file = str(self.library.model_path(path))
             answerer = self.library.answerer(path)
             for warning in answerer.load():
                 _log.warning("model: %s", warning)
         except DocentError as e:
             none = "No language model" in str(e) and path is None
+            self.model_file = ""
             self._set_state(ModelState.NONE if none else ModelState.ERROR, str(e))
             return False
         except Exception as e:  # llama.cpp refusing a file, a bad GGUF, out of memory
             _log.exception("model load failed")
+            self.model_file = ""
             self._set_state(ModelState.ERROR, answer_failed_message(f"{type(e).__name__}: {e}"))
             return False
         self._answerer, self._model_path = answerer, path
@@ -185,6 +193,10 @@ class AnswerService:
             if not self._load(self._model_path):
                 self._fail(job, self._state_message())
                 return
+            if self._recipe != self.library.recipe_generation:  # a live re-embed switched collections
+                self._answerer.retriever = self.library.retriever()
+                self._recipe = self.library.recipe_generation
+            self._answerer.top_k = item.k or self.library.settings.top_k
             history: list[Any] = []
             if job.chat_id is not None and self.chats is not None:
                 history = self.chats.history(job.chat_id, without_last=job.regenerate)
@@ -231,6 +243,7 @@ class AnswerService:
             except Exception:
                 _log.exception("closing the model failed")
             self._answerer = None
+            self.model_file = ""
 
     # --- shutdown ----------------------------------------------------------------------
     def close(self, timeout: float) -> None:

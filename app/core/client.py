@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from app.core import wire
 from app.core.service import ENDPOINT_FILE
-from app.core.wire import (AskRequest, CancelRequest, ErrorReply, ForgetReply, ForgetRequest, IndexDone,
-                           IndexProgressMsg, IndexRequest, JobAccepted, StatusReply, StatusRequest)
+from app.core.wire import (AskRequest, CancelRequest, ChatReply, ErrorReply, ForgetReply, ForgetRequest,
+                           IndexDone, IndexProgressMsg, IndexRequest, JobAccepted, NewChatRequest,
+                           StatusReply, StatusRequest, UnwatchRequest, WatchReply, WatchRequest)
 from app.errors import OwnerRequestError, OwnerStoppedError, owner_reply_not_understood
 
 if TYPE_CHECKING:
@@ -98,6 +99,17 @@ class OwnerClient:
 
     def forget(self, paths: list[Path]) -> int:
         return self._one(ForgetRequest(_absolute(paths)), ForgetReply).removed
+
+    def watch(self, folders: list[Path]) -> WatchReply:
+        """Folders the owner keeps in sync from now on (it saves them in settings.json)."""
+        return self._one(WatchRequest(_absolute(folders)), WatchReply)
+
+    def unwatch(self, folders: list[Path], forget: bool = False) -> WatchReply:
+        return self._one(UnwatchRequest(_absolute(folders), forget), WatchReply)
+
+    def new_chat(self, title: str = "New chat") -> int:
+        """A chat in the owner's ChatStore; ask with AskRequest(chat=id) to continue it."""
+        return self._one(NewChatRequest(title), ChatReply).chat_id
 
     def queue_index(self, paths: list[Path]) -> JobAccepted:
         return self._one(IndexRequest(_absolute(paths), wait=False), JobAccepted)

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from app.core import wire
 from app.core.wire import (AskRequest, CancelRequest, ErrorCode, ErrorReply, ForgetReply, ForgetRequest,
-                           IndexDone, IndexProgressMsg, IndexRequest, JobAccepted, StatusReply,
-                           StatusRequest, WireError)
+                           IndexDone, IndexProgressMsg, IndexRequest, JobAccepted, NewChatRequest,
+                           StatusReply, StatusRequest, UnwatchRequest, WatchRequest, WireError)
 from app.engine.search_service import SearchReply, SearchRequest
 from app.errors import OWNER_BUSY_MESSAGE, DocentError, bad_request_message, owner_failed_message
 
@@ -64,6 +64,9 @@ class ServiceHost(Protocol):
     def ask(self, req: AskRequest, cancel: threading.Event) -> Iterator[object]:
         """Engine events (SourcesEvent, TokenEvent..., DoneEvent or ErrorEvent), and Notices.
         Setting `cancel` stops the generation within a token."""
+
+    # Optional (a host without them refuses the request with a clear message):
+    # watch(paths) -> WatchReply, unwatch(paths, forget) -> WatchReply, new_chat(title) -> ChatReply
 
 
 class LocalService:
@@ -223,8 +226,23 @@ class LocalService:
             status = self.host.status()
             status.served_by = os.getpid()
             return status
+        if isinstance(req, (WatchRequest, UnwatchRequest, NewChatRequest)):
+            return self._optional(req)
         assert isinstance(req, ForgetRequest)
         return ForgetReply(self.host.forget([Path(p) for p in req.paths]))
+
+    def _optional(self, req: object) -> object:
+        from app.errors import owner_cannot_message
+
+        name = {WatchRequest: "watch", UnwatchRequest: "unwatch", NewChatRequest: "new_chat"}[type(req)]
+        fn = getattr(self.host, name, None)
+        if fn is None:
+            return ErrorReply(ErrorCode.REFUSED, owner_cannot_message(name.replace("_", " ")))
+        if isinstance(req, WatchRequest):
+            return fn([Path(p) for p in req.paths])
+        if isinstance(req, UnwatchRequest):
+            return fn([Path(p) for p in req.paths], req.forget)
+        return fn(req.title)
 
     def _index(self, conn: Any, req: IndexRequest) -> None:
         lines: queue.Queue[Progress] = queue.Queue()

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from app.core.wire import AskRequest, FileRow, Notice, StatusReply
+from app.core.wire import AskRequest, ChatReply, FileRow, Notice, StatusReply, WatchReply
 from app.engine.search_service import SearchReply, SearchRequest, search_here
 from app.errors import EmptyIndexError, OwnerRequestError
 
@@ -141,10 +141,48 @@ class CoreServiceHost:
         self.settings = core.settings
         self._search_lock = threading.Lock()
         self._retrievers: dict[str | None, Any] = {}
+        self._recipe = 0
 
     def search(self, req: SearchRequest) -> SearchReply:
         with self._search_lock:  # the core's library is built before its service starts
-            return search_here(self.core.library, req, self._retrievers)
+            lib = self.core.library
+            if self._recipe != lib.recipe_generation:  # a live re-embed switched collections
+                self._retrievers.clear()
+                self._recipe = lib.recipe_generation
+            return search_here(lib, req, self._retrievers)
+
+    def watch(self, paths: list[Path]) -> WatchReply:
+        """Folders added through the core's writer; their files are indexed from now on."""
+        before = set(self.core.settings.watched_folders)
+        for p in paths:
+            job = self.core.watch_folder(p)
+            job.wait(None)
+            _raise_if_failed(job)
+        folders = list(self.core.settings.watched_folders)
+        return WatchReply([f for f in folders if f not in before], folders)
+
+    def unwatch(self, paths: list[Path], forget: bool) -> WatchReply:
+        from app.errors import not_watched_message
+
+        watched = set(self.core.settings.watched_folders)
+        gone = [f for f in (os.path.abspath(str(p)) for p in paths) if f in watched]
+        if not gone:
+            raise OwnerRequestError(not_watched_message())
+        removed = 0
+        for folder in gone:
+            job = self.core.unwatch_folder(folder, keep_chunks=not forget)
+            job.wait(None)
+            _raise_if_failed(job)
+            removed += int(job.result.files) if forget else 0
+        return WatchReply(gone, list(self.core.settings.watched_folders), removed)
+
+    def new_chat(self, title: str) -> ChatReply:
+        from app.errors import owner_cannot_message
+
+        chats = self.core.chats
+        if chats is None:
+            raise OwnerRequestError(owner_cannot_message("keep chats"))
+        return ChatReply(chats.create(title or "New chat").id)
 
     def status(self) -> StatusReply:
         from app.core.events import FileState
@@ -157,7 +195,7 @@ class CoreServiceHost:
                 for f in infos]
         return StatusReply(len(infos), len(indexed), sum(f.state == FileState.ERROR for f in infos),
                            sum(f.chunks for f in indexed), rows, list(st.folders), st.model_name,
-                           st.state.value, pdf_fast_paths=pdf_speedups.install())
+                           st.state.value, pdf_fast_paths=st.pdf_fast_paths or pdf_speedups.install())
 
     def index(self, paths: list[Path], progress: Callable[["Progress"], None] | None) -> "CoreIndexJob":
         return CoreIndexJob(self.core, paths, progress)
@@ -179,10 +217,16 @@ class CoreServiceHost:
         job: Any = None
         finished = False
         try:
-            if req.model:  # queued before the question on the core's answer thread: loaded first
-                self.core.load_model(req.model)
+            if req.model:
+                loaded = self.core.loaded_model()
+                if loaded and os.path.abspath(loaded) != os.path.abspath(req.model):
+                    from app.errors import owner_model_in_use_message
+
+                    raise OwnerRequestError(owner_model_in_use_message(loaded, req.model))
+                if not loaded:  # none in memory yet: queued before the question, loaded first
+                    self.core.load_model(req.model)
             scope = Scope(tuple(req.files), tuple(req.folders)) if req.folders or req.files else None
-            job = self.core.ask(req.question, scope=scope)
+            job = self.core.ask(req.question, chat_id=req.chat, scope=scope, k=req.k)
             started = cancelled = False
             while True:
                 if cancel.is_set() and not cancelled:

@@ -64,6 +64,23 @@ class AskRequest:
     k: int | None = None
     folders: list[str] = field(default_factory=list)  # scope: absolute paths; both empty = all
     files: list[str] = field(default_factory=list)
+    chat: int | None = None  # the owner's ChatStore chat this question continues (NewChatRequest)
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    paths: list[str]  # folders to keep in sync, from now on
+
+
+@dataclass(frozen=True)
+class UnwatchRequest:
+    paths: list[str]
+    forget: bool = False  # also drop their documents from the index
+
+
+@dataclass(frozen=True)
+class NewChatRequest:
+    title: str = "New chat"
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,18 @@ class ForgetReply:
 
 
 @dataclass(frozen=True)
+class WatchReply:
+    changed: list[str]  # the folders this request added (or removed)
+    folders: list[str]  # every watched folder after it
+    removed: int = 0  # files dropped from the index (unwatch --forget)
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    chat_id: int
+
+
+@dataclass(frozen=True)
 class Notice:
     """A warning for the user that is not an error (e.g. the model's context was reduced)."""
 
@@ -172,16 +201,18 @@ class AnswerError:
 
 _TYPES: dict[str, type] = {
     "search": SearchRequest, "status": StatusRequest, "index": IndexRequest, "forget": ForgetRequest,
-    "ask": AskRequest, "cancel": CancelRequest,
+    "ask": AskRequest, "cancel": CancelRequest, "watch": WatchRequest, "unwatch": UnwatchRequest,
+    "new_chat": NewChatRequest, "watch_reply": WatchReply, "chat_reply": ChatReply,
     "error": ErrorReply, "search_reply": SearchReply, "status_reply": StatusReply, "job": JobAccepted,
     "index_progress": IndexProgressMsg, "index_done": IndexDone, "forget_reply": ForgetReply,
     "notice": Notice, "sources": SourcesMsg, "token": TokenMsg, "answer_done": AnswerDone,
     "answer_error": AnswerError,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
-REQUESTS = (SearchRequest, StatusRequest, IndexRequest, ForgetRequest, AskRequest)
+REQUESTS = (SearchRequest, StatusRequest, IndexRequest, ForgetRequest, AskRequest, WatchRequest,
+            UnwatchRequest, NewChatRequest)
 _FINAL = (ErrorReply, SearchReply, StatusReply, JobAccepted, IndexDone, ForgetReply, AnswerDone,
-          AnswerError)
+          AnswerError, WatchReply, ChatReply)
 
 
 def is_final(msg: object) -> bool:
