@@ -80,6 +80,18 @@ class _WriterView:
         self.settings = library.settings
         self.indexer = indexer
         self.manifest = library.manifest
+        self._library = library
+
+    def begin_recipe(self) -> str:
+        """The indexer writes under the settings' recipe from now on (writer thread)."""
+        version = self._library.begin_recipe()
+        inner = self._library.indexer
+        if not isinstance(inner.embedder, CancellableEmbedder):  # the embedder changed too
+            inner.embedder = CancellableEmbedder(inner.embedder)
+        return version
+
+    def finish_recipe(self) -> None:
+        self._library.finish_recipe()
 
 
 class Core:
@@ -112,6 +124,8 @@ class Core:
         self._threads: dict[str, threading.Thread] = {}
         self._retrievers: dict[str | None, Any] = {}
         self._current = ""  # the file the writer has in hand
+        self._fast_paths: Any = None
+        self._recipe = 0  # the library's recipe generation _retrievers were built for
 
     # --- events --------------------------------------------------------------------
     def subscribe(self, fn: EventFn) -> Callable[[], None]:
@@ -183,6 +197,7 @@ class Core:
         self._journal = JobJournal(s.index_dir / JOURNAL_FILE)
         self._reader = ManifestReader(s.manifest_path)
         self._chats = self._open_chats()
+        self._fast_paths = _fast_paths()
         sync = SyncService(_WriterView(lib, self._indexer), on_event=self._on_sync,
                            watch=self._watch, quiet_s=self._quiet_s, poll_s=self._poll_s)
         if self._paused:
@@ -236,6 +251,9 @@ class Core:
         """A SearchRequest answered here (the local service calls this for other shells)."""
         from app.engine.search_service import search_here
 
+        if self._recipe != self.library.recipe_generation:  # a live re-embed switched collections
+            self._retrievers.clear()
+            self._recipe = self.library.recipe_generation
         return search_here(self.library, req, self._retrievers)
 
     def _answers_model_event(self) -> CoreEvent:
@@ -410,7 +428,8 @@ class Core:
         a = self._answers
         return LibraryStatus(self._state, sum(by.values()), chunks, by,
                              tuple(f for f, _ in self.folders()),
-                             a.state if a else ModelState.NONE, a.model_name if a else "")
+                             a.state if a else ModelState.NONE, a.model_name if a else "",
+                             pdf_fast_paths=self._fast_paths)
 
     # --- answers ---------------------------------------------------------------------
     @property
@@ -425,21 +444,29 @@ class Core:
         if self._answers is not None:
             self._answers.load_model(path)
 
-    def ask(self, question: str, chat_id: int | None = None, scope: Any = None) -> AnswerJob:
-        return self._ask(question, chat_id, scope, regenerate=False)
+    def loaded_model(self) -> str:
+        """The model file in memory (or loading), "" when none: another shell's --model must
+        not swap it."""
+        return self._answers.model_file if self._answers is not None else ""
+
+    def ask(self, question: str, chat_id: int | None = None, scope: Any = None,
+            k: int | None = None) -> AnswerJob:
+        """`k`: passages to retrieve for this question (None: settings.top_k)."""
+        return self._ask(question, chat_id, scope, regenerate=False, k=k)
 
     def regenerate(self, chat_id: int) -> AnswerJob:
         chat = self._chats.get(chat_id) if self._chats is not None else None
         question = chat.turns[-1].question if chat is not None and chat.turns else ""
         return self._ask(question, chat_id, None, regenerate=True)
 
-    def _ask(self, question: str, chat_id: int | None, scope: Any, regenerate: bool) -> AnswerJob:
+    def _ask(self, question: str, chat_id: int | None, scope: Any, regenerate: bool,
+             k: int | None = None) -> AnswerJob:
         if not self.wait_ready(0) or self._answers is None:
             from app.errors import answer_failed_message
 
             return failed_job(self._emit, question, chat_id,
                               answer_failed_message("Docent is still opening its library"))
-        return self._answers.ask_in(question, chat_id, scope, regenerate)
+        return self._answers.ask_in(question, chat_id, scope, regenerate, k)
 
     def download_model(self, entry: Any = None) -> Any:
         """Download (resumable, checked), select and load a catalog model; ModelEvents."""
@@ -449,10 +476,12 @@ class Core:
 
     def update_settings(self, **changes: Any) -> SettingsChanged:
         change = self.settings.update(**changes)
-        # A re-embed runs at the next start (the new recipe's collection is filled from the
-        # manifest rows of the old one); running it live needs the Library to rebuild its store.
-        event = SettingsChanged(change.changed, change.reembed,
-                                bool(getattr(change, "restart", False) or change.reembed))
+        # A re-embed runs now, on the writer (REEMBED job: every file under the new recipe,
+        # with the usual progress; searches use the old collection until it is complete). A
+        # core that is not running yet (or a kill meanwhile) re-embeds at its next start.
+        event = SettingsChanged(change.changed, change.reembed, bool(getattr(change, "restart", False)))
+        if change.reembed and self.sync is not None:
+            self._job(JobKind.REEMBED, [])
         if change.changed:
             self._emit(event)
         return event
@@ -473,6 +502,16 @@ class Core:
         self._state = CoreState.CLOSED
         self._ready.set()  # nobody waits for a start that will not come
         self._emit(CoreStateEvent(CoreState.CLOSED))
+
+def _fast_paths() -> Any:
+    from ingest.loaders import pdf_speedups
+
+    try:
+        return pdf_speedups.install()  # what this process's parser workers get
+    except Exception:  # a pypdf we cannot patch: status says none run
+        _log.exception("pdf fast paths")
+        return None
+
 
 def _abs(p: Path | str) -> str:
     return os.path.abspath(os.path.expanduser(str(p)))

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from app.engine.events import Event as EngineAnswerEvent
+
+if TYPE_CHECKING:
+    from ingest.loaders.pdf_speedups import FastPaths
 
 
 class CoreState(str, enum.Enum):
@@ -124,7 +127,7 @@ class ErrorEvent:
 class SettingsChanged:
     changed: tuple[str, ...]
     reembed: bool = False  # the change needs every document re-embedded (runs via the writer)
-    restart: bool = False  # takes effect at the next start (today: a re-embed too, see Core)
+    restart: bool = False  # takes effect at the next start (a re-embed runs live, see Core)
 
 
 CoreEvent = Union[CoreStateEvent, FolderEvent, FileEvent, IndexProgress, ModelEvent, AnswerEvent,
@@ -156,4 +159,4 @@ class LibraryStatus:
     folders: tuple[str, ...] = ()
     model: ModelState = ModelState.NONE
     model_name: str = ""
-    pdf_fast_paths: dict[str, bool] = field(default_factory=dict)
+    pdf_fast_paths: "FastPaths | None" = None  # whether the pypdf drop-ins run in this process

@@ -241,7 +241,23 @@ def _unwatch(job: WriterJob, svc: "SyncService") -> bool:
     return True
 
 
+def _reembed(job: WriterJob, svc: "SyncService") -> bool:
+    """Every file again under the settings' recipe, into its own collection; the library
+    switches searches to it only once all are done (a pause or a kill resumes: the manifest
+    rows still carry the old index_version)."""
+    lib = svc.library
+    version = lib.begin_recipe()
+    files = [Path(r.path) for r in lib.manifest.all()
+             if r.index_version != version and os.path.isfile(r.path)]
+    left = svc.index_files(files)
+    job.result.files = len(files) - len(left)
+    if left:
+        return False
+    lib.finish_recipe()
+    return True
+
+
 _RUNNERS: dict[JobKind, Callable[[WriterJob, "SyncService"], bool]] = {
     JobKind.ADD: _add, JobKind.REINDEX: _reindex, JobKind.FORGET: _forget,
-    JobKind.WATCH: _watch, JobKind.UNWATCH: _unwatch, JobKind.REEMBED: _reindex,
+    JobKind.WATCH: _watch, JobKind.UNWATCH: _unwatch, JobKind.REEMBED: _reembed,
 }

@@ -33,6 +33,9 @@ class Library:
         self._pool = None
         self._indexer = None
         self._keyword = None
+        self._embedder_for = settings.embedder_path  # the embedder_path self._embedder is of
+        self._next = None  # a recipe being filled by a live re-embed: (store, embedder)
+        self.recipe_generation = 0  # +1 when searches switch to a new recipe's collection
 
     # --- ownership: one process owns a Chroma path -----------------------------
     def _acquire(self) -> None:
@@ -154,6 +157,52 @@ class Library:
         return Indexer(manifest, store, embedder, chunker, self._pool, self.index_version,
                        secondary=[keyword])
 
+    # --- a live re-embed (the core's writer thread) -------------------------------
+    def begin_recipe(self) -> str:
+        """Point the indexer at the settings' chunking/embedder recipe: its own collection
+        (same client), chunker and, if embedder_path changed, embedder. Searches keep the
+        old collection (and embedder) until finish_recipe(). Idempotent; returns the version."""
+        from ingest.chunker import Chunker
+        from ingest.store import ChromaStore, collection_name
+
+        with self._building:
+            s, indexer = self.settings, self.indexer
+            embedder = self._next[1] if self._next is not None else self._embedder
+            if s.embedder_path != self._embedder_for and (self._next is None or embedder is self._embedder):
+                from ingest.embedder import Embedder
+
+                path = Path(s.embedder_path) if s.embedder_path else bundled_embedder()
+                if path is None or not path.is_dir():
+                    raise EmbedderMissingError(str(path or "the bundled all-MiniLM-L6-v2"))
+                embedder = Embedder(path, batch_size=s.embed_batch_size)
+            info = embedder.info()
+            version = collection_name(info.fingerprint, s.chunk_tokens, s.chunk_overlap)
+            store = self._store if version == self._store.name else \
+                self._next[0] if self._next is not None and self._next[0].name == version else \
+                ChromaStore(s.chroma_dir, version, client=self._store.client)
+            self._next = (store, embedder)
+            indexer.store, indexer.version = store, version
+            indexer.chunker = Chunker(embedder.tokenizer, s.chunk_tokens, s.chunk_overlap, info.max_tokens)
+            if embedder is not self._embedder:
+                indexer.embedder = embedder
+            return version
+
+    def finish_recipe(self) -> None:
+        """Searches (and answers) use the new recipe's collection from now on; the old one
+        stays on disk, as after a recipe change between runs."""
+        with self._building:
+            if self._next is None:
+                return
+            (store, embedder), self._next = self._next, None
+            old = self._embedder
+            changed = store is not self._store or embedder is not old
+            self._store, self._embedder = store, embedder
+            self._embedder_for = self.settings.embedder_path
+            if changed:
+                self.recipe_generation += 1
+            if embedder is not old and old is not None:  # in-flight searches finish first
+                threading.Thread(target=old.close, name="docent-embed-close", daemon=True).start()
+
     def retriever(self, mode: str | None = None):  # type: ignore[no-untyped-def]
         from app.engine.hybrid import HybridRetriever
 
@@ -213,9 +262,12 @@ class Library:
                 self._manifest.close()
             if self._lock is not None:
                 self._lock.release()
+            if self._next is not None and self._next[1] is not self._embedder:
+                self._next[1].close()  # a re-embed's new embedder, cut short
             if self._embedder is not None:  # last: it finishes the batch in hand (seconds on
                 self._embedder.close()  # a busy CPU), and the index is released already
             self._pool = self._manifest = self._store = self._indexer = self._lock = None
+            self._next = None
             self._keyword = None
 
     def __enter__(self) -> "Library":
