@@ -154,7 +154,7 @@ class Driver:
         self.rec("index_library_start")
         self.w.core.add_paths([Path(p) for p in self.args.library])
         self.QTimer.singleShot(500, lambda: self.when(
-            lambda: not self.indexing() and self.w.core.wait_idle(0), self.ask_next,
+            lambda: not self.indexing() and self.w.core.wait_idle(0.05), self.ask_next,
             1800, "library indexed"))
 
     def ask_next(self, i: int = 0) -> None:
@@ -376,7 +376,7 @@ class Child:
                 self.proc.wait()
 
     def stderr_tail(self) -> str:
-        return "".join(self._err[-15:])
+        return "".join(self._err[-40:])
 
 
 def make_home(model: Path | None) -> Path:
@@ -466,8 +466,8 @@ def run_interact(model: Path, docs: Path, stall_cap_s: float) -> dict[str, Any]:
                "close_to_exit_s": None if exit_s is None else round(exit_s, 3),
                "exit_code": child.proc.returncode,
                "timeouts": [r["what"] for r in recs if r["kind"] == "timeout"]}
-        if res["timeouts"] or close is None:
-            res["stderr_tail"] = child.stderr_tail()
+        if res["timeouts"] or close is None or child.proc.returncode != 0:
+            res["stderr_tail"] = child.stderr_tail()  # e.g. why the exit was not clean
         return res
     finally:
         child.stop()
