@@ -62,9 +62,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "gui":  # the window's core owns the index: no Library here
-        from app.ui.app import main as gui_main
+        from app.ui.app import run as run_window  # exits the process when the window closes
 
-        return gui_main(["docent-app", "--theme", args.theme] + (["-v"] if args.verbose else []))
+        run_window(["docent-app", "--theme", args.theme] + (["-v"] if args.verbose else []))
     from app.logs import setup_logging
     from app.settings import Settings
 

@@ -37,9 +37,9 @@ def main(argv: list[str]) -> int:
 
         return window_check_main(argv[1:])
     if (not argv or argv[:1] == ["gui"]) and _has_window():
-        from app.ui.app import main as window
+        from app.ui.app import run as window  # exits the process when the window closes
 
-        return window() or 0
+        window([sys.argv[0], *argv[1:]] if argv else [sys.argv[0]])
     from app.cli import main as cli
 
     return cli(argv)

@@ -195,11 +195,44 @@ def main(argv: list[str] | None = None) -> int:
         window.statusBar().showMessage(settings.load_report.message, 30000)
     window.show()
     QTimer.singleShot(0, window.bridge.start)  # after the first paint
+    _close_on_sigterm(window)
     code = app.exec()
     hook.uninstall()
     return code
 
 
-if __name__ == "__main__":
+def _close_on_sigterm(window: Any) -> None:
+    """A session logout or `kill` closes the window as the user would (the core saves its
+    queue); Python only runs signal handlers between bytecodes, so a timer wakes it."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, window.close))
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The process entry (gui-script, `docent gui`, `python -m app.ui.app`)."""
     os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
-    sys.exit(main())
+    exit_process(main(argv))
+
+
+def exit_process(code: int) -> None:
+    """Leave without the interpreter's finalisation once the window has closed.
+
+    Closing mid-index gives the core 3 s; a native thread still inside torch or
+    llama.cpp after that aborts finalisation ("terminate called without an active
+    exception", SIGABRT). What must survive is already on disk (the manifest and
+    the writer's queue), so flush and leave.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    run()

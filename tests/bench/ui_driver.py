@@ -295,4 +295,5 @@ def child_main(args: argparse.Namespace) -> int:
     QApplication.exec = exec_and_drive  # type: ignore[method-assign]
     code = ui_app.main(["docent-app"])
     rec("exit", code=code)
+    ui_app.exit_process(code)  # as app.ui.app.run() ends the real process
     return code
