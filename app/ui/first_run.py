@@ -116,6 +116,13 @@ class FirstRunDialog(QDialog):
         self.cancel_button.show()
         self.job = self.bridge.core.download_model(self.entry)
 
+    def _partial_kept(self) -> bool:
+        """A cancelled or cut download keeps its part; a checksum failure discards it."""
+        if self.entry is None:
+            return False
+        models = self.bridge.core.settings.models_dir
+        return (models / f"{self.entry.filename}.incomplete").is_file()
+
     def cancel_download(self) -> None:
         if self.job is not None:
             self.job.cancel()
@@ -147,11 +154,13 @@ class FirstRunDialog(QDialog):
             self.status.setText(f"Loading {ev.name}…" if ev.name else "Loading the model…")
         elif ev.state is ModelState.READY:
             self.accept()
+        elif ev.state is ModelState.NONE and self.job is not None:
+            return  # the core's start-up "no model yet", arriving after Download was clicked
         elif ev.state in (ModelState.ERROR, ModelState.NONE):
             self.bar.hide()
             self.cancel_button.hide()
             self.cancel_button.setEnabled(True)
             self.download_button.show()
-            self.download_button.setText("Resume download" if self.job is not None else "Download")
+            self.download_button.setText("Resume download" if self._partial_kept() else "Download")
             self.status.setText(ev.message)
             self.job = None

@@ -99,7 +99,10 @@ def test_a_checksum_mismatch_is_shown_and_nothing_is_selected(qtbot, window_fact
     qtbot.waitUntil(lambda: dialog.download_button.isVisible(), timeout=10_000)
     said = DOWNLOAD_MESSAGES[DownloadErrorKind.HASH_MISMATCH].split(" (expected")[0]
     assert dialog.status.text().startswith(said), dialog.status.text()
-    assert dialog.download_button.text() == "Resume download"
+    # The corrupt part is discarded, so there is nothing to resume.
+    assert dialog.download_button.text() == "Download"
+    partial = window.core.settings.models_dir / f"{entry.filename}.incomplete"
+    assert not partial.exists()
     assert selected_model(window.core.settings.home) is None
     assert window.core.model_state is ModelState.NONE
     assert not dialog.bar.isVisible()
