@@ -90,7 +90,7 @@ def refuse_network(attempts: list[str]) -> Iterator[None]:
     def guard(address: object) -> None:
         if not _is_loopback(address):
             attempts.append(repr(address))
-            raise ConnectionRefusedError(f"networking is off during the self-test: {address}")
+            raise ConnectionRefusedError(f"networking is off here: {address}")
 
     def connect(self, address):  # type: ignore[no-untyped-def]
         guard(address)
@@ -103,7 +103,7 @@ def refuse_network(attempts: list[str]) -> Iterator[None]:
     def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
         if host not in (None, "localhost") and not _is_ip_literal(host):  # a name: a DNS query
             attempts.append(f"dns {host!r}")
-            raise socket.gaierror(f"networking is off during the self-test: {host}")
+            raise socket.gaierror(f"networking is off here: {host}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
