@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from app.engine.prompt import NumberedSource, format_sources
 from ingest.chunker import Chunker, document_label
 from ingest.document import UNPAGED, Block, PageSpan, page_texts
 from ingest.loaders import load_document
@@ -161,7 +162,10 @@ def test_store_search_and_citation_carry_locations(library, sec_docs, tmp_path):
     assert passages
     for p in passages:
         assert p.spans and p.body and not p.body.startswith(label)
-        assert p.text.startswith(label)  # the model still sees whose document it is
+        # The model still sees whose document it is: on the passage's source line (a
+        # trimmed passage leaves a label that only repeats the file name to that line).
+        shown = format_sources([NumberedSource(1, p)])
+        assert shown.startswith(f"[1] {p.name}") and label in shown.split("\n", 1)[0]
         assert _norm(_sliced(texts, p.spans)) == _norm(p.body)
         assert p.page_start == p.spans[0].page and p.page_end == p.spans[-1].page
     assert all(not r.snippet.startswith(label) for r in rows(passages))
