@@ -13,7 +13,7 @@ from app.ui.viewer.align import tokens
 from app.ui.viewer.samples import default_chunker, file_sources
 from app.ui.viewer.source import SourceState
 from app.ui.viewer.viewer import SourceViewer
-from tests.ui.viewer_readback import read_back
+from tests.ui.viewer_readback import open_source, read_back
 
 SEED = 13
 N_DOCS, PER_DOC = 5, 10
@@ -39,11 +39,6 @@ def viewer(qtbot):
     v.show()
     return v
 
-
-def open_source(qtbot, viewer, sources, index=0):
-    with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
-        viewer.show_sources(sources, index)
-    return blocker.args[0]
 
 
 def test_highlights_hold_the_passage_on_fifty_random_chunks(qtbot, viewer, sec_docs, chunker):

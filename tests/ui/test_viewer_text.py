@@ -7,6 +7,7 @@ from app.ui.viewer.align import tokens
 from app.ui.viewer.samples import default_chunker, file_sources
 from app.ui.viewer.source import SourceState
 from app.ui.viewer.viewer import SourceViewer
+from tests.ui.viewer_readback import open_source
 
 TOPICS = ["lease", "insurance", "maintenance", "termination", "deposit", "utilities", "parking", "pets"]
 
@@ -31,11 +32,6 @@ def viewer(qtbot):
     v.show()
     return v
 
-
-def open_source(qtbot, viewer, sources, index=0):
-    with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
-        viewer.show_sources(sources, index)
-    return blocker.args[0]
 
 
 def assert_selected_in_view(viewer, source):

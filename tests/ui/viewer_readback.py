@@ -40,3 +40,10 @@ def accuracy(passage: str, lit: list[str]) -> tuple[int, int, int]:
     want, got = Counter(t.norm for t in tokens(passage)), Counter(lit)
     common = sum((want & got).values())
     return common, sum(got.values()) - common, sum(want.values())
+
+
+def open_source(qtbot, viewer, sources, index=0):  # type: ignore[no-untyped-def]
+    """Show `sources` at `index` and wait until the passage is on screen; its shown state."""
+    with qtbot.waitSignal(viewer.passage_shown, timeout=30_000) as blocker:
+        viewer.show_sources(sources, index)
+    return blocker.args[0]
