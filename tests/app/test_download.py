@@ -39,6 +39,10 @@ class FakeHub:
         self.lfs = True  # False: a plain git file (ETag is a git sha1, no X-Linked-*)
         self.drop_after: int | None = None  # next GET on the CDN sends this many bytes, then hangs up
         self.ignore_range = False
+        # Next GET on the CDN sends this many bytes, then trickles (16 KiB per 20 ms) until
+        # `flow` is set: a download that cannot finish before the test has acted on it.
+        self.trickle_after: int | None = None
+        self.flow = threading.Event()
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range)
         self.lock = threading.Lock()
 
@@ -95,10 +99,15 @@ def _handler(hub: FakeHub, cdn_base: list[str]) -> type[BaseHTTPRequestHandler]:
                 return
             with hub.lock:
                 limit, hub.drop_after = hub.drop_after, None
+                trickle, hub.trickle_after = hub.trickle_after, None
             sent = 0
             with open(hub.blob, "rb") as f:
                 f.seek(start)
-                while chunk := f.read(256 * 1024):
+                while chunk := f.read(256 * 1024 if trickle is None or sent < trickle else 16 * 1024):
+                    if trickle is not None and sent >= trickle:
+                        self.wfile.flush()
+                        if hub.flow.wait(0.02):
+                            trickle = None  # released: the rest at full speed
                     if limit is not None and sent + len(chunk) > limit:
                         self.wfile.write(chunk[: limit - sent])
                         self.wfile.flush()
@@ -144,6 +153,7 @@ def hub(smol: Path, smol_sha256: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
         t.start()
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{servers[0].server_port}")
     yield state
+    state.flow.set()  # a trickling response ends, so shutdown() does not wait on it
     for s in servers:
         s.shutdown()
         s.server_close()
