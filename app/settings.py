@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from app import errors
+from app.settings_checks import check_value, overlap_problem
 
 APP_NAME = "Docent"
 HOME_ENV = "DOCENT_HOME"
@@ -239,12 +240,12 @@ class Settings:
             if spec is None:
                 s._unknown[key] = value
                 continue
-            coerced, problem = _check(spec, value)
+            coerced, problem = check_value(spec, value)
             if problem:
                 problems.append(problem)
             else:
                 setattr(s, key, coerced)
-        overlap = _overlap_problem(s.chunk_overlap, s.chunk_tokens)
+        overlap = overlap_problem(s.chunk_overlap, s.chunk_tokens)
         if overlap:
             problems.append(overlap)
             s.chunk_overlap = min(specs["chunk_overlap"].default, s.chunk_tokens // 2)
@@ -309,13 +310,13 @@ class Settings:
             if spec is None:
                 problems.append(errors.setting_unknown(key))
                 continue
-            coerced, problem = _check(spec, value)
+            coerced, problem = check_value(spec, value)
             if problem:
                 problems.append(problem)
             else:
                 clean[key] = coerced
         if "chunk_overlap" in clean or "chunk_tokens" in clean:
-            overlap = _overlap_problem(clean.get("chunk_overlap", self.chunk_overlap),
+            overlap = overlap_problem(clean.get("chunk_overlap", self.chunk_overlap),
                                        clean.get("chunk_tokens", self.chunk_tokens))
             if overlap:
                 problems.append(overlap)
@@ -365,44 +366,6 @@ class Settings:
 
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "list[str]": list}
-_TYPE_WORDS = {int: "a whole number", float: "a number", str: "text", list: "a list of text"}
-
-
-def _check(spec: FieldSpec, value: Any) -> tuple[Any, str]:
-    """(coerced value, "") or (None, the user-facing problem)."""
-    t = spec.type
-    wrong = (None, errors.setting_wrong_type(spec.name, _TYPE_WORDS[t], value))
-    if isinstance(value, bool):  # JSON true/false is never a number or text here
-        return wrong
-    if t is int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int):
-            return wrong
-    elif t is float:
-        if not isinstance(value, (int, float)) or value != value:  # NaN is not a setting
-            return wrong
-        value = float(value)
-    elif t is str:
-        if not isinstance(value, str):
-            return wrong
-    elif t is list:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return wrong
-        value = list(value)
-    if spec.choices and value not in spec.choices:
-        return None, errors.setting_not_a_choice(spec.name, spec.choices, value)
-    if t in (int, float) and ((spec.minimum is not None and value < spec.minimum)
-                              or (spec.maximum is not None and value > spec.maximum)):
-        return None, errors.setting_out_of_range(spec.name, spec.minimum, spec.maximum, value)
-    return value, ""
-
-
-def _overlap_problem(overlap: int, chunk_tokens: int) -> str:
-    # The chunker clamps the overlap to half a chunk; say so instead of clamping silently.
-    return errors.setting_overlap_too_large(overlap, chunk_tokens) if overlap > chunk_tokens // 2 else ""
-
-
 def _aside_name(path: Path) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     aside = path.with_name(f"{path.name}.bad-{stamp}")

@@ -22,21 +22,16 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+# The value types live in chat_types; importers may keep taking them from here.
+from app.core.chat_types import (DEFAULT_TITLE, Chat, ChatScope, ChatTurn, SourceRef,  # noqa: F401
+                                 first_question_title)
 from app.errors import ChatNotFoundError, ChatsCorruptError, ChatStorageError, ChatsTooNewError
 
 if TYPE_CHECKING:
-    from app.engine.events import Answer
     from app.engine.prompt import Turn
-    from app.engine.retrieval import Passage
-    from app.engine.scope import Scope
-    from ingest.document import PageSpan
-
-DEFAULT_TITLE = "New chat"
-TITLE_CHARS = 60
 
 MIGRATIONS: list[str] = [
     # 1: chats, their turns, and each turn's sources (what the model was shown)
@@ -80,99 +75,6 @@ MIGRATIONS: list[str] = [
     );
     """,
 ]
-
-
-@dataclass(frozen=True)
-class ChatScope:
-    """Which documents a chat draws on; empty means all of them. Paths are absolute."""
-
-    folders: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "folders", _norm(self.folders))
-        object.__setattr__(self, "files", _norm(self.files))
-
-    @property
-    def is_all(self) -> bool:
-        return not self.folders and not self.files
-
-    def to_scope(self) -> "Scope | None":
-        from app.engine.scope import Scope
-
-        return None if self.is_all else Scope(paths=self.files, folders=self.folders)
-
-    def where(self) -> dict[str, Any] | None:
-        """The engine's where dict (keys `folder`, `path`), or None for all documents."""
-        scope = self.to_scope()
-        return None if scope is None else scope.where()
-
-    def describe(self) -> str:
-        if self.is_all:
-            return "All documents"
-        if len(self.folders) + len(self.files) == 1:
-            return f"Folder {Path(self.folders[0]).name}" if self.folders else Path(self.files[0]).name
-        parts = [f"{n} {word}{'' if n == 1 else 's'}"
-                 for n, word in ((len(self.folders), "folder"), (len(self.files), "file")) if n]
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    """A passage the model was shown for one answer, with where it sits in its file."""
-
-    number: int
-    path: str
-    page_start: int | None
-    page_end: int | None
-    spans: tuple["PageSpan", ...] = ()
-    body: str = ""  # the chunk's text without the label/heading prefix (what the page shows)
-    score: float = 0.0
-    chunk_id: str = ""
-    cited: bool = False  # the answer points at it with [number]
-    text: str = ""  # the text the model saw (prefix included), fed back in history
-    heading: str = ""
-
-    @classmethod
-    def from_passage(cls, number: int, p: "Passage", cited: bool = False) -> "SourceRef":
-        return cls(number, p.path, p.page_start, p.page_end, tuple(p.spans), p.body, p.score,
-                   p.chunk_id, cited, p.text, p.heading)
-
-    def to_passage(self) -> "Passage":
-        from app.engine.retrieval import Passage
-
-        return Passage(self.chunk_id, self.path, self.page_start, self.page_end,
-                       self.text or self.body, self.score, self.heading,
-                       spans=self.spans, body=self.body)
-
-
-@dataclass
-class ChatTurn:
-    question: str
-    answer: str  # as shown (invalid [n] markers removed)
-    sources: list[SourceRef] = field(default_factory=list)  # new ones first, then re-used ones
-    stopped: bool = False  # the user stopped it: kept and shown, not fed back to the model
-    created_at: float = field(default_factory=time.time)
-    raw_answer: str = ""  # what the model wrote, fed back in history; "" means `answer`
-
-    @classmethod
-    def from_answer(cls, answer: "Answer", stopped: bool = False) -> "ChatTurn":
-        """The turn to store for an engine Answer (its sources, which of them it cited)."""
-        cited = {c.number for c in answer.citations}
-        raw = answer.turn.answer if answer.turn is not None else answer.text
-        return cls(answer.question, answer.text,
-                   [SourceRef.from_passage(s.number, s.passage, s.number in cited)
-                    for s in answer.sources], stopped, raw_answer=raw)
-
-
-@dataclass
-class Chat:
-    id: int
-    title: str
-    created_at: float
-    updated_at: float
-    scope: ChatScope = field(default_factory=ChatScope)
-    turns: list[ChatTurn] = field(default_factory=list)  # empty from list(): get() loads them
 
 
 class ChatStore:
@@ -366,25 +268,9 @@ class ChatStore:
         return [ChatTurn(r[1], r[2], sources[r[0]], bool(r[4]), r[5], r[3]) for r in rows]
 
 
-def first_question_title(question: str) -> str:
-    """A chat's automatic title: its first question, whitespace collapsed, cut at a word."""
-    text = " ".join(question.split())
-    if len(text) <= TITLE_CHARS:
-        return text
-    cut = text[:TITLE_CHARS].rsplit(" ", 1)[0] or text[:TITLE_CHARS]
-    return cut.rstrip(",;:.-") + "…"
-
-
 def _chat(row: tuple) -> Chat:  # type: ignore[type-arg]
     scope = ChatScope(tuple(json.loads(row[4])), tuple(json.loads(row[5])))
     return Chat(row[0], row[1], row[2], row[3], scope, [])
-
-
-def _norm(paths: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for p in paths:
-        seen.setdefault(os.path.abspath(os.path.expanduser(str(p))), None)
-    return tuple(seen)
 
 
 def _migrate(db: sqlite3.Connection, version: int) -> None:

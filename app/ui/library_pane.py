@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, QUrl, Qt, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QMenu, QProgressBar,
-                               QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
+                               QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from app.core.events import FileInfo, FileState, FolderState, IndexProgress
 from app.ui.library_model import ROLE_INFO, Column, LibraryFilter, LibraryModel

@@ -8,13 +8,14 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QPushButton, QSplitter, QTabWidget, QWidget)
+                               QPushButton, QSplitter, QTabWidget)
 
 from app.core.events import CoreState, CoreStateEvent, FileEvent, ModelEvent, ModelState
 from app.ui import texts
 from app.ui.answer_flow import AnswerFlow
 from app.ui.bridge import CoreBridge
-from app.ui.chat_list import ChatList, ChatListModel, ScopeDialog
+from app.ui.chat_actions import ChatActions
+from app.ui.chat_list import ChatList, ChatListModel
 from app.ui.chat_view import ChatView
 from app.ui.drop import DropChoice, DropPlan, classify
 from app.ui.library_model import LibraryModel
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 ASKABLE = (ModelState.READY, ModelState.UNLOADED, ModelState.LOADING)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ChatActions, QMainWindow):
     def __init__(self, bridge: CoreBridge, qsettings: QSettings | None = None,
                  log_handler: Any = None) -> None:
         super().__init__()
@@ -327,85 +328,6 @@ class MainWindow(QMainWindow):
         box.setModal(False)
         box.show()
         self.refused_box = box
-
-    # --- chats ---------------------------------------------------------------------------------
-    def reload_chats(self, select: int | None = None) -> None:
-        chats = self.core.chats.list()
-        self.chat_model.reset(chats)
-        keep = select or self.flow.chat_id or self._saved_chat()
-        if keep is None or self.chat_model.row_of(keep) < 0:
-            keep = chats[0].id if chats else None
-        if keep is not None:
-            self.chat_list.select(keep)
-            if keep != self.flow.chat_id:
-                self.show_chat(keep)
-
-    def _saved_chat(self) -> int | None:
-        v = self.qsettings.value("chat/current")
-        try:
-            return int(v) if v is not None else None
-        except (TypeError, ValueError):
-            return None
-
-    def new_chat(self) -> None:
-        if not self.bridge.ready:
-            return
-        chat = self.core.chats.create()
-        self.reload_chats(select=chat.id)
-        self.show_chat(chat.id)
-        self.chat_view.input.setFocus()
-
-    def _chat_selected(self, chat_id: int) -> None:
-        if chat_id != self.flow.chat_id:  # a list refresh re-selecting the shown chat: no reload
-            self.show_chat(chat_id)
-
-    def show_chat(self, chat_id: int) -> None:
-        chat = self.core.chats.get(chat_id)
-        if chat is None:
-            return
-        self.flow.show_chat(chat)
-        self.scope_button.setText(f"Answers may use: {chat.scope.describe()}  ▾")
-        self.qsettings.setValue("chat/current", chat_id)
-
-    def rename_chat(self, chat_id: int, title: str) -> None:
-        self.core.chats.rename(chat_id, title)
-        self.reload_chats(select=chat_id)
-
-    def delete_chat(self, chat_id: int) -> None:
-        if self.flow.chat_id == chat_id:
-            self.flow.stop()
-            self.flow.chat_id = None
-        self.core.chats.delete(chat_id)
-        self.reload_chats()
-        if not self.chat_model.rowCount():
-            self.flow.show_chat(None)
-
-    def pick_scope(self) -> None:
-        from app.core.chats import ChatScope
-
-        chat_id = self.flow.chat_id
-        chat = self.core.chats.get(chat_id) if chat_id is not None else None
-        if chat is None:
-            return
-        dialog = ScopeDialog([p for p, _ in self.core.folders()],
-                             [f.path for f in self.library_model.infos()],
-                             chat.scope.folders, chat.scope.files, self)
-        if dialog.exec():
-            folders, files = dialog.chosen()
-            self.core.chats.set_scope(chat_id, ChatScope(folders, files))
-            self.show_chat(chat_id)
-
-    def ask(self, question: str) -> None:
-        if self.flow.chat_id is None:
-            chat = self.core.chats.create()
-            self.reload_chats(select=chat.id)
-        self.flow.ask(question)
-
-    def _answer_finished(self) -> None:
-        current = self.flow.chat_id
-        self.chat_model.reset(self.core.chats.list())  # titles come from the first question
-        if current is not None:
-            self.chat_list.select(current)
 
     # --- dialogs ---------------------------------------------------------------------------------
     def open_settings(self, page: str = "") -> None:

@@ -175,7 +175,7 @@ def test_first_run_choosing_a_local_gguf_makes_the_app_ready(qtbot, window_facto
 
 
 def test_chats_and_scope_survive_reopening(qtbot, window_factory, tmp_path, monkeypatch):
-    from app.ui import main_window
+    from app.ui.chat_list import ScopeDialog
 
     doc = tmp_path / "scope-doc.txt"
     doc.write_text("Only this file may be used.\n")
@@ -191,7 +191,7 @@ def test_chats_and_scope_survive_reopening(qtbot, window_factory, tmp_path, monk
         dialog._file_items[str(doc)].setCheckState(0, Qt.CheckState.Checked)
         return True
 
-    monkeypatch.setattr(main_window.ScopeDialog, "exec", choose)
+    monkeypatch.setattr(ScopeDialog, "exec", choose)
     window.pick_scope()
     assert "scope-doc.txt" in window.scope_button.text()
     window.close()
