@@ -316,7 +316,7 @@ class Indexer:
         keep = {s.chunk_id for s in stored}
         stale = [i for i in self.store.ids_for_file(fid) if i not in keep]
         if stale:
-            self.store.col.delete(ids=stale)
+            self.store.delete_ids(stale)
         for index in self.secondary:
             index.replace_file(fid, stored)
         rec.status = FileStatus.INDEXED

@@ -29,6 +29,13 @@ PAGE = 5000
 # Rows per ids-only get(): no per-row variables, but still under that limit; each
 # get() skips `offset` rows first, so bigger pages keep a 100k walk ~1 s, not ~4.
 ID_PAGE = 25_000
+# Rows per upsert/update/delete. Chroma's Rust bindings (1.5.x) hold the GIL for a
+# whole write, ~12 ms + ~0.6 ms per row at 10k rows here: a 512-row upsert froze
+# every other thread of its process for 100-300 ms. The core's store runs in a
+# process of its own (ingest/store_process.py), where that would still hold up a
+# search behind an upsert; 32 rows keep a hold near 30 ms (for ~1 ms a row, not
+# ~0.4 ms in 512-row calls: bench_index reports what that costs end to end).
+WRITE_ROWS = 32
 
 # chromadb keeps each client's System in a process-wide registry
 # (SharedSystemClient) that two threads creating a client for one path at once
@@ -96,7 +103,7 @@ class ChromaStore:
 
     def upsert(self, chunks: Sequence[StoredChunk], vectors: "np.ndarray", file_sha: str) -> None:
         """Idempotent by id: re-running after a crash never duplicates."""
-        step = max(1, int(self.client.get_max_batch_size()))
+        step = self._write_batch()
         for i in range(0, len(chunks), step):
             part = chunks[i:i + step]
             self.col.upsert(
@@ -147,7 +154,7 @@ class ChromaStore:
             offset += ID_PAGE
 
     def _write_batch(self) -> int:
-        return max(1, min(PAGE, int(self.client.get_max_batch_size())))
+        return max(1, min(WRITE_ROWS, int(self.client.get_max_batch_size())))
 
     def query(self, vector: "np.ndarray", k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         n = self.count()

@@ -21,7 +21,11 @@ from app.settings import Settings
 
 
 class Library:
-    def __init__(self, settings: Settings, embedder=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, settings: Settings, embedder=None,  # type: ignore[no-untyped-def]
+                 store_process: bool = False) -> None:
+        """`store_process`: the embedded Chroma store runs in a child process
+        (ingest/store_process.py), so its writes never hold this process's GIL; what a
+        long-running owner with a window wants. One-shot commands keep it in-process."""
         enforce_offline()
         self.settings = settings
         settings.ensure_dirs()
@@ -29,6 +33,8 @@ class Library:
         self._lock = None
         self._manifest = None
         self._store = None
+        self._store_process = None
+        self._wants_store_process = store_process and not settings.chroma_url
         self._embedder = embedder  # injectable: tests share one loaded model
         self._pool = None
         self._indexer = None
@@ -56,6 +62,7 @@ class Library:
         store, keyword index, indexer), so no request waits on or races a first use."""
         with self._building:
             self._acquire()
+            self._start_store_process()  # its import of chromadb overlaps the embedder's load
             for part in (lambda: self.manifest, lambda: self.embedder, lambda: self.store,
                          lambda: self.keyword, lambda: self.indexer):
                 part()
@@ -102,16 +109,35 @@ class Library:
                     self._store = self._make_store()
         return self._store
 
+    def _start_store_process(self) -> None:
+        if self._wants_store_process and self._store_process is None:
+            from ingest.store_process import StoreProcess
+
+            self._acquire()  # the child writes where this process holds the owner lock
+            self._store_process = StoreProcess(self.settings.chroma_dir).start()
+
+    @property
+    def store_pid(self) -> int | None:
+        """The store process's pid; None when the store runs in this process."""
+        return self._store_process.pid if self._store_process is not None else None
+
     def _make_store(self):  # type: ignore[no-untyped-def]
+        self._acquire()
+        return self._open_store(self.index_version)
+
+    def _open_store(self, name: str):  # type: ignore[no-untyped-def]
+        """The collection `name`: in the store process, on the chosen server, or here."""
         from ingest.store import ChromaStore
 
-        self._acquire()
-        client = None
-        if self.settings.chroma_url:  # a team's shared server instead of the embedded store
+        self._start_store_process()
+        if self._store_process is not None:
+            return self._store_process.store(name)
+        client = self._store.client if self._store is not None else None
+        if client is None and self.settings.chroma_url:  # a team's shared server
             from ingest.remote import http_client
 
             client = http_client(self.settings.chroma_url)
-        return ChromaStore(self.settings.chroma_dir, self.index_version, client=client)
+        return ChromaStore(self.settings.chroma_dir, name, client=client)
 
     @property
     def keyword(self):  # type: ignore[no-untyped-def]
@@ -163,7 +189,7 @@ class Library:
         (same client), chunker and, if embedder_path changed, embedder. Searches keep the
         old collection (and embedder) until finish_recipe(). Idempotent; returns the version."""
         from ingest.chunker import Chunker
-        from ingest.store import ChromaStore, collection_name
+        from ingest.store import collection_name
 
         with self._building:
             s, indexer = self.settings, self.indexer
@@ -179,7 +205,7 @@ class Library:
             version = collection_name(info.fingerprint, s.chunk_tokens, s.chunk_overlap)
             store = self._store if version == self._store.name else \
                 self._next[0] if self._next is not None and self._next[0].name == version else \
-                ChromaStore(s.chroma_dir, version, client=self._store.client)
+                self._open_store(version)
             self._next = (store, embedder)
             indexer.store, indexer.version = store, version
             indexer.chunker = Chunker(embedder.tokenizer, s.chunk_tokens, s.chunk_overlap, info.max_tokens)
@@ -260,6 +286,9 @@ class Library:
                 self._pool.close()
             if self._manifest is not None:
                 self._manifest.close()
+            if self._store_process is not None:  # gone before the owner lock is released
+                self._store_process.close(timeout=2.0)
+                self._store_process = None
             if self._lock is not None:
                 self._lock.release()
             if self._next is not None and self._next[1] is not self._embedder:

@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = QtLogHandler()
     logging.getLogger().addHandler(handler)
     window = build_window(settings)
+    keep_gc_pauses_short(window.bridge)
     window.log_handler = handler
     if settings.load_report.message:
         window.statusBar().showMessage(settings.load_report.message, 30000)
@@ -199,6 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     code = app.exec()
     hook.uninstall()
     return code
+
+
+def keep_gc_pauses_short(bridge: Any) -> None:
+    """Once the core is ready, and again once a model is, exempt what they loaded from
+    the garbage collector's full passes (see app/core/gc_pauses.py: ~270 ms stalls)."""
+    from app.core.events import CoreState, ModelState
+    from app.core.gc_pauses import freeze_long_lived
+
+    bridge.coreState.connect(lambda ev: ev.state is CoreState.READY and freeze_long_lived())
+    bridge.modelEvent.connect(lambda ev: ev.state is ModelState.READY and freeze_long_lived())
 
 
 def _close_on_sigterm(window: Any) -> None:

@@ -7,12 +7,13 @@ one JSON line per event, into the file the parent polls. Nothing in app/ knows a
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 LIBRARY = ("2023 Q3 AAPL.pdf", "2023 Q3 MSFT.pdf", "2023 Q3 NVDA.pdf")
 QUESTIONS = ("What were Apple's total net sales in the third quarter of 2023?",
@@ -38,26 +39,43 @@ class StackSampler(threading.Thread):
 
     The slot is the first Python frame above the event loop (the wrapped exec); a sample
     with none means the GUI thread was in Qt's C++ (layout, paint) or waiting for the GIL.
+    A sampler that wakes late could not get the GIL either: it then notes every other
+    thread's innermost frame, which names who was holding it (e.g. a C call that keeps it).
     """
+
+    LATE_MS = 20.0
 
     def __init__(self, gui_ident: int, loop_code: Any, interval_s: float = 0.004) -> None:
         super().__init__(name="bench-stack-sampler", daemon=True)
         self.gui_ident, self.loop_code, self.interval_s = gui_ident, loop_code, interval_s
         self.samples: list[tuple[float, str, str]] = []
+        self.late: list[tuple[float, float, dict[str, str]]] = []  # (time, late ms, thread -> frame)
         self.stop_event = threading.Event()
 
     def run(self) -> None:
+        last = time.perf_counter()
         while not self.stop_event.wait(self.interval_s):
-            frame = sys._current_frames().get(self.gui_ident)
+            now = time.perf_counter()
+            frames = sys._current_frames()
+            late_ms = (now - last - self.interval_s) * 1000
+            last = now
+            if late_ms > self.LATE_MS:
+                names = {t.ident: t.name for t in threading.enumerate()}
+                self.late.append((now, late_ms, {
+                    names.get(ident, str(ident)):
+                        f"{Path(f.f_code.co_filename).stem}.{f.f_code.co_qualname}:{f.f_lineno}"
+                    for ident, f in frames.items()
+                    if ident not in (self.gui_ident, threading.get_ident())}))
+            frame = frames.get(self.gui_ident)
             chain = []
             while frame is not None and frame.f_code is not self.loop_code:
                 chain.append(frame)
                 frame = frame.f_back
             if frame is None or not chain:
-                self.samples.append((time.perf_counter(), "(Qt C++ or GIL wait)", ""))
+                self.samples.append((now, "(Qt C++ or GIL wait)", ""))
                 continue
             slot, leaf = chain[-1].f_code, chain[0]
-            self.samples.append((time.perf_counter(),
+            self.samples.append((now,
                                  f"{Path(slot.co_filename).stem}.{slot.co_qualname}",
                                  f"{Path(leaf.f_code.co_filename).stem}.{leaf.f_code.co_qualname}"
                                  f":{leaf.f_lineno}"))
@@ -204,8 +222,9 @@ class Driver:
         self.beat_timer.stop()
         assert self.sampler is not None
         self.sampler.stop_event.set()
-        self.rec("stall", **stall_summary(self.beats, self.sampler.samples),
+        self.rec("stall", **stall_summary(self.beats, self.sampler.samples, self.sampler.late),
                  window_s=time.perf_counter() - self.stall_t0,
+                 gc_frozen_objects=gc.get_freeze_count(),  # app.ui.app.keep_gc_pauses_short
                  files_indexed=sum(1 for f in self.w.core.files() if f.state.value == "indexed"))
         indexing = self.indexing()
         if not indexing:  # indexing finished inside the window: give close something to stop
@@ -229,9 +248,11 @@ class Driver:
                   600, "start")
 
 
-def stall_summary(beats: list[tuple[float, str]], samples: list[tuple[float, str, str]]) -> dict[str, Any]:
+def stall_summary(beats: list[tuple[float, str]], samples: list[tuple[float, str, str]],
+                  late: Sequence[tuple[float, float, dict[str, str]]] = ()) -> dict[str, Any]:
     """Stall of a tick = its gap beyond the 10 ms interval; per phase max, p99, count; the
-    slots the sampler saw on the GUI thread during the five worst stalls."""
+    slots the sampler saw on the GUI thread during the five worst stalls, and the other
+    threads' frames when the sampler itself woke late inside them (who held the GIL)."""
     import bisect
 
     by_phase: dict[str, list[float]] = {}
@@ -256,12 +277,15 @@ def stall_summary(beats: list[tuple[float, str]], samples: list[tuple[float, str
         for _, slot, leaf in samples[lo:hi]:
             key = f"{slot} @ {leaf}" if leaf else slot
             seen[key] = seen.get(key, 0) + 1
+        held = [{"sampler_late_ms": round(ms, 1), "threads": frames}
+                for t, ms, frames in late if t0 <= t <= t1 + 0.05][:2]
         worst.append({"stall_ms": round(stall, 1), "phase": phase,
-                      "gui_thread_samples": dict(sorted(seen.items(), key=lambda kv: -kv[1])[:4])})
+                      "gui_thread_samples": dict(sorted(seen.items(), key=lambda kv: -kv[1])[:4]),
+                      "gil_held_by": held})
     top = max(gaps, default=(0.0, 0, 0, "none"))
     return {"max_ms": round(max(every, default=0.0), 1), "p99_ms": round(p99(every), 1),
             "max_phase": top[3], "phases": phases, "worst": worst,
-            "sampler_samples": len(samples)}
+            "sampler_samples": len(samples), "sampler_late_wakeups": len(late)}
 
 
 def child_main(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 next start resumes the dropped folder, nothing lost or duplicated."""
 from __future__ import annotations
 
+import os
 import shutil
 import time
 
@@ -10,7 +11,7 @@ import pytest
 from app.core.events import FileEvent, FileState
 from ingest.manifest import FileStatus
 from tests.core.test_core_writer import _check_store_matches
-from tests.ingest.sync_helpers import wait_until
+from tests.ingest.sync_helpers import process_running, wait_until
 
 pytestmark = pytest.mark.slow  # indexes 20 filings (~1,000 pages) on 2 cores
 
@@ -24,11 +25,14 @@ def test_close_during_indexing_is_bounded_and_the_next_start_resumes(make_core, 
     job = core.add_paths([docs])  # dropped: journalled, not watched
     wait_until(lambda: sum(isinstance(e, FileEvent) and e.state == FileState.INDEXED
                            for e in rec.events) >= 2, 900, 0.05)
+    store_pid = core.library.store_pid  # the core's Chroma runs in a child process
+    assert store_pid is not None and store_pid != os.getpid()
     t0 = time.monotonic()
     core.close(3.0)
     seconds = time.monotonic() - t0
     print(f"\nclose() during indexing returned in {seconds:.2f} s")
     assert seconds < 3.0  # the issue's bound for closing mid-index
+    assert not process_running(store_pid), "the store process outlived the core's close()"
     first = {e.path for e in rec.of(FileEvent) if e.state == FileState.INDEXED}
     assert 2 <= len(first) < 20
     assert not job.finished or job.state.value != "done"
@@ -43,3 +47,4 @@ def test_close_during_indexing_is_bounded_and_the_next_start_resumes(make_core, 
     assert first | second == {str(p) for p in pdfs}
     _check_store_matches(core2)  # 0 duplicate ids, 0 orphan chunks, counts agree
     assert core2.library.store.count() == sum(r.chunk_count for r in rows.values())
+

@@ -71,3 +71,15 @@ def check_consistent(lib, folders: list[Path]) -> dict[str, int]:  # type: ignor
     for r in rows.values():
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
     return counts
+
+
+def process_running(pid: int) -> bool:
+    """Alive and not a zombie (exited, waiting to be reaped)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        return False

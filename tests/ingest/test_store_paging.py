@@ -22,6 +22,7 @@ FILES, PER_FILE, DIM = 30, 13, 16
 def filled(tmp_path, monkeypatch):
     monkeypatch.setattr(store_mod, "PAGE", 7)
     monkeypatch.setattr(store_mod, "ID_PAGE", 11)
+    monkeypatch.setattr(store_mod, "WRITE_ROWS", 5)
     store = ChromaStore(tmp_path / "chroma", "paging-test")
     manifest = Manifest(tmp_path / "manifest.sqlite3")
     kw = KeywordIndex(manifest.db)
@@ -55,6 +56,31 @@ def test_writes_by_id_batches(filled):
     assert store.delete_file("f006") == PER_FILE
     assert "f006" not in store.file_ids()
     assert store.count() == (FILES - 1) * PER_FILE
+
+
+def test_no_write_covers_more_than_write_rows(tmp_path):
+    """Chroma's writes hold the GIL throughout (the window's event loop with it): every
+    upsert, update and delete goes in calls of at most WRITE_ROWS rows (real Chroma)."""
+    store = ChromaStore(tmp_path / "chroma", "write-rows")
+    sizes: dict[str, list[int]] = {"upsert": [], "update": [], "delete": []}
+    for name, seen in sizes.items():
+        real = getattr(store.col, name)
+
+        def spy(*a, _real=real, _seen=seen, **kw):  # type: ignore[no-untyped-def]
+            _seen.append(len(kw["ids"]))
+            return _real(*a, **kw)
+
+        setattr(store.col, name, spy)
+    n = 3 * store_mod.WRITE_ROWS + 7
+    vecs = np.random.default_rng(1).standard_normal((n, DIM)).astype(np.float32)
+    chunks = [StoredChunk(chunk_id("big", j), "big", "/lib/big.txt", j, None, None, f"chunk {j}")
+              for j in range(n)]
+    store.upsert(chunks, vecs, "")
+    store.rename_file("big", "/lib/moved.txt")
+    assert store.delete_file("big") == n
+    for name, seen in sizes.items():
+        assert sum(seen) == n and max(seen) <= store_mod.WRITE_ROWS, (name, seen)
+    assert store.count() == 0
 
 
 def test_batched_id_queries_give_the_exact_top_k(filled):

@@ -1,0 +1,140 @@
+"""The vector store in its own process (ingest/store_process.py): real Chroma in a real
+child, compared with an in-process ChromaStore; a killed child is replaced; the child
+does not outlive its parent; a write leaves this process's GIL free."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ingest.document import PageSpan
+from ingest.store import ChromaStore, StoredChunk, chunk_id
+from ingest.store_process import StoreProcess
+from tests.ingest.sync_helpers import process_running
+
+DIM = 16
+
+
+def _chunks(fid: str, n: int) -> list[StoredChunk]:
+    return [StoredChunk(chunk_id(fid, j), fid, f"/lib/{fid}.pdf", j, j + 1, j + 1, f"label\n{fid} text {j}",
+                        "label", (PageSpan(j + 1, 0, 10),), f"{fid} text {j}") for j in range(n)]
+
+
+def _vectors(n: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def proc(tmp_path):  # type: ignore[no-untyped-def]
+    p = StoreProcess(tmp_path / "chroma").start()
+    yield p
+    p.close()
+
+
+def test_same_answers_as_the_store_in_process(proc, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    remote, local = proc.store("same-test"), ChromaStore(tmp_path / "local", "same-test")
+    a, b = _chunks("aaa", 40), _chunks("bbb", 25)
+    va, vb = _vectors(40, 1), _vectors(25, 2)
+    for s in (remote, local):
+        s.upsert(a, va, "sha-a")
+        s.upsert(b, vb, "sha-b")
+        s.rename_file("bbb", "/moved/bbb.pdf")
+        s.delete_ids([a[0].chunk_id])
+    assert remote.count() == local.count() == 64
+    assert remote.file_ids() == local.file_ids() == {"aaa": 39, "bbb": 25}
+    assert sorted(remote.ids_for_file("bbb")) == sorted(local.ids_for_file("bbb"))
+    q = va[3]
+    assert [(h.chunk.chunk_id, round(h.score, 5)) for h in remote.query(q, 5)] == \
+        [(h.chunk.chunk_id, round(h.score, 5)) for h in local.query(q, 5)]
+    assert remote.query_ids(q, 5, where={"file_id": "bbb"}) == local.query_ids(q, 5, where={"file_id": "bbb"})
+    ids = [c.chunk_id for c in b[:5]]
+    assert remote.score_ids(q, ids, 3) == local.score_ids(q, ids, 3)
+    got = remote.get_chunks(ids)
+    assert sorted(got, key=lambda c: c.chunk_id) == sorted(local.get_chunks(ids), key=lambda c: c.chunk_id)
+    assert {c.path for c in got} == {"/moved/bbb.pdf"} and got[0].spans and got[0].body
+    assert remote.delete_file("aaa") == 39 and remote.count() == 25
+
+
+def test_an_error_in_the_child_is_raised_here(proc) -> None:  # type: ignore[no-untyped-def]
+    store = proc.store("error-test")
+    store.upsert(_chunks("aaa", 3), _vectors(3, 1), "")
+    with pytest.raises(Exception, match="(?i)dimension"):
+        store.query(np.ones(DIM + 5, dtype=np.float32), 2)
+    assert store.count() == 3  # and the process still serves
+
+
+def test_a_killed_child_is_replaced_and_nothing_is_lost(proc) -> None:  # type: ignore[no-untyped-def]
+    store = proc.store("kill-test")
+    store.upsert(_chunks("aaa", 30), _vectors(30, 1), "")
+    first = proc.pid
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process_running(first):
+        time.sleep(0.05)
+    assert store.count() == 30  # a new child, the collection re-opened
+    assert proc.pid != first and proc.starts == 2
+    store.upsert(_chunks("bbb", 5), _vectors(5, 2), "")
+    assert store.count() == 35
+
+
+def test_the_child_exits_with_its_parent(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from ingest.store_process import StoreProcess
+        p = StoreProcess(Path({str(tmp_path / 'chroma')!r})).start()
+        p.store("orphan-test").count()
+        print(p.pid, flush=True)
+        time.sleep(600)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              cwd=os.getcwd())
+    try:
+        child = int(parent.stdout.readline())
+        parent.kill()  # kill -9: no atexit, no close()
+        parent.wait(30)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process_running(child):
+            time.sleep(0.1)
+        if process_running(child):
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the store process outlived its parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def test_a_write_leaves_this_process_free(proc) -> None:  # type: ignore[no-untyped-def]
+    """In-process, Chroma's upsert holds the GIL throughout: no other thread runs
+    during it. Through the store process, this process's threads keep running."""
+    store = proc.store("gil-test")
+    store.upsert(_chunks("warm", 10), _vectors(10, 3), "")
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=beat, daemon=True)
+    t.start()
+    try:
+        n = 1500
+        t0 = time.perf_counter()
+        store.upsert(_chunks("big", n), _vectors(n, 4), "")
+        t1 = time.perf_counter()
+    finally:
+        stop.set()
+        t.join(5)
+    during = [x for x in ticks if t0 < x < t1]
+    assert store.count() == n + 10
+    assert len(during) >= 3, (len(during), t1 - t0)
