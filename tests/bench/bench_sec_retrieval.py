@@ -148,7 +148,9 @@ def _on_evidence(p: Any, evidence: set[tuple[str, int]]) -> bool:
 
 
 def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
-        configs: tuple[str, ...] = tuple(CONFIGS)) -> SecBench:
+        configs: tuple[str, ...] = tuple(CONFIGS), budgets: tuple[int, ...] = ()) -> SecBench:
+    """`budgets`: prompt source-token budgets to score besides the settings' one (each
+    config again as "<config>@<tokens>"), to see what a smaller budget costs."""
     quiet_env()
     from app.engine.library import Library
     from app.engine.llm import LocalLLM
@@ -179,9 +181,12 @@ def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
             documents, trim = CONFIGS[name]
             r = lib.retriever("hybrid")
             r.config = replace(r.config, documents=documents, trim=trim)
-            results[name] = _score(r, questions, names, evidence, lenient, builder, count, budget,
-                                   settings.top_k, select_passages)
-            log(f"{name}: {results[name]}")
+            for tokens in (None, *budgets):
+                key = name if tokens is None else f"{name}@{tokens}"
+                results[key] = _score(r, questions, names, evidence, lenient, builder, count,
+                                      budget if tokens is None else replace(budget, tokens=tokens),
+                                      settings.top_k, select_passages)
+                log(f"{key}: {results[key]}")
         single = [q for q in questions if q.kind == "single"]
         return SecBench(len(questions), len(single), len(questions) - len(single),
                         sum(1 for q in single if evidence[q.text]), report.files_seen, lib.keyword.count(),
@@ -247,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=Path, default=SEC_DOCS)
     ap.add_argument("--home", type=Path, default=CACHE_HOME)
     ap.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, of {list(CONFIGS)}")
+    ap.add_argument("--budgets", default="", help="comma-separated source-token budgets to score as well")
     add_embedder_args(ap)
     args = ap.parse_args(argv)
     if not args.docs.is_dir():
@@ -257,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"bench_sec_retrieval: unknown config(s) {unknown}; choose from {list(CONFIGS)}", file=sys.stderr)
         return 2
-    emit("retrieval_sec10q", run(args.docs, args.home, args.threads, args.vectors, configs))
+    budgets = tuple(int(b) for b in args.budgets.split(",") if b)
+    emit("retrieval_sec10q", run(args.docs, args.home, args.threads, args.vectors, configs, budgets))
     return 0
 
 
