@@ -16,12 +16,12 @@ import threading
 import time
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
-from app.engine.attribution import PassageIndex, attribute, supporting_sources
+from app.engine.attribution import PassageIndex, SentenceAttribution, attribute, supporting_sources
 from app.engine.backend import GenerationStats, LLMBackend
 from app.engine.citations import MarkerFilter, clean_markers
 from app.engine.events import Answer, Citation, DoneEvent, ErrorEvent, Event, SourcesEvent, TokenEvent
-from app.engine.figures import PassageFigures, check_figures
-from app.engine.grounding import check_grounding
+from app.engine.figures import FigureCheck, PassageFigures, check_figures
+from app.engine.grounding import Grounding, GroundingCheck, check_grounding
 from app.engine.loops import LoopDetector
 from app.engine.owner import ModelOwner
 from app.engine.prompt import BuiltPrompt, PromptBuilder, Turn
@@ -132,20 +132,30 @@ class Answerer:
     def _answer(self, prompt: BuiltPrompt, stats: GenerationStats, seconds: float,
                 retrieved: Sequence[Passage] = ()) -> Answer:
         text = clean_markers(prompt.turn.answer, prompt.visible).strip()
-        # Checked after the stream, against the passages as the model saw them.
-        index = PassageIndex({n: p.text for n, p in prompt.visible.items()})
-        attributions = attribute(text, index, prompt.visible, [s.number for s in prompt.sources])
-        figures = check_figures(text, [(a.start, a.end, a.sources) for a in attributions],
-                                PassageFigures(index.figures), prompt.turn.question)
+        try:
+            attributions, figures, grounding = self._checks(text, prompt, retrieved)
+        except Exception:  # a check that fails must not cost the user the answer
+            log.exception("checking the answer against its sources failed")
+            attributions, figures, grounding = [], [], GroundingCheck(Grounding.UNCHECKED)
         citations = [Citation(n, p.path, p.page_start, p.page_end, snippet(p.page_text, 300), p.score,
                               p.spans, p.page_text, inferred)
                      for n, inferred, p in ((n, i, prompt.visible[n]) for n, i in supporting_sources(attributions))]
         return Answer(prompt.turn.question, text, citations,
                       prompt.sources, stats.prompt_tokens, stats.completion_tokens, stats.ttft_s,
                       seconds, stats.finish_reason, self.llm.name, stats.cached_tokens,
-                      prompt.turn, attributions, figures,
-                      check_grounding(prompt.turn.question, text, prompt.sources, attributions,
-                                      [p.text for p in retrieved] + self._descriptions(prompt)))
+                      prompt.turn, attributions, figures, grounding)
+
+    def _checks(self, text: str, prompt: BuiltPrompt, retrieved: Sequence[Passage],
+                ) -> tuple[list[SentenceAttribution], list[FigureCheck], GroundingCheck]:
+        """Attribution, figure check and grounding, after the stream, against the passages
+        as the model saw them."""
+        index = PassageIndex({n: p.text for n, p in prompt.visible.items()})
+        attributions = attribute(text, index, prompt.visible, [s.number for s in prompt.sources])
+        figures = check_figures(text, [(a.start, a.end, a.sources) for a in attributions],
+                                PassageFigures(index.figures), prompt.turn.question)
+        grounding = check_grounding(prompt.turn.question, text, prompt.sources, attributions,
+                                    [p.text for p in retrieved] + self._descriptions(prompt))
+        return attributions, figures, grounding
 
     def _descriptions(self, prompt: BuiltPrompt) -> list[str]:
         if self.describe is None:

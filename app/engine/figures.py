@@ -44,7 +44,7 @@ class Figure:
         """Worth checking: a measured quantity, not a year, a date's day or an item number."""
         if self.currency or self.percent or self.scale is not None:
             return True
-        digits = self.text.replace(",", "")
+        digits = re.sub(r"[^\d.]", "", self.text)  # "152)" or "(2023)" as written: the number
         if "." in digits or "," in self.text:
             return True
         if len(digits) == 4 and 1900 <= int(digits) <= 2100:

@@ -102,3 +102,26 @@ def test_a_name_only_the_cover_page_carries_counts_as_found(library, sec_docs, t
     assert check_grounding(q, text, [NumberedSource(1, p)], atts, also=about).status is Grounding.GROUNDED
     assert check_grounding("What were Tesla's total net sales?", text, [NumberedSource(1, p)], atts,
                            also=about).missing == ("Tesla",)
+
+
+def test_a_failing_check_still_delivers_the_answer(smollm_path, monkeypatch):
+    """The checks run after the stream; one that raises (the figure parser did, on a
+    model's "152)") leaves the answer unchecked, never lost."""
+    import app.engine.answer as answer_mod
+    from app.engine.answer import Answerer
+    from app.engine.llm import LocalLLM
+
+    def broken(*a, **kw):  # type: ignore[no-untyped-def]
+        raise ValueError("invalid literal for int() with base 10: '152)'")
+
+    monkeypatch.setattr(answer_mod, "attribute", broken)
+    note = Passage("n:1", "/docs/note.txt", None, None, "note\nThe ferry leaves at 7:15 from pier 152.", 0.9)
+    a = Answerer(_OnePassage(note), LocalLLM(smollm_path, n_ctx=2048, n_threads=2),
+                 top_k=1, max_answer_tokens=30, temperature=0.0)
+    a.load()
+    try:
+        shown, done = _answer(a.ask("When does the ferry leave?"))
+    finally:
+        a.close()
+    assert done.text.strip() and shown.strip() and done.finish_reason in ("stop", "length")
+    assert done.grounding.status is Grounding.UNCHECKED and done.attributions == [] and done.figures == []

@@ -46,6 +46,14 @@ def test_dates_years_filing_names_and_markers_are_not_key_figures():
     assert [f.text for f in parse_figures("see [1, 2] and [3]")] == []
 
 
+def test_a_parenthesis_on_one_side_is_not_part_of_the_number():
+    """A model's "(152)" cut at a line, or "(2023)": the 1.5B's answer with "152)" ended
+    the whole answer with a ValueError inside the figure check (bench_answers, question 27)."""
+    assert [f.text for f in key_figures("a loss of 152) in the quarter")] == ["152)"]
+    assert key_figures("as reported (2023) and in 2022)") == []
+    assert [f.value for f in key_figures("(1,234) and 1,234)")] == [1234, 1234]
+
+
 def test_parsed_value_scale_and_precision():
     f = one("$81.8 billion")
     assert (str(f.value), f.scale, str(f.unit), f.currency, f.percent) == ("81.8", 10 ** 9, "0.1", True, False)
