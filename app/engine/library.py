@@ -62,7 +62,7 @@ class Library:
         store, keyword index, indexer), so no request waits on or races a first use."""
         with self._building:
             self._acquire()
-            self._start_store_process()  # its import of chromadb overlaps the embedder's load
+            self.start_store_process()  # its import of chromadb overlaps the embedder's load
             for part in (lambda: self.manifest, lambda: self.embedder, lambda: self.store,
                          lambda: self.keyword, lambda: self.indexer):
                 part()
@@ -109,7 +109,9 @@ class Library:
                     self._store = self._make_store()
         return self._store
 
-    def _start_store_process(self) -> None:
+    def start_store_process(self) -> None:
+        """Spawn the store's process now (no-op without one), so its start overlaps
+        the embedder's load; the first store call waits for it."""
         if self._wants_store_process and self._store_process is None:
             from ingest.store_process import StoreProcess
 
@@ -129,7 +131,7 @@ class Library:
         """The collection `name`: in the store process, on the chosen server, or here."""
         from ingest.store import ChromaStore
 
-        self._start_store_process()
+        self.start_store_process()
         if self._store_process is not None:
             return self._store_process.store(name)
         client = self._store.client if self._store is not None else None
