@@ -173,6 +173,9 @@ class StoreProcess:
                 with self._chan_locks[channel]:
                     return self._roundtrip(conns, channel, name, method, args, kwargs or {})
             except (EOFError, OSError, pickle.UnpicklingError) as e:  # the child died mid-call
+                with self._start_lock:  # not yet reaped, it may still look alive: replace it
+                    if self._conns is conns:
+                        self._discard(0.5)
                 if attempt == 2 or self._closed:
                     raise StoreProcessError(f"the vector store's process died ({e!r})") from e
         raise AssertionError("unreachable")
