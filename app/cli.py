@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--model", help="GGUF file to answer with (default: the selected model)")
     s.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
     s.add_argument("--k", type=int, help="passages to retrieve")
+    s.add_argument("--file", action="append", default=[], type=Path,
+                   help="only this file (repeatable); 'summarise this file' then reads all of it")
+    s.add_argument("--folder", action="append", default=[], type=Path, help="only files under this folder")
 
     s = sub.add_parser("status", help="what is indexed, with per-file errors")
     s.add_argument("--json", action="store_true")
@@ -132,8 +135,13 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
     from app.core.wire import AskRequest
     from app.errors import EmptyIndexError
 
+    from app.core.service_hosts import scope_where
+
     model = str(Path(args.model).expanduser().resolve()) if args.model else None
-    served = with_owner(lib.settings.index_dir, lambda o: o.ask(AskRequest(args.question, model, args.k)))
+    files = [str(p.expanduser().resolve()) for p in args.file]
+    folders = [str(p.expanduser().resolve()) for p in args.folder]
+    served = with_owner(lib.settings.index_dir, lambda o: o.ask(
+        AskRequest(args.question, model, args.k, folders, files)))
     if served is not None:
         with closing(served):  # Ctrl-C or an early end tells the owner to stop generating
             return EXIT_OK if consume_answer(served, args.json) else EXIT_ERROR
@@ -145,7 +153,8 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
     for warning in answerer.load():
         print(f"docent: warning: {warning}", file=sys.stderr)
     try:
-        return EXIT_OK if consume_answer(answerer.ask(args.question), args.json) else EXIT_ERROR
+        events = answerer.ask(args.question, where=scope_where(folders, files))
+        return EXIT_OK if consume_answer(events, args.json) else EXIT_ERROR
     finally:
         answerer.close()
 

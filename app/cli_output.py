@@ -45,11 +45,13 @@ def print_index_report(r: IndexReport) -> None:
 
 def consume_answer(events: Iterable[object], as_json: bool) -> Answer | None:
     """Stream an answer's events to the terminal; returns the answer, or None on error."""
-    from app.engine.events import DoneEvent, ErrorEvent, TokenEvent
+    from app.engine.events import DoneEvent, ErrorEvent, ProgressEvent, TokenEvent
 
     for event in events:
         if isinstance(event, Notice):
             print(f"docent: warning: {event.text}", file=sys.stderr)
+        elif isinstance(event, ProgressEvent) and not as_json:
+            print(f"docent: {event.what}… ({event.done}/{event.total})", file=sys.stderr, flush=True)
         elif isinstance(event, TokenEvent) and not as_json:
             print(event.text, end="", flush=True)
         elif isinstance(event, ErrorEvent):

@@ -195,6 +195,7 @@ class AnswerService:
                 return
             if self._recipe != self.library.recipe_generation:  # a live re-embed switched collections
                 self._answerer.retriever = self.library.retriever()
+                self._answerer.whole_doc = self.library.whole_doc(self._answerer.retriever)
                 self._recipe = self.library.recipe_generation
             self._answerer.top_k = item.k or self.library.settings.top_k
             history: list[Any] = []

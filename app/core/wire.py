@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from app.engine.events import Answer, DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
+from app.engine.events import Answer, DoneEvent, ErrorEvent, ProgressEvent, SourcesEvent, TokenEvent
 from app.engine.retrieval import Passage
 from app.engine.search_service import SearchReply, SearchRequest
 from ingest.loaders.pdf_speedups import FastPaths
@@ -185,6 +185,13 @@ class SourcesMsg:
 
 
 @dataclass(frozen=True)
+class ProgressMsg:
+    done: int
+    total: int
+    what: str
+
+
+@dataclass(frozen=True)
 class TokenMsg:
     text: str
 
@@ -205,7 +212,7 @@ _TYPES: dict[str, type] = {
     "new_chat": NewChatRequest, "watch_reply": WatchReply, "chat_reply": ChatReply,
     "error": ErrorReply, "search_reply": SearchReply, "status_reply": StatusReply, "job": JobAccepted,
     "index_progress": IndexProgressMsg, "index_done": IndexDone, "forget_reply": ForgetReply,
-    "notice": Notice, "sources": SourcesMsg, "token": TokenMsg, "answer_done": AnswerDone,
+    "notice": Notice, "sources": SourcesMsg, "token": TokenMsg, "progress": ProgressMsg, "answer_done": AnswerDone,
     "answer_error": AnswerError,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
@@ -249,6 +256,8 @@ def from_event(event: object) -> object:
         return SourcesMsg(list(event.passages), event.prompt_tokens)
     if isinstance(event, TokenEvent):
         return TokenMsg(event.text)
+    if isinstance(event, ProgressEvent):
+        return ProgressMsg(event.done, event.total, event.what)
     if isinstance(event, DoneEvent):
         return AnswerDone(event.answer)
     if isinstance(event, ErrorEvent):
@@ -261,6 +270,8 @@ def to_event(msg: object) -> object:
         return SourcesEvent(msg.passages, msg.prompt_tokens)
     if isinstance(msg, TokenMsg):
         return TokenEvent(msg.text)
+    if isinstance(msg, ProgressMsg):
+        return ProgressEvent(msg.done, msg.total, msg.what)
     if isinstance(msg, AnswerDone):
         return DoneEvent(msg.answer)
     if isinstance(msg, AnswerError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
 
 from app.engine.attribution import PassageIndex, SentenceAttribution, attribute, supporting_sources
 from app.engine.backend import GenerationStats, LLMBackend
@@ -29,6 +29,9 @@ from app.engine.retrieval import Passage, snippet
 from app.engine.selection import Budget, select_passages
 from app.errors import DocentError
 
+if TYPE_CHECKING:
+    from app.engine.whole_doc import DocumentTarget, WholeDocRequests
+
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +39,7 @@ class Retriever(Protocol):
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[Passage]: ...
 
 
-class _StopFlag(threading.Event):
+class StopFlag(threading.Event):
     """Set by Docent (a loop was found) or by the caller's own cancel flag."""
 
     def __init__(self, caller: threading.Event | None) -> None:
@@ -51,8 +54,10 @@ class Answerer:
     def __init__(self, retriever: Retriever, llm: LLMBackend, top_k: int = 6,
                  max_answer_tokens: int = 512, temperature: float = 0.2,
                  owner: ModelOwner | None = None, budget: Budget | None = None,
-                 describe: Callable[[Sequence[str]], list[str]] | None = None) -> None:
+                 describe: Callable[[Sequence[str]], list[str]] | None = None,
+                 whole_doc: "WholeDocRequests | None" = None) -> None:
         self.retriever = retriever
+        self.whole_doc = whole_doc  # None: every question is answered from retrieval
         # paths -> what those documents say they are (grounding.document_descriptions)
         self.describe = describe
         self.budget = budget  # None: every retrieved passage is offered to the prompt builder
@@ -80,9 +85,14 @@ class Answerer:
     def ask(self, question: str, history: list[Turn] | None = None,
             cancel: threading.Event | None = None,
             where: dict[str, Any] | None = None) -> Iterator[Event]:
-        """Yields SourcesEvent, TokenEvent..., then DoneEvent (or ErrorEvent)."""
+        """Yields SourcesEvent, TokenEvent..., then DoneEvent (or ErrorEvent). A whole-document
+        request (app.engine.whole_doc) is read part by part instead: ProgressEvents first."""
         t0 = time.perf_counter()
         try:
+            target = self.whole_doc.target(question, where) if self.whole_doc is not None else None
+            if target is not None:
+                yield from self._digest(question, target, history or [], cancel)
+                return
             passages = self.retriever.search(retrieval_query(question, history or []), self.top_k, where)
             self.load()
 
@@ -101,7 +111,7 @@ class Answerer:
         stats = GenerationStats()
         markers = MarkerFilter(prompt.visible)
         loops = LoopDetector()
-        stop = _StopFlag(cancel)
+        stop = StopFlag(cancel)
         try:
             for piece in self.owner.stream(lambda: self.llm.stream(
                     prompt.prepared, self.max_answer_tokens, self.temperature, stop, stats), stop):
@@ -127,10 +137,25 @@ class Answerer:
                      loops.loop.unit[:80])
         # A looped answer keeps its text up to the first repetition, in the history too.
         prompt.turn.answer = loops.kept_text().strip()
-        yield DoneEvent(self._answer(prompt, stats, time.perf_counter() - t0, passages))
+        yield DoneEvent(self.checked_answer(prompt, stats, time.perf_counter() - t0, passages))
 
-    def _answer(self, prompt: BuiltPrompt, stats: GenerationStats, seconds: float,
-                retrieved: Sequence[Passage] = ()) -> Answer:
+    def _digest(self, question: str, target: "DocumentTarget", history: list[Turn],
+                cancel: threading.Event | None) -> Iterator[Event]:
+        from app.engine.digest import Digest
+
+        assert self.whole_doc is not None
+        try:
+            yield from Digest(self, self.whole_doc).run(question, target, history, StopFlag(cancel))
+        except DocentError as e:
+            yield ErrorEvent(str(e))
+        except Exception as e:  # llama.cpp / HTTP / the store: the user hears why, the app lives
+            log.exception("reading the whole document failed")
+            yield ErrorEvent(f"The model failed while reading {target.path}: {e}")
+
+    def checked_answer(self, prompt: BuiltPrompt, stats: GenerationStats, seconds: float,
+                       retrieved: Sequence[Passage] = ()) -> Answer:
+        """The Answer of a finished turn: its text with valid markers only, every sentence
+        attributed, its figures and its grounding checked against the passages shown."""
         text = clean_markers(prompt.turn.answer, prompt.visible).strip()
         try:
             attributions, figures, grounding = self._checks(text, prompt, retrieved)

@@ -57,6 +57,14 @@ class SourcesEvent:
 
 
 @dataclass(frozen=True)
+class ProgressEvent:
+    """A long answer's steps before its tokens (a whole document read part by part)."""
+    done: int  # steps finished
+    total: int  # steps known so far (it may grow: long notes are condensed again)
+    what: str  # the step now running, for a status line: "Reading pp. 12-19 of report.pdf"
+
+
+@dataclass(frozen=True)
 class TokenEvent:
     text: str
 
@@ -71,4 +79,4 @@ class ErrorEvent:
     message: str
 
 
-Event = SourcesEvent | TokenEvent | DoneEvent | ErrorEvent
+Event = SourcesEvent | ProgressEvent | TokenEvent | DoneEvent | ErrorEvent

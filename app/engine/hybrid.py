@@ -208,7 +208,7 @@ class HybridRetriever:
                 ranked = spread_by_document(ranked, focus.file_ids)
         groups = group_adjacent([(chunks[cid], s) for cid, s in ranked if cid in chunks], k,
                                 self.config.max_chunks_per_source, self.config.merge_min_relative)
-        return [_passage(g) for g in self._located(groups)]
+        return [passage_of(g) for g in self._located(groups)]
 
     def _located(self, groups: list[list[tuple[StoredChunk, float]]]) -> list[list[tuple[StoredChunk, float]]]:
         """Chunks hydrated without their page spans (the keyword tables may not keep them)
@@ -250,7 +250,7 @@ def merge_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int,
     """Group chunks (best first) into at most k sources; a chunk next to one already
     chosen (same file, index +-1) joins it instead of opening a new source, if it
     scores at least `min_relative` of that source (a weak neighbour is another passage)."""
-    return [_passage(g) for g in group_adjacent(ranked, k, max_chunks, min_relative)]
+    return [passage_of(g) for g in group_adjacent(ranked, k, max_chunks, min_relative)]
 
 
 def group_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int, max_chunks: int = 4,
@@ -271,7 +271,7 @@ def group_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int, max_chun
     return groups
 
 
-def _passage(group: list[tuple[StoredChunk, float]]) -> Passage:
+def passage_of(group: list[tuple[StoredChunk, float]]) -> Passage:
     score = max(s for _, s in group)
     parts = sorted((c for c, _ in group), key=lambda c: c.chunk_index)
     text, body = parts[0].text, _body(parts[0])

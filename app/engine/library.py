@@ -278,9 +278,17 @@ class Library:
 
         from app.engine.grounding import document_descriptions
 
-        return Answerer(self.retriever(), self.llm(model), s.top_k, s.max_answer_tokens, s.temperature,
+        retriever = self.retriever()
+        return Answerer(retriever, self.llm(model), s.top_k, s.max_answer_tokens, s.temperature,
                         budget=Budget(tokens=s.context_tokens),
-                        describe=lambda paths: document_descriptions(self.keyword.db, paths))
+                        describe=lambda paths: document_descriptions(self.keyword.db, paths),
+                        whole_doc=self.whole_doc(retriever))
+
+    def whole_doc(self, retriever):  # type: ignore[no-untyped-def]
+        """Whole-document requests over this library (app.engine.whole_doc)."""
+        from app.engine.whole_doc import WholeDocRequests
+
+        return WholeDocRequests(self.keyword, self.store, getattr(retriever, "focus", None))
 
     def close(self) -> None:
         with self._building:

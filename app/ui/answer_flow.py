@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.core.events import AnswerEvent
-from app.engine.events import DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
+from app.engine.events import DoneEvent, ErrorEvent, ProgressEvent, SourcesEvent, TokenEvent
 from app.ui.chat_view import ChatView, ShownTurn
 from app.ui.sources_pane import SourceItem, SourcesPane
 
@@ -33,6 +33,7 @@ def ref_item(ref: Any) -> SourceItem:
 class AnswerFlow(QObject):
     started = Signal()
     sourcesShown = Signal(int)  # how many
+    progressShown = Signal(int, int)  # steps done, steps in all (whole-document requests)
     tokenShown = Signal(str)
     finished = Signal()
 
@@ -106,6 +107,9 @@ class AnswerFlow(QObject):
             self.sources.show_sources(self.question, items)
             self.view.sources_ready(len(items))
             self.sourcesShown.emit(len(items))
+        elif isinstance(e, ProgressEvent):  # a whole document, read part by part
+            self.view.show_progress(e.what, e.done, e.total)
+            self.progressShown.emit(e.done, e.total)
         elif isinstance(e, TokenEvent):
             self.view.append_token(e.text)
             self.tokenShown.emit(e.text)

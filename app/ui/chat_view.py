@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QTextCursor
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
                                QTextBrowser, QVBoxLayout, QWidget)
 
 from app.ui.markdown import CITE_SCHEME, link_markers, quote_question
@@ -71,6 +71,11 @@ class ChatView(QWidget):
         self.transcript.document().setDocumentMargin(14)
         self.status = QLabel()
         self.status.setObjectName("answerStatus")
+        self.progress = QProgressBar()  # whole-document answers: one step per part of the file
+        self.progress.setAccessibleName("Reading progress")
+        self.progress.setTextVisible(False)
+        self.progress.setFixedWidth(120)
+        self.progress.setVisible(False)
         self.input = QuestionBox()
         self.input.setPlaceholderText("Ask about your documents…  (Ctrl+Enter to send)")
         self.input.setAccessibleName("Question")
@@ -93,6 +98,7 @@ class ChatView(QWidget):
         self.copy_button.clicked.connect(self.copy_answer)
 
         buttons = QHBoxLayout()
+        buttons.addWidget(self.progress)
         buttons.addWidget(self.status, 1)
         for b in (self.copy_button, self.regen_button, self.stop_button, self.send_button):
             buttons.addWidget(b)
@@ -144,11 +150,19 @@ class ChatView(QWidget):
             self.status.setText(f"Reading {count} passage(s)…" if count else
                                 "No matching passages; answering without sources…")
 
+    def show_progress(self, what: str, done: int, total: int) -> None:
+        if self.phase is AnswerPhase.WAITING:
+            self.progress.setRange(0, max(1, total))
+            self.progress.setValue(done)
+            self.progress.setVisible(True)
+            self.status.setText(f"{what}… (step {done + 1} of {total}; Esc stops)")
+
     def append_token(self, text: str) -> None:
         if not self.turns or self.phase is AnswerPhase.IDLE:
             return
         if self.phase is AnswerPhase.WAITING:
             self.phase = AnswerPhase.STREAMING
+            self.progress.setVisible(False)
             self.status.setText("Answering…")
         self.turns[-1].answer += text
         cursor = self.transcript.textCursor()
@@ -165,6 +179,7 @@ class ChatView(QWidget):
                 turn.answer = text
             turn.stopped, turn.error = stopped, error
         self.phase = AnswerPhase.IDLE
+        self.progress.setVisible(False)
         self.status.setText(error or ("Stopped." if stopped else ""))
         self.render()
         self._update_buttons()

@@ -87,3 +87,18 @@ def test_broken_model_file_is_a_clear_error(indexed, tmp_path):
     run = docent(env, "ask", "anything?", "--model", str(fake))
     assert run.returncode == 1
     assert "not a GGUF model file" in run.stderr
+
+
+def test_ask_summarise_one_file_reads_it_whole_with_progress(indexed, smollm_path):
+    env, docs = indexed
+    manual = docs / "notes" / "manual.pdf"
+    run = docent(env, "ask", "Summarise this file", "--file", str(manual), "--model", str(smollm_path),
+                 "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["answer"].strip()
+    # Read as a whole file: its sources are that file's, with pages (no other file competes).
+    assert data["sources"] and all(s["path"] == str(manual) and s["page_start"] for s in data["sources"])
+    run = docent(env, "ask", "Summarise this file", "--file", str(manual), "--model", str(smollm_path))
+    assert run.returncode == 0, run.stderr
+    assert "Reading p" in run.stderr and "manual.pdf" in run.stderr and "Writing the answer" in run.stderr

@@ -179,7 +179,7 @@ def test_store_search_and_citation_carry_locations(library, sec_docs, tmp_path):
         prompt = BuiltPrompt(PreparedPrompt(0, None), turn, {1: passages[0]}, 0)
         from app.engine.backend import GenerationStats
 
-        [cite] = answerer._answer(prompt, GenerationStats(), 0.0).citations
+        [cite] = answerer.checked_answer(prompt, GenerationStats(), 0.0).citations
     finally:
         answerer.owner.close()
     assert not cite.snippet.startswith(label) and _norm(passages[0].body).startswith(cite.snippet[:100])
