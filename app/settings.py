@@ -261,7 +261,7 @@ class Settings:
     def _keep_aside(self, problems: list[str], rewrite: bool, unknown: tuple[str, ...] = ()) -> None:
         """Move the malformed file aside (never delete it); write the good values back."""
         path = self.settings_file
-        aside = _aside_name(path)
+        aside = aside_name(path)
         try:
             os.replace(path, aside)
             problems = problems + [errors.settings_kept_aside(str(aside))]
@@ -366,7 +366,8 @@ class Settings:
 
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "list[str]": list}
-def _aside_name(path: Path) -> Path:
+def aside_name(path: Path) -> Path:
+    """Where a damaged file is kept: `<name>.bad-<UTC stamp>`, `-1`, `-2`... if taken."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     aside = path.with_name(f"{path.name}.bad-{stamp}")
     n = 1

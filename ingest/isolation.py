@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.child_start import ChildDidNotStart, StartInterrupted, await_hello
 from ingest.document import Document
 from ingest.errors import FileErrorKind, LoadError
 from ingest.loaders import LoadLimits, load_document
@@ -168,14 +169,15 @@ class _Worker:
         self.proc = ctx.Process(target=_worker_main, args=(child_conn, *self._args), name="docent-parser", daemon=True)
         self.proc.start()
         child_conn.close()  # so this side sees EOF when the worker dies
-        deadline = time.monotonic() + _STARTUP_TIMEOUT_S
-        while not self.conn.poll(_POLL_S):
-            if stop.is_set() or time.monotonic() > deadline or not self.proc.is_alive():
-                self.discard()
-                if stop.is_set():
-                    return False
-                raise RuntimeError("parser process did not start")
-        if heavy := self.conn.recv():  # EOFError if it died starting
+        try:
+            [heavy] = await_hello([self.conn], self.proc, _STARTUP_TIMEOUT_S, stop)
+        except StartInterrupted:
+            self.discard()
+            return False
+        except ChildDidNotStart as e:
+            self.discard()
+            raise RuntimeError(f"parser process did not start: {e}") from e
+        if heavy:
             _log.warning("parser workers imported %s via the main module; import those inside functions", heavy)
         return True
 

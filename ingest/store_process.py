@@ -21,9 +21,10 @@ import multiprocessing as mp
 import os
 import pickle
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable
+
+from ingest.child_start import ChildDidNotStart, await_hello
 
 _log = logging.getLogger(__name__)
 START_TIMEOUT_S = 120.0  # a cold import of chromadb on a busy 2-core laptop
@@ -97,6 +98,7 @@ class StoreProcess:
         self._chan_locks = (threading.Lock(), threading.Lock())  # read, write
         self._conns: tuple[Any, Any] | None = None
         self._proc: Any = None
+        self._ready = False  # the current child's hello was read (each _spawn resets it)
         self._names: list[str] = []
         self._closed = False
         self.starts = 0  # how many children were started (1 unless one died)
@@ -125,17 +127,11 @@ class StoreProcess:
         if self._ready:
             return
         assert self._conns is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        for conn in self._conns:
-            while not conn.poll(0.1):
-                if not self._proc.is_alive() or time.monotonic() > deadline:
-                    self._discard()
-                    raise StoreProcessError("the vector store's process did not start")
-            try:
-                conn.recv()
-            except (EOFError, OSError) as e:
-                self._discard()
-                raise StoreProcessError("the vector store's process did not start") from e
+        try:
+            await_hello(self._conns, self._proc, START_TIMEOUT_S)
+        except ChildDidNotStart as e:
+            self._discard()
+            raise StoreProcessError(f"the vector store's process did not start: {e}") from e
         self._ready = True
 
     def _live_conns(self) -> tuple[Any, Any]:

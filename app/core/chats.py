@@ -289,12 +289,9 @@ def _migrate(db: sqlite3.Connection, version: int) -> None:
 
 def _keep_aside(path: Path) -> Path:
     """Move a damaged database (and its WAL files) aside; never delete what we cannot read."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    aside = path.with_name(f"{path.name}.bad-{stamp}")
-    n = 1
-    while aside.exists():
-        aside = path.with_name(f"{path.name}.bad-{stamp}-{n}")
-        n += 1
+    from app.settings import aside_name
+
+    aside = aside_name(path)
     for suffix in ("", "-wal", "-shm"):
         src = Path(str(path) + suffix)
         if src.exists():
