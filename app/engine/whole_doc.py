@@ -33,7 +33,7 @@ _TASK = re.compile(
     r"|list (?:all|every|each|the)\b"
     r"|what (?:is|does) (?:this|the|that) (?:\w+ )?(?:about|cover|say))\b", re.I)
 _WHOLE = re.compile(
-    r"\b(?:this|the|that|whole|entire|full|complete) (?:\w+ )?(?:document|file|paper|report|filing|"
+    r"\b(?:this|the|that|whole|entire|full|complete) (?:[\w'-]+ ){0,3}(?:document|file|paper|report|filing|"
     r"contract|agreement|article|pdf|book|chapter|memo|letter|transcript|policy|manual|thesis|"
     r"presentation|deck|statement|minutes|study)\b", re.I)
 

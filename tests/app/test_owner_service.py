@@ -232,6 +232,14 @@ def test_wire_rebuilds_answers_with_locations():
     assert isinstance(back.answer.sources[0].passage.spans[1], PageSpan)  # type: ignore[attr-defined]
 
 
+def test_wire_carries_a_whole_document_answers_progress():
+    from app.engine.events import ProgressEvent
+
+    event = ProgressEvent(2, 9, "Reading pp. 12-19 of report.pdf (part 3 of 8)")
+    back = wire.to_event(wire.decode(wire.encode(wire.from_event(event))))
+    assert back == event
+
+
 # --- the real owner: a Library-backed host ---------------------------------------------
 def test_library_host_serves_what_the_library_answers(library, tmp_path, smollm_path):
     files = make_mixed_folder(tmp_path / "docs")

@@ -65,6 +65,9 @@ def test_the_target_is_the_one_file_meant(library, two_docs):
     # not a document's summary, so retrieval answers it.
     assert reader.target("Summarise this document", None) is None
     assert reader.target("Summarise this document", {"path": [str(pdf), str(note)]}) is None
+    # Naming the document picks it from the library (app.engine.doc_rank).
+    named = reader.target("Summarise the Harbour Board report", None)
+    assert named is not None and named.path == str(pdf) and named.why == "named"
 
 
 def test_the_file_is_read_whole_in_order_with_pages(library, two_docs):
