@@ -72,10 +72,14 @@ lock:
 run: $(STAMP)
 	$(if $(filter environment command,$(origin QT_QPA_PLATFORM)),,env -u QT_QPA_PLATFORM) $(BIN)/docent-app
 
+# Qt 6.5+ loads its xcb platform plugin only with these (xcb-cursor0 above all).
+XVFB_DEBS := xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+             libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1
 # PNGs of the window (sample documents indexed, an answer shown) in .screenshots/, under Xvfb.
 screenshots: $(STAMP)
-	@command -v xvfb-run >/dev/null 2>&1 || (apt-get update && apt-get install -y xvfb xauth) || \
-	  { echo "make screenshots needs Xvfb: sudo apt-get install xvfb xauth"; exit 1; }
+	@command -v xvfb-run >/dev/null 2>&1 && ldconfig -p | grep -q libxcb-cursor || \
+	  (apt-get update && apt-get install -y $(XVFB_DEBS)) || \
+	  { echo "make screenshots needs Xvfb and Qt's xcb libraries: sudo apt-get install $(XVFB_DEBS)"; exit 1; }
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m app.ui.screenshots .screenshots $(firstword $(wildcard .models/*.gguf))
 
 demo: $(STAMP)

@@ -105,8 +105,7 @@ class Digest:
         total, done = len(parts) + 1, 0
         notes: list[Note] = []
         for i, part in enumerate(parts):
-            yield ProgressEvent(done, total, f"Reading {pages_of(part) or f'part {i + 1}'} of {name} "
-                                             f"(part {i + 1} of {len(parts)})")
+            yield ProgressEvent(done, total, f"Reading {pages_of(part) or f'part {i + 1}'} of {name}")
             text = self._generate(part_message(question, name, part, i + 1, len(parts)), stop)
             done += 1
             if stop.is_set():

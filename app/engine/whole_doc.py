@@ -101,7 +101,7 @@ class WholeDocRequests:
         chunks = [located.get(c.chunk_id, c) for c in chunks]
         out = []
         for i in range(0, len(chunks), per_source):
-            p = passage_of([(c, 1.0) for c in chunks[i:i + per_source]])
+            p = passage_of([(c, 0.0) for c in chunks[i:i + per_source]])  # read, not ranked: no score
             # The model reads the document's name once per part, not on every source.
             out.append(Passage(p.chunk_id, p.path, p.page_start, p.page_end, p.page_text, p.score,
                                p.heading, p.spans, p.body))

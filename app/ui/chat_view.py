@@ -74,7 +74,7 @@ class ChatView(QWidget):
         self.progress = QProgressBar()  # whole-document answers: one step per part of the file
         self.progress.setAccessibleName("Reading progress")
         self.progress.setTextVisible(False)
-        self.progress.setFixedWidth(120)
+        self.progress.setFixedWidth(96)
         self.progress.setVisible(False)
         self.input = QuestionBox()
         self.input.setPlaceholderText("Ask about your documents…  (Ctrl+Enter to send)")
@@ -152,10 +152,12 @@ class ChatView(QWidget):
 
     def show_progress(self, what: str, done: int, total: int) -> None:
         if self.phase is AnswerPhase.WAITING:
-            self.progress.setRange(0, max(1, total))
-            self.progress.setValue(done)
+            self.progress.setRange(0, 2 * max(1, total))
+            self.progress.setValue(2 * done + 1)  # the step under way shows as half done
             self.progress.setVisible(True)
-            self.status.setText(f"{what}… (step {done + 1} of {total}; Esc stops)")
+            text = f"{done + 1}/{total} · {what}…"  # the count first: a long name is cut, not it
+            self.status.setText(text)
+            self.status.setToolTip(text)
 
     def append_token(self, text: str) -> None:
         if not self.turns or self.phase is AnswerPhase.IDLE:

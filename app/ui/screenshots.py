@@ -1,7 +1,8 @@
 """`make screenshots`: the window with the sample documents indexed and an answer shown.
 
 Runs on a throwaway data folder under a real X server (Xvfb) and writes PNGs:
-main.png, main-viewer.png (a source open in the viewer tab), first-run.png,
+main.png, main-viewer.png (a source open in the viewer tab), reading.png and summary.png
+(a whole-document request), first-run.png,
 library-error.png, settings.png, dark.png, and the viewer's own viewer-*.png
 (app/ui/viewer/screenshots.py).
 """
@@ -91,6 +92,24 @@ def main(argv: list[str] | None = None) -> int:
     window.grab().save(str(out / "main-viewer.png"))
     window.dock.show()
     window.tabs.setCurrentWidget(window.splitter)
+
+    # A whole-document request in a chat scoped to one file: the reading step, then the summary.
+    from app.core.chats import ChatScope
+
+    window.new_chat()
+    log = str(samples / "lighthouse-log.pdf")
+    window.core.chats.set_scope(window.flow.chat_id, ChatScope((), (log,)))
+    window.show_chat(window.flow.chat_id)
+    steps: list[int] = []
+    window.flow.progressShown.connect(lambda d, t: steps.append(d))
+    done.clear()
+    window.chat_view.input.setPlainText("Summarise this document")
+    window.chat_view.submit()
+    _wait(app, lambda: bool(steps), 300, "the first reading step")
+    window.grab().save(str(out / "reading.png"))
+    _wait(app, lambda: bool(done), 600, "the summary")
+    _settle(app)
+    window.grab().save(str(out / "summary.png"))
 
     # The library with its error row in view: sorted by state (Error first), room to show all.
     from PySide6.QtCore import Qt

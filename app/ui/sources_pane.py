@@ -130,7 +130,9 @@ class SourcesPane(QWidget):
     def _card(i: SourceItem, terms: list[str]) -> str:
         badge = {True: '<span style="color:#2e8b57">cited</span>',
                  False: '<span style="color:gray">not cited</span>', None: ""}[i.cited]
-        where = " · ".join(x for x in (i.pages_label, f"score {i.score:.2f}", badge) if x)
+        # A whole document read in order has no retrieval score (its passages carry 0).
+        score = f"score {i.score:.2f}" if i.score > 0 else ""
+        where = " · ".join(x for x in (i.pages_label, score, badge) if x)
         text = i.text if len(i.text) <= 900 else i.text[:900].rsplit(" ", 1)[0] + " …"
         return (f'<p style="margin-top:10px"><a href="src:{i.number}"><b>[{i.number}] '
                 f'{html.escape(os.path.basename(i.path))}</b></a>'

@@ -19,7 +19,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def chroma_server(path: Path, timeout_s: float = 60.0) -> Iterator[str]:
+def chroma_server(path: Path, timeout_s: float = 240.0) -> Iterator[str]:
     """Yields the server URL once its heartbeat answers; kills it (and only it) on exit."""
     exe = Path(sys.executable).with_name("chroma")
     port = free_port()

@@ -50,7 +50,7 @@ def test_a_scoped_summary_shows_progress_and_cites_the_file(qtbot, window_factor
         window.chat_view.submit()
     assert len(steps) >= 2 and steps[-1][0] == steps[-1][1] - 1, steps  # parts, then the answer
     assert all("orchard report.pdf" in s or "Writing" in s for s in statuses), statuses
-    assert "Esc stops" in statuses[0] and all(bar_shown)
+    assert statuses[0].startswith(f"1/{steps[0][1]} · Reading") and all(bar_shown)
     assert not window.chat_view.progress.isVisible()  # gone with the answer
     turn = window.chat_view.turns[-1]
     assert turn.answer and not turn.stopped and not turn.error
