@@ -203,7 +203,7 @@ def cmd_demo(lib, args) -> int:  # type: ignore[no-untyped-def]
             print(f"{report.indexed} indexed, {report.unchanged} unchanged, {len(report.failures)} failed.")
             print(f"\nQ: {args.question}\nA: ", end="", flush=True)
             return cmd_ask(demo_lib, argparse.Namespace(question=args.question, model=model, json=False,
-                                                        k=None))
+                                                        k=None, file=[], folder=[]))
 
 
 _COMMANDS = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "forget": cmd_forget,
