@@ -132,10 +132,9 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
 
     from app.cli_output import consume_answer
     from app.core.client import with_owner
+    from app.core.service_hosts import scope_where
     from app.core.wire import AskRequest
     from app.errors import EmptyIndexError
-
-    from app.core.service_hosts import scope_where
 
     model = str(Path(args.model).expanduser().resolve()) if args.model else None
     files = [str(p.expanduser().resolve()) for p in args.file]

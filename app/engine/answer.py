@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
 
 from app.engine.attribution import PassageIndex, SentenceAttribution, attribute, supporting_sources
-from app.engine.backend import GenerationStats, LLMBackend
+from app.engine.backend import GenerationStats, LLMBackend, PreparedPrompt
 from app.engine.citations import MarkerFilter, clean_markers
 from app.engine.events import Answer, Citation, DoneEvent, ErrorEvent, Event, SourcesEvent, TokenEvent
 from app.engine.figures import FigureCheck, PassageFigures, check_figures
@@ -113,12 +113,7 @@ class Answerer:
         loops = LoopDetector()
         stop = StopFlag(cancel)
         try:
-            for piece in self.owner.stream(lambda: self.llm.stream(
-                    prompt.prepared, self.max_answer_tokens, self.temperature, stop, stats), stop):
-                if loops.feed(piece):
-                    stop.set()  # the model stops within a token; nothing more is shown
-                    self.owner.call(lambda: None)  # queued behind the stream: its stats are final
-                    break
+            for piece in self.generate(prompt.prepared, self.max_answer_tokens, stop, stats, loops):
                 shown = markers.feed(piece)
                 if shown:
                     yield TokenEvent(shown)
@@ -138,6 +133,19 @@ class Answerer:
         # A looped answer keeps its text up to the first repetition, in the history too.
         prompt.turn.answer = loops.kept_text().strip()
         yield DoneEvent(self.checked_answer(prompt, stats, time.perf_counter() - t0, passages))
+
+    def generate(self, prepared: PreparedPrompt, max_tokens: int, stop: StopFlag,
+                 stats: GenerationStats, loops: LoopDetector) -> Iterator[str]:
+        """The model's pieces for `prepared`, streamed from the owner thread. Once `loops`
+        sees the text repeat, `stop` is set (the model stops within a token) and nothing
+        more is yielded; `stats` are final when this returns."""
+        for piece in self.owner.stream(lambda: self.llm.stream(
+                prepared, max_tokens, self.temperature, stop, stats), stop):
+            if loops.feed(piece):
+                stop.set()
+                self.owner.call(lambda: None)  # queued behind the stream: its stats are final
+                return
+            yield piece
 
     def _digest(self, question: str, target: "DocumentTarget", history: list[Turn],
                 cancel: threading.Event | None) -> Iterator[Event]:

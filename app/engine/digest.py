@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Iterator, Sequence, TypeVar
 
+from app.engine.answer import StopFlag
 from app.engine.attribution import PassageIndex, attribute
 from app.engine.backend import GenerationStats, PreparedPrompt
 from app.engine.chat_template import Message
@@ -26,6 +27,7 @@ from app.engine.citations import MarkerFilter, clean_markers, marker_numbers
 from app.engine.events import Answer, DoneEvent, ErrorEvent, Event, ProgressEvent, SourcesEvent, TokenEvent
 from app.engine.loops import LoopDetector
 from app.engine.prompt import BuiltPrompt, NumberedSource, Turn
+from app.engine.retrieval import pages_label
 from app.engine.whole_doc import DocumentTarget, WholeDocRequests
 
 if TYPE_CHECKING:
@@ -45,14 +47,21 @@ _NOTHING = re.compile(r"^\W*(?:nothing(?: relevant)?|none|n/?a|no relevant \w+)\
 @dataclass(frozen=True)
 class Note:
     text: str  # with its [n] markers
-    label: str  # "pp. 3-7"
+    first_page: int | None  # the pages of the part(s) it notes
+    last_page: int | None
+
+    @property
+    def label(self) -> str:
+        return pages_label(self.first_page, self.last_page)
+
+
+def page_bounds(sources: Sequence[NumberedSource]) -> tuple[int | None, int | None]:
+    pages = [p for s in sources for p in (s.passage.page_start, s.passage.page_end) if p is not None]
+    return (min(pages), max(pages)) if pages else (None, None)
 
 
 def pages_of(sources: Sequence[NumberedSource]) -> str:
-    pages = [p for s in sources for p in (s.passage.page_start, s.passage.page_end) if p is not None]
-    if not pages:
-        return ""
-    return f"p. {min(pages)}" if min(pages) == max(pages) else f"pp. {min(pages)}-{max(pages)}"
+    return pages_label(*page_bounds(sources))
 
 
 def part_message(question: str, name: str, part: Sequence[NumberedSource], i: int, n: int) -> str:
@@ -122,7 +131,9 @@ class Digest:
                 text = self._generate(notes_message(question, name, g, condense=True), stop) \
                     if len(g) > 1 else g[0].text
                 done += 1
-                condensed.append(Note(clean_markers(text.strip(), visible), _span(g)))
+                pages = [p for n in g for p in (n.first_page, n.last_page) if p is not None]
+                condensed.append(Note(clean_markers(text.strip(), visible),
+                                      min(pages, default=None), max(pages, default=None)))
             if len(condensed) >= len(notes):  # every note alone fills the context
                 log.warning("notes on %s do not condense; the later half is left out", name)
                 condensed = notes[: len(notes) // 2]
@@ -181,9 +192,7 @@ class Digest:
             cost = self.llm.count_tokens(s.passage.text) + 8  # its "[n] p. 5" line
             if cost > room:  # one source too long for the context alone: read its head
                 keep = max(40, int(len(s.passage.text) * room / cost) - 40)
-                p = s.passage
-                s = NumberedSource(s.number, type(p)(p.chunk_id, p.path, p.page_start, p.page_end,
-                                                     p.text[:keep], p.score, p.heading, p.spans, p.body))
+                s = NumberedSource(s.number, replace(s.passage, text=s.passage.text[:keep]))
                 cost = room
             sized.append((s, cost))
         return pack(sized, room)
@@ -220,7 +229,7 @@ class Digest:
         if not kept:
             log.info("notes on %s held nothing from the part; noting its opening sentences", pages_of(part))
             kept = [f"- {_opening(s.passage.text)} [{s.number}]" for s in part[:EXTRACT_SOURCES]]
-        return Note("\n".join(kept), pages_of(part))
+        return Note("\n".join(kept), *page_bounds(part))
 
     # --- the model ---------------------------------------------------------------------
     def _messages(self, user: str) -> list[Message]:
@@ -231,20 +240,10 @@ class Digest:
 
     def _stream(self, user: str, stop: "threading.Event", max_tokens: int,
                 loops: LoopDetector | None = None) -> Iterator[str]:
-        from app.engine.answer import StopFlag
-
-        owner, llm = self.answerer.owner, self.llm
-        prepared = owner.call(lambda: llm.prepare(self._messages(user)))
-        stats, step = GenerationStats(), StopFlag(stop)
-        loops = loops or LoopDetector()
-        try:
-            for piece in owner.stream(lambda: llm.stream(prepared, max_tokens, self.answerer.temperature,
-                                                         step, stats), step):
-                if loops.feed(piece):
-                    step.set()  # this step ends; the others go on
-                    owner.call(lambda: None)  # its stats are final once the stream is done
-                    break
-                yield piece
+        prepared = self.answerer.owner.call(lambda: self.llm.prepare(self._messages(user)))
+        stats, loops = GenerationStats(), loops or LoopDetector()
+        try:  # a loop ends this step (its own flag), not the whole request
+            yield from self.answerer.generate(prepared, max_tokens, StopFlag(stop), stats, loops)
         finally:
             self.read.prompt_tokens += stats.prompt_tokens
             self.read.cached_tokens += stats.cached_tokens
@@ -272,13 +271,3 @@ def _opening(text: str, words: int = 30) -> str:
     first = re.split(r"(?<=[.!?])\s+", flat, maxsplit=1)[0]
     cut = first.split()
     return " ".join(cut[:words]) + ("…" if len(cut) > words else "")
-
-
-def _span(notes: Sequence[Note]) -> str:
-    labels = [n.label for n in notes if n.label]
-    if not labels:
-        return ""
-    first, last = labels[0], labels[-1]
-    lo = first.split(" ", 1)[-1].split("-")[0]
-    hi = last.split(" ", 1)[-1].split("-")[-1]
-    return f"p. {lo}" if lo == hi else f"pp. {lo}-{hi}"

@@ -40,11 +40,16 @@ class Passage:
 
     @property
     def pages_label(self) -> str:
-        if self.page_start is None:
-            return ""
-        if self.page_end and self.page_end != self.page_start:
-            return f"pp. {self.page_start}-{self.page_end}"
-        return f"p. {self.page_start}"
+        return pages_label(self.page_start, self.page_end)
+
+
+def pages_label(start: int | None, end: int | None) -> str:
+    """"p. 5", "pp. 5-7", or "" without pages."""
+    if start is None:
+        return ""
+    if end and end != start:
+        return f"pp. {start}-{end}"
+    return f"p. {start}"
 
 
 def snippet(text: str, limit: int = 240) -> str:

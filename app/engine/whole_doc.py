@@ -13,7 +13,7 @@ whole file" and either the scope holds one file or it names one document (doc_ra
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from app.engine.doc_rank import DocFocus, FocusKind
@@ -103,6 +103,5 @@ class WholeDocRequests:
         for i in range(0, len(chunks), per_source):
             p = passage_of([(c, 0.0) for c in chunks[i:i + per_source]])  # read, not ranked: no score
             # The model reads the document's name once per part, not on every source.
-            out.append(Passage(p.chunk_id, p.path, p.page_start, p.page_end, p.page_text, p.score,
-                               p.heading, p.spans, p.body))
+            out.append(replace(p, text=p.page_text))
         return out

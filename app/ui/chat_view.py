@@ -165,6 +165,7 @@ class ChatView(QWidget):
         if self.phase is AnswerPhase.WAITING:
             self.phase = AnswerPhase.STREAMING
             self.progress.setVisible(False)
+            self.status.setToolTip("")
             self.status.setText("Answering…")
         self.turns[-1].answer += text
         cursor = self.transcript.textCursor()
@@ -182,6 +183,7 @@ class ChatView(QWidget):
             turn.stopped, turn.error = stopped, error
         self.phase = AnswerPhase.IDLE
         self.progress.setVisible(False)
+        self.status.setToolTip("")
         self.status.setText(error or ("Stopped." if stopped else ""))
         self.render()
         self._update_buttons()
