@@ -62,7 +62,9 @@ def select_passages(passages: Sequence[Passage], count_tokens: CountTokens,
 
 
 # --- trimming: the sentences and table rows a question matches ------------------------
-TRIM_MIN_WORDS = 80  # shorter passages go in whole
+# Shorter passages go in whole. 50, not 80: a short table is many tokens per word (its
+# figures), and cutting it to its matching rows kept the same key figures on sec-10-q.
+TRIM_MIN_WORDS = 50
 TRIM_MAX_WORDS = 110  # the most a trimmed passage keeps
 HEADER_MAX_WORDS = 40  # a table's column header joins its kept rows if it is this short
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(\"“$])")
@@ -162,23 +164,43 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
 
 def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
     """Each passage's prompt text cut to what the question matches, no unit twice in one
-    file's passages (the chunker's overlap); `body` and `spans` keep the whole passage (what the viewer shows)."""
+    file's passages (the chunker's overlap), headings as `shown_heading` says; `body`
+    and `spans` keep the whole passage (what the viewer shows)."""
     stems = query_stems(query)
     seen: dict[str, set[str]] = {}  # per file: the same sentence in two filings is two facts
+    titled: set[str] = set()  # files whose title a passage above carried
     out = []
     for p in passages:
         heading = p.heading if p.heading and p.text.startswith(p.heading + "\n") else ""
         rest = p.text[len(heading) + 1:] if heading else p.text
         cut = trim_text(rest, stems, seen.setdefault(p.path, set()))
-        if cut is rest:
-            out.append(p)
-            continue
         if not cut:  # all it would add is in a passage above
             continue
-        if heading == PurePath(p.path).stem:  # the source line names the file already
-            heading = ""
-        out.append(replace(p, text=f"{heading}\n{cut}" if heading else cut, body=p.page_text))
+        shown = shown_heading(heading, p.path, titled)
+        text = f"{shown}\n{cut}" if shown else cut
+        out.append(p if text == p.text else replace(p, text=text, body=p.page_text))
     return out
+
+
+def shown_heading(heading: str, path: str, titled: set[str]) -> str:
+    """A chunk heading ("<file stem> · <title> > <section>", ingest.chunker) as the prompt
+    shows it: the source line names the file already, so the stem goes; the title goes
+    with the file's first passage only (`titled` remembers which files had it); the
+    section stays. A heading that does not start with the stem is shown whole."""
+    label, _, section = heading.partition(" > ")
+    parts = label.split(" · ")
+    if _words(parts[0]) != _words(PurePath(path).stem):
+        return heading
+    title = " · ".join(parts[1:])
+    if title and path not in titled:
+        titled.add(path)
+    else:
+        title = ""
+    return " > ".join(x for x in (title, section) if x)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace("_", " ").lower().split())
 
 
 class BudgetedRetriever:

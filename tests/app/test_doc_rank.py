@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.doc_rank import DocProfile, FocusKind, Relative, focus_of, parse_question
-from app.engine.selection import Budget, select_passages, trim_text, query_stems
+from app.engine.selection import Budget, select_passages, trim_passages, trim_text, query_stems
 from ingest.docmeta import DocMeta, Period, StoredMeta
 
 
@@ -88,6 +88,25 @@ def test_trim_keeps_matching_sentences_and_whole_table_rows():
     assert again == ""  # its matching units are in an earlier passage: nothing new to show
     short = "Gross margin was 44%."
     assert trim_text(short, query_stems("gross margin")) is short
+
+
+def test_prompt_headings_drop_the_file_name_and_show_the_title_once_per_file():
+    from app.engine.retrieval import Passage
+
+    def p(path: str, heading: str, body: str) -> Passage:
+        return Passage(f"{path}:{body[:3]}", path, 3, 3, f"{heading}\n{body}", 1.0, heading, body=body)
+
+    label = "2023 Q2 QM · Quarterly report of Quay Mills"
+    out = trim_passages([p("/f/2023 Q2 QM.pdf", label, "Revenue was 12 in the quarter."),
+                         p("/f/2023 Q2 QM.pdf", label + " > Liquidity", "Cash was 5 at the end."),
+                         p("/f/2023 Q1 QM.pdf", "2023 Q1 QM", "Revenue was 11 in the quarter."),
+                         p("/f/notes.md", "Ops notes > Risks", "Revenue may fall.")], "revenue cash")
+    assert [o.text for o in out] == [
+        "Quarterly report of Quay Mills\nRevenue was 12 in the quarter.",  # the title, once
+        "Liquidity\nCash was 5 at the end.",  # same file: the section alone
+        "Revenue was 11 in the quarter.",  # the label was only the file name
+        "Ops notes > Risks\nRevenue may fall."]  # not a label starting with the stem: whole
+    assert out[1].page_text == "Cash was 5 at the end."  # what the viewer shows is untouched
 
 
 def test_selection_gives_each_near_top_document_a_passage_within_budget():
