@@ -97,6 +97,13 @@ class DocFocus:
     # words): inside those documents such words match every passage and rank nothing.
     query: str = ""
 
+    @property
+    def keyword_query(self) -> str:
+        """What the keyword index matches inside those documents: the residual question's
+        content words. Its asking words ("report", "quarter", "compare") are in any passage
+        of them or in none that matters, and only flatten the BM25 ranking."""
+        return " ".join(content_terms(self.query)) if self.query else ""
+
 
 NO_FOCUS = DocFocus(FocusKind.NONE)
 

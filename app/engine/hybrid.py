@@ -101,8 +101,9 @@ class HybridRetriever:
 
     # --- candidates ----------------------------------------------------------------
     def candidates(self, query: str, n: int, where: dict[str, Any] | None = None,
-                   modes: Sequence[str] | None = None) -> Candidates:
-        """Raw ranked lists from each index this mode uses (ids + native scores)."""
+                   modes: Sequence[str] | None = None, keyword_query: str = "") -> Candidates:
+        """Raw ranked lists from each index this mode uses (ids + native scores);
+        `keyword_query`, when given, is what the keyword index matches instead of `query`."""
         modes = modes or ([self.mode] if self.mode != "hybrid" else ["dense", "keyword"])
         scope = Scope.from_where(where)
         resolved = None if scope is None else self.keyword.scope(scope.paths, scope.folders,
@@ -112,7 +113,7 @@ class HybridRetriever:
         keyword = None
         if "keyword" in modes or "hybrid" in modes:
             # FTS5 and the encoder + Chroma all release the GIL: run them side by side.
-            keyword = self._pool().submit(self.keyword.search, query, n, resolved)
+            keyword = self._pool().submit(self.keyword.search, keyword_query or query, n, resolved)
         if "dense" in modes or "hybrid" in modes:
             out.dense = self._dense(self.embedder.encode_query(query), n, files)
         if keyword is not None:
@@ -163,9 +164,11 @@ class HybridRetriever:
             return convex([(c.dense, cfg.dense_weight, None), (c.keyword, cfg.keyword_weight, 0.0)])
         return rrf([(c.dense, cfg.dense_weight), (c.keyword, cfg.keyword_weight)], cfg.rrf_k)
 
-    def rank(self, query: str, n: int, where: dict[str, Any] | None = None) -> Ranked:
+    def rank(self, query: str, n: int, where: dict[str, Any] | None = None,
+             keyword_query: str = "") -> Ranked:
         """Fused chunk ranking (no hydration): what `docent eval` scores."""
-        return self.fuse(self.candidates(query, max(n, self.config.candidates), where))[:n]
+        return self.fuse(self.candidates(query, max(n, self.config.candidates), where,
+                                         keyword_query=keyword_query))[:n]
 
     # --- passages ------------------------------------------------------------------
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[Passage]:
@@ -198,7 +201,8 @@ class HybridRetriever:
         spread = focus.kind is FocusKind.SPAN
         if spread:  # room for one source per document (the budget still decides what fits)
             k = min(max(k, len(focus.file_ids)), 2 * k)
-        ranked = self.rank(focus.query or query, max(k * 3, self.config.candidates), where)
+        ranked = self.rank(focus.query or query, max(k * 3, self.config.candidates), where,
+                           focus.keyword_query)
         if spread:
             ranked = spread_by_document(ranked, focus.file_ids)
         chunks = self.hydrate([cid for cid, _ in ranked[: k * 3]])

@@ -122,7 +122,8 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
               max_words: int = TRIM_MAX_WORDS) -> str:
     """The units of `text` that share a word with the question (most shared first, up
     to max_words, then back in reading order; a kept row brings its column header),
-    gaps marked "…"; units already in `seen` (another passage's overlap) left out.
+    gaps between them marked "…"; units already in `seen` (another passage's overlap)
+    left out.
     Text with no matching unit is returned whole (it was retrieved for its meaning);
     text whose matching units are all in `seen` comes back empty."""
     units = _units(text)
@@ -152,13 +153,11 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
             if j >= 0 and j not in keep and len(units[j].text.split()) <= HEADER_MAX_WORDS:
                 keep.add(j)
     seen.update(keys[i] for i in keep)
-    parts: list[str] = [GAP] if min(keep) > 0 else []
+    parts: list[str] = []  # "…" only between kept units: the source line says where it is
     for i in sorted(keep):
-        if parts and parts[-1] != GAP and i - 1 not in keep:
+        if parts and i - 1 not in keep:
             parts.append(GAP)
         parts.append(units[i].text)
-    if max(keep) < len(units) - 1:
-        parts.append(GAP)
     return "\n".join(parts)
 
 

@@ -162,6 +162,22 @@ def test_real_question_naming_company_and_quarter_gets_that_filing_first(real_li
     assert set(_names(r.search("What was Apple's total net sales in the latest 10-Q?", 6))) != {"report-b.pdf"}
 
 
+def test_inside_the_named_filing_the_keyword_index_matches_the_content_words_only(real_library):
+    r = real_library.retriever()
+    question = "What was Apple's gross margin in the most recent quarterly report?"
+    focus = r.focus(question)
+    assert focus.kind is FocusKind.NAMED and focus.keyword_query == "gross margin"
+    asked: list[str] = []
+    search = r.keyword.search
+    r.keyword.search = lambda q, n, scope=None: asked.append(q) or search(q, n, scope)  # type: ignore[method-assign]
+    try:
+        hits = r.search(question, 6)
+    finally:
+        del r.keyword.search
+    assert asked == ["gross margin"] and _names(hits)[0] == "report-b.pdf"
+    assert any("gross margin" in p.text.lower() for p in hits)
+
+
 def test_real_comparison_question_gets_both_filings_into_the_prompt(real_library):
     r = real_library.retriever()
     question = "How has NVIDIA's revenue changed over these quarters?"
