@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any, Callable, Protocol, Sequence
 
+from app.engine.figures import key_figures
 from app.engine.retrieval import Passage
 
 CountTokens = Callable[[str], int]
@@ -132,9 +133,9 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
     seen = set() if seen is None else seen
     keys = [" ".join(u.text.lower().split()) for u in units]
     hits = [len(stems & {_stem(w) for w in _WORD.findall(k)}) for k in keys]
-    # Most question words first; among equals a table row (figures), then the shorter.
+    # Most question words first; among equals one stating a figure, a table row, the shorter.
     order = sorted((i for i, h in enumerate(hits) if h and keys[i] not in seen),
-                   key=lambda i: (-hits[i], not units[i].row, len(keys[i])))
+                   key=lambda i: (-hits[i], not key_figures(units[i].text), not units[i].row, len(keys[i])))
     if not order:  # nothing matched: whole; all it matched is shown already: nothing
         return "" if any(hits) else text
     keep: set[int] = set()

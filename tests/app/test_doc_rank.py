@@ -90,6 +90,14 @@ def test_trim_keeps_matching_sentences_and_whole_table_rows():
     assert trim_text(short, query_stems("gross margin")) is short
 
 
+def test_trim_keeps_the_sentence_stating_a_figure_when_only_one_fits():
+    filler = " ".join(f"Unrelated remark {i} on the weather today." for i in range(10))
+    vague = "Operating expenses grew as the company hired."
+    stated = "Operating expenses were $2.66 billion in the quarter, up from $2.42 billion last year."
+    cut = trim_text(f"{vague} {filler} {stated}", query_stems("What were operating expenses?"), max_words=16)
+    assert stated in cut and vague not in cut
+
+
 def test_prompt_headings_drop_the_file_name_and_show_the_title_once_per_file():
     from app.engine.retrieval import Passage
 
