@@ -43,7 +43,8 @@ WRITE_ROWS = 32
 CLIENT_LOCK = threading.RLock()
 
 # Bump when chunk text or ids change shape, so old vectors are never mixed in.
-CHUNKER_VERSION = 3  # 2: document label on every chunk; 3: page spans + body in metadata
+# 2: document label on every chunk; 3: page spans + body in metadata; 4: PDF section headings
+CHUNKER_VERSION = 4
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import PurePath
-from typing import Any, Callable, Protocol, Sequence
+from typing import AbstractSet, Any, Callable, Protocol, Sequence
 
 from app.engine.figures import key_figures
 from app.engine.retrieval import Passage
@@ -176,17 +176,18 @@ def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
         cut = trim_text(rest, stems, seen.setdefault(p.path, set()))
         if not cut:  # all it would add is in a passage above
             continue
-        shown = shown_heading(heading, p.path, titled)
+        shown = shown_heading(heading, p.path, titled, stems)
         text = f"{shown}\n{cut}" if shown else cut
         out.append(p if text == p.text else replace(p, text=text, body=p.page_text))
     return out
 
 
-def shown_heading(heading: str, path: str, titled: set[str]) -> str:
-    """A chunk heading ("<file stem> · <title> > <section>", ingest.chunker) as the prompt
-    shows it: the source line names the file already, so the stem goes; the title goes
-    with the file's first passage only (`titled` remembers which files had it); the
-    section stays. A heading that does not start with the stem is shown whole."""
+def shown_heading(heading: str, path: str, titled: set[str], stems: AbstractSet[str] = frozenset()) -> str:
+    """A chunk heading ("<file stem> · <title> > <section> > ...", ingest.chunker) as the
+    prompt shows it: the source line names the file already, so the stem goes; the title
+    goes with the file's first passage only (`titled` remembers which files had it); a
+    section stays when it shares a word with the question (`stems`), as a sentence does
+    in trim_text. A heading that does not start with the stem is shown whole."""
     label, _, section = heading.partition(" > ")
     parts = label.split(" · ")
     if _words(parts[0]) != _words(PurePath(path).stem):
@@ -196,7 +197,8 @@ def shown_heading(heading: str, path: str, titled: set[str]) -> str:
         titled.add(path)
     else:
         title = ""
-    return " > ".join(x for x in (title, section) if x)
+    sections = [s for s in section.split(" > ") if s and stems & {_stem(w) for w in _WORD.findall(s.lower())}]
+    return " > ".join(x for x in (title, *sections) if x)
 
 
 def _words(text: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ingest.document import Block, Document
 from ingest.errors import FileErrorKind, LoadError
-from ingest.loaders import LoadLimits
+from ingest.loaders import LoadLimits, pdf_headings
 from ingest.loaders.text import clean_text, paragraph_blocks
 
 _log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
     if page_count > limits.max_pages:
         raise LoadError(FileErrorKind.TOO_LARGE, f"{page_count} pages > {limits.max_pages}")
 
-    blocks: list[Block] = []
+    texts: list[tuple[int, str]] = []
     warnings: list[str] = []
     failed: list[int] = []
     first_error = ""
@@ -110,8 +110,10 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
             failed.append(page_no)
             first_error = first_error or f"{type(exc).__name__}: {exc}"[:200]
             continue
-        blocks.extend(_page_blocks(text or "", page_no))
+        texts.append((page_no, clean_text((text or "").translate(_LIGATURES))))
 
+    running = pdf_headings.running_lines([t for _, t in texts])
+    blocks = [b for page_no, text in texts for b in _page_blocks(text, page_no, running)]
     if failed and len(failed) == page_count:
         raise LoadError(FileErrorKind.CORRUPT, f"no page could be read ({first_error})")
     if failed:
@@ -143,21 +145,27 @@ def _page_text(reader: Any, index: int) -> str:
             return reader.pages[index].extract_text()
 
 
-def _page_blocks(text: str, page_no: int) -> list[Block]:
-    lines = clean_text(text.translate(_LIGATURES)).split("\n")
+def _page_blocks(text: str, page_no: int, running: frozenset[str] = frozenset()) -> list[Block]:
+    lines = text.split("\n")
     lengths = sorted(len(line.strip()) for line in lines if line.strip())
     if not lengths:
         return []
     # A paragraph's last line is visibly shorter than the column; 90th
     # percentile approximates the column width without outliers.
     width = max(lengths[min(len(lengths) - 1, int(len(lengths) * 0.9))], 64)
+    blocks: list[Block] = []
     split: list[str] = []
-    for line in lines:
-        split.append(line)
+    for line, level in zip(lines, pdf_headings.page_headings(lines, running)):
         stripped = line.strip()
+        if level:
+            blocks += paragraph_blocks(split, page=page_no)
+            split = []
+            blocks.append(Block(stripped, page=page_no, heading_level=level))
+            continue
+        split.append(line)
         if stripped and _SENTENCE_END.search(stripped) and len(stripped) < 0.8 * width:
             split.append("")
-    return paragraph_blocks(split, page=page_no)
+    return blocks + paragraph_blocks(split, page=page_no)
 
 
 def _title(reader: Any) -> str | None:

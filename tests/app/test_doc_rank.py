@@ -106,12 +106,12 @@ def test_prompt_headings_drop_the_file_name_and_show_the_title_once_per_file():
 
     label = "2023 Q2 QM · Quarterly report of Quay Mills"
     out = trim_passages([p("/f/2023 Q2 QM.pdf", label, "Revenue was 12 in the quarter."),
-                         p("/f/2023 Q2 QM.pdf", label + " > Liquidity", "Cash was 5 at the end."),
+                         p("/f/2023 Q2 QM.pdf", label + " > Liquidity > Cash Position", "Cash was 5 at the end."),
                          p("/f/2023 Q1 QM.pdf", "2023 Q1 QM", "Revenue was 11 in the quarter."),
                          p("/f/notes.md", "Ops notes > Risks", "Revenue may fall.")], "revenue cash")
     assert [o.text for o in out] == [
         "Quarterly report of Quay Mills\nRevenue was 12 in the quarter.",  # the title, once
-        "Liquidity\nCash was 5 at the end.",  # same file: the section alone
+        "Cash Position\nCash was 5 at the end.",  # same file: the section the question asks about
         "Revenue was 11 in the quarter.",  # the label was only the file name
         "Ops notes > Risks\nRevenue may fall."]  # not a label starting with the stem: whole
     assert out[1].page_text == "Cash was 5 at the end."  # what the viewer shows is untouched

@@ -205,7 +205,7 @@ def test_an_old_recipe_collection_is_re_indexed(home, embedder, tmp_path, monkey
     monkeypatch.setattr(ingest.store, "CHUNKER_VERSION", current)
 
     with Library(Settings.load(home), embedder=embedder) as lib:
-        assert lib.index_version != old_name and "-v3-" in lib.index_version
+        assert lib.index_version != old_name and f"-v{current}-" in lib.index_version
         report = lib.indexer.index_paths([folder])
         assert (report.indexed, report.unchanged) == (1, 0)  # not taken as up to date
         [rec] = lib.manifest.all(FileStatus.INDEXED)
