@@ -110,7 +110,7 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
             failed.append(page_no)
             first_error = first_error or f"{type(exc).__name__}: {exc}"[:200]
             continue
-        texts.append((page_no, clean_text((text or "").translate(_LIGATURES))))
+        texts.append((page_no, unspaced(clean_text((text or "").translate(_LIGATURES)))))
 
     running = pdf_headings.running_lines([t for _, t in texts])
     blocks = [b for page_no, text in texts for b in _page_blocks(text, page_no, running)]
@@ -166,6 +166,24 @@ def _page_blocks(text: str, page_no: int, running: frozenset[str] = frozenset())
         if stripped and _SENTENCE_END.search(stripped) and len(stripped) < 0.8 * width:
             split.append("")
     return blocks + paragraph_blocks(split, page=page_no)
+
+
+_GAP = re.compile(r" {2,}| ?[\u2006\u2009\u200a] ?")  # between words: a wide gap or a thin space
+_LETTER_GAP = re.compile(r"(?<=\w) (?=\w)")
+
+
+def unspaced(text: str) -> str:
+    """Letter-spaced runs joined: pypdf reads text set with wide character spacing as
+    "l a u n c h e d  t h e", which no search matches. A line is letter-spaced when most
+    of its tokens are one character and words are set apart by wider gaps."""
+    if "  " not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        tokens = line.split()
+        if len(tokens) >= 8 and "  " in line and sum(len(t) == 1 for t in tokens) >= 0.7 * len(tokens):
+            lines[i] = " ".join(_LETTER_GAP.sub("", w) for w in _GAP.split(line.strip()))
+    return "\n".join(lines)
 
 
 def _title(reader: Any) -> str | None:

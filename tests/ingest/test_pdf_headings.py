@@ -1,4 +1,4 @@
-"""Section headings found in a PDF's extracted text (ingest/loaders/pdf_headings.py)."""
+"""Section headings found in a PDF's extracted text (ingest/loaders/pdf_headings.py), letter-spaced runs joined."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -82,3 +82,19 @@ def test_a_real_10q_gets_its_notes_and_sections(sec_docs: Path):
     noise = ("Yes", "Table of Contents", "2022", "Three Months", "July")
     assert not [text for text, _ in headings if text.startswith(noise)]
 
+
+
+def test_letter_spaced_text_is_read_as_words():
+    from ingest.loaders.pdf import unspaced
+
+    spaced = "▪ D C A I  l a u n c h e d  t h e  4 t h \u2006 G e n  X e o n  p r o c e s s o r s"
+    assert unspaced(spaced) == "▪ DCAI launched the 4th Gen Xeon processors"
+    table = "Total  1,200  1,300\nA B C  and so on"
+    assert unspaced(table) == table  # column gaps and a few letters are left as they are
+
+
+def test_a_real_10q_page_set_letter_spaced_is_searchable(sec_docs: Path):
+    from ingest.loaders import load_document
+
+    page = load_document(sec_docs / "2023 Q1 INTC.pdf").page_texts()[5]
+    assert "DCAI launched the 4th Gen Intel" in page and "l a u n c h e d" not in page
