@@ -16,7 +16,7 @@ from app.engine.doc_rank import NO_FOCUS, DocFocus, DocRanker, FocusKind
 from app.engine.retrieval import Passage
 from app.engine.selection import trim_passages
 from app.engine.scope import Scope
-from ingest.document import PageSpan
+from ingest.document import PAGE_SEPARATOR, PageSpan
 from ingest.store import PAGE, StoredChunk
 
 if TYPE_CHECKING:
@@ -291,11 +291,13 @@ def passage_of(group: list[tuple[StoredChunk, float]]) -> Passage:
 
 
 def merge_spans(spans: Iterable[PageSpan]) -> tuple[PageSpan, ...]:
-    """Spans of consecutive chunks, in order, as one range per run of a page: neighbours
-    touch or overlap (the chunker's overlap repeats a tail), so the union is contiguous."""
+    """Spans of consecutive chunks, in order, joined where they touch or overlap (the
+    chunker's overlap repeats a tail). Where a section heading sits between two chunks
+    (carried as their context, not in their bodies) the spans stay apart, so the page
+    text they cover is the passage's own."""
     out: list[PageSpan] = []
     for s in spans:
-        if out and out[-1].page == s.page:
+        if out and out[-1].page == s.page and s.start <= out[-1].end + len(PAGE_SEPARATOR):
             out[-1] = PageSpan(s.page, min(out[-1].start, s.start), max(out[-1].end, s.end))
         else:
             out.append(s)
