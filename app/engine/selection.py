@@ -84,6 +84,11 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
+def _stems(text: str) -> set[str]:
+    """The crude stems of every word in `text` (lower-cased)."""
+    return {_stem(w) for w in _WORD.findall(text.lower())}
+
+
 def query_stems(query: str) -> set[str]:
     """The question's content words, crudely stemmed (what a unit must share to be kept)."""
     from app.engine.doc_rank import content_terms
@@ -132,10 +137,11 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
         return text
     seen = set() if seen is None else seen
     keys = [" ".join(u.text.lower().split()) for u in units]
-    hits = [len(stems & {_stem(w) for w in _WORD.findall(k)}) for k in keys]
+    hits = [len(stems & _stems(k)) for k in keys]
     # Most question words first; among equals one stating a figure, a table row, the shorter.
     order = sorted((i for i, h in enumerate(hits) if h and keys[i] not in seen),
-                   key=lambda i: (-hits[i], not key_figures(units[i].text), not units[i].row, len(keys[i])))
+                   key=lambda i: (-hits[i], not key_figures(units[i].text), not units[i].row,
+                                  len(keys[i])))
     if not order:  # nothing matched: whole; all it matched is shown already: nothing
         return "" if any(hits) else text
     keep: set[int] = set()
@@ -182,7 +188,8 @@ def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
     return out
 
 
-def shown_heading(heading: str, path: str, titled: set[str], stems: AbstractSet[str] = frozenset()) -> str:
+def shown_heading(heading: str, path: str, titled: set[str],
+                  stems: AbstractSet[str] = frozenset()) -> str:
     """A chunk heading ("<file stem> · <title> > <section> > ...", ingest.chunker) as the
     prompt shows it: the source line names the file already, so the stem goes; the title
     goes with the file's first passage only (`titled` remembers which files had it); a
@@ -197,7 +204,7 @@ def shown_heading(heading: str, path: str, titled: set[str], stems: AbstractSet[
         titled.add(path)
     else:
         title = ""
-    sections = [s for s in section.split(" > ") if s and stems & {_stem(w) for w in _WORD.findall(s.lower())}]
+    sections = [s for s in section.split(" > ") if s and stems & _stems(s)]
     return " > ".join(x for x in (title, *sections) if x)
 
 

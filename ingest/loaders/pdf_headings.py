@@ -83,8 +83,8 @@ def page_headings(lines: Sequence[str], running: frozenset[str]) -> list[int]:
     """heading_level for each of a page's lines. A Title Case line is a heading only
     over prose, or over another heading that is ("Note 3 - Leases" / "Operating Lease"
     / text): short capitalised lines over short lines are a table's stacked column
-    header ("Estimated Fair" / "Value"), and so is a run of three. ALL-CAPS headings need no text under them
-    ("PART I" / "ITEM 1" / "BALANCE SHEETS" / a table)."""
+    header ("Estimated Fair" / "Value"), and so is a run of three. ALL-CAPS headings
+    need no text under them ("PART I" / "ITEM 1" / "BALANCE SHEETS" / a table)."""
     levels = [0] * len(lines)
     nxt, nxt_level = "", 0  # the next non-blank line below, and its level
     for i in range(len(lines) - 1, -1, -1):
