@@ -24,7 +24,7 @@ from app.engine.figures import FigureCheck, PassageFigures, check_figures
 from app.engine.grounding import Grounding, GroundingCheck, check_grounding
 from app.engine.loops import LoopDetector
 from app.engine.owner import ModelOwner
-from app.engine.prompt import BuiltPrompt, PromptBuilder, Turn
+from app.engine.prompt import SYSTEM_PROMPT, BuiltPrompt, PromptBuilder, Turn
 from app.engine.retrieval import Passage, snippet
 from app.engine.selection import Budget, select_passages
 from app.errors import DocentError
@@ -55,8 +55,9 @@ class Answerer:
                  max_answer_tokens: int = 512, temperature: float = 0.2,
                  owner: ModelOwner | None = None, budget: Budget | None = None,
                  describe: Callable[[Sequence[str]], list[str]] | None = None,
-                 whole_doc: "WholeDocRequests | None" = None) -> None:
+                 whole_doc: "WholeDocRequests | None" = None, system_prompt: str = SYSTEM_PROMPT) -> None:
         self.retriever = retriever
+        self.system_prompt = system_prompt  # fixed per Answerer: load() warms its KV once
         self.whole_doc = whole_doc  # None: every question is answered from retrieval
         # paths -> what those documents say they are (grounding.document_descriptions)
         self.describe = describe
@@ -68,7 +69,7 @@ class Answerer:
         self.owner = owner or ModelOwner()
 
     def builder(self) -> PromptBuilder:
-        return PromptBuilder(self.llm.prepare, self.llm.n_ctx, self.max_answer_tokens)
+        return PromptBuilder(self.llm.prepare, self.llm.n_ctx, self.max_answer_tokens, self.system_prompt)
 
     def load(self) -> list[str]:
         """Load the model and evaluate the fixed system prompt once. Returns warnings."""

@@ -160,3 +160,31 @@ def test_follow_up_is_retrieved_with_the_question_before_it(answerer):
         answerer.retriever = inner
     assert queries == ["What is the figure for item 4 in report 1?",
                        "What is the figure for item 4 in report 1? And a year earlier?"]
+
+
+def test_an_answerer_keeps_its_own_system_prompt(smollm_path):
+    """The answer benchmark A/Bs the prompt's rules through this: every prompt the model
+    reads (the warmed prefix and each question) starts with them; the default is Docent's."""
+    from app.engine.llm import LocalLLM
+    from app.engine.prompt import SYSTEM_PROMPT
+
+    rules = "You are a test assistant. Answer in one short sentence from the sources."
+    a = Answerer(ListRetriever(_passages(2)), LocalLLM(smollm_path, n_ctx=2048, n_threads=2),
+                 max_answer_tokens=16, temperature=0.0, system_prompt=rules)
+    seen = []
+    real = a.llm.prepare
+
+    def spy(messages):  # type: ignore[no-untyped-def]
+        seen.append(list(messages))
+        return real(messages)
+
+    a.llm.prepare = spy
+    try:
+        a.load()
+        out = _run(a.ask("What is the figure for item 1?"))
+    finally:
+        a.close()
+    assert out["done"] is not None and out["done"].text
+    assert any(m[-1].role == "user" for m in seen)  # the question's prompt was among them
+    assert all(m[0].role == "system" and m[0].content == rules for m in seen)
+    assert Answerer(ListRetriever([]), a.llm).builder().system_messages()[0].content == SYSTEM_PROMPT

@@ -29,7 +29,7 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +249,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"index: {report.indexed} indexed, {report.unchanged} unchanged in {index_s:.0f}s")
         pages = page_figures(args.docs, args.home / "sec-page-texts.json")
         answerer = lib.answerer()
+        if args.system_prompt:  # A/B of the prompt's rules (before load(): it warms them)
+            answerer.system_prompt = args.system_prompt.read_text(encoding="utf-8").strip()
+        if args.no_trim:  # A/B of passage trimming: the retrieved text whole
+            answerer.retriever.config = replace(answerer.retriever.config, trim=False)
         answerer.load()
         rows: list[Scored] = []
         t_all = time.perf_counter()
@@ -271,6 +275,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "answer_seconds": round(answer_s, 1),
             "settings": {"n_ctx": args.n_ctx, "threads": args.threads, "max_answer_tokens": args.max_tokens,
                          "top_k": s.top_k, "context_tokens": s.context_tokens, "temperature": 0.0},
+            "variant": {"system_prompt": str(args.system_prompt or "default"), "trim": not args.no_trim},
             "rows": rows, "peak_rss": peak_rss_mb(), "machine": cpu_info()}
 
 
@@ -289,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
     ap.add_argument("--n-ctx", type=int, default=N_CTX)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--system-prompt", type=Path, help="a file whose text replaces Docent's system prompt (A/B)")
+    ap.add_argument("--no-trim", action="store_true", help="passages whole, not cut to what the question matches")
+    ap.add_argument("--name", default="", help="JSON name under .bench/ (default answers / answers_quick)")
     args = ap.parse_args(argv)
     if args.ool_limit < 0:
         args.ool_limit = None
@@ -298,7 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick and not args.model.is_file():
         print(f"bench_answers: {args.model} missing: run `make bench-models` (or use --quick)", file=sys.stderr)
         return 2
-    args.name = "answers" + ("_quick" if args.quick else "")
+    if args.system_prompt and not args.system_prompt.is_file():
+        print(f"bench_answers: system prompt file {args.system_prompt} not found", file=sys.stderr)
+        return 2
+    args.name = args.name or "answers" + ("_quick" if args.quick else "")
     BENCH_OUT.mkdir(parents=True, exist_ok=True)
     emit(args.name, run(args))
     return 0
