@@ -9,7 +9,7 @@ adjacent chunks of one file are merged into one source.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 from app.engine.doc_rank import NO_FOCUS, DocFocus, DocRanker, FocusKind
@@ -179,11 +179,16 @@ class HybridRetriever:
             return []
         focus = self.focus(query, where)
         passages: list[Passage] = []
+        spare: list[Passage] = []
         if focus.kind is not FocusKind.NONE:
-            passages = self._passages(query, k, {"file_id": {"$in": list(focus.file_ids)}}, focus)
+            passages, spare = self._passages(query, k, {"file_id": {"$in": list(focus.file_ids)}}, focus)
+        spread = focus.kind is FocusKind.SPAN
         if not passages:
-            passages = self._passages(query, k, where, NO_FOCUS)
-        return trim_passages(passages, focus.query or query) if self.config.trim else passages
+            spread = False
+            passages, spare = self._passages(query, k, where, NO_FOCUS)
+        if not self.config.trim:
+            return passages
+        return refill(trim_passages(passages + spare, focus.query or query), passages, spread)
 
     def focus(self, query: str, where: dict[str, Any] | None = None) -> DocFocus:
         """The documents `query` names, within the scope `where` (doc_rank.DocRanker).
@@ -197,7 +202,10 @@ class HybridRetriever:
             self.keyword.scope(scope.paths, scope.folders, scope.file_ids).counts)
         return self._doc_ranker.focus(query, ids)
 
-    def _passages(self, query: str, k: int, where: dict[str, Any] | None, focus: DocFocus) -> list[Passage]:
+    def _passages(self, query: str, k: int, where: dict[str, Any] | None,
+                  focus: DocFocus) -> tuple[list[Passage], list[Passage]]:
+        """The first k sources, and the next ones as spares (trimming may drop a source
+        whose every matching sentence is shown already)."""
         spread = focus.kind is FocusKind.SPAN
         if spread:  # room for one source per document (the budget still decides what fits)
             k = min(max(k, len(focus.file_ids)), 2 * k)
@@ -205,14 +213,19 @@ class HybridRetriever:
                            focus.keyword_query)
         if spread:
             ranked = spread_by_document(ranked, focus.file_ids)
-        chunks = self.hydrate([cid for cid, _ in ranked[: k * 3]])
+        chunks = self.hydrate([cid for cid, _ in ranked[: k * 6]])  # k * 3 for the first k, more spares
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked, chunks)
             if spread:
                 ranked = spread_by_document(ranked, focus.file_ids)
-        groups = group_adjacent([(chunks[cid], s) for cid, s in ranked if cid in chunks], k,
-                                self.config.max_chunks_per_source, self.config.merge_min_relative)
-        return [passage_of(g) for g in self._located(groups)]
+        cfg = self.config
+        hydrated = [(chunks[cid], s) for cid, s in ranked if cid in chunks]
+        groups = group_adjacent(hydrated, k, cfg.max_chunks_per_source, cfg.merge_min_relative)
+        used = {c.chunk_id for g in groups for c, _ in g}
+        spare = group_adjacent([(c, s) for c, s in hydrated if c.chunk_id not in used], 2 * k,
+                               cfg.max_chunks_per_source, cfg.merge_min_relative)
+        located = self._located(groups + spare)
+        return [passage_of(g) for g in located[:len(groups)]], [passage_of(g) for g in located[len(groups):]]
 
     def _located(self, groups: list[list[tuple[StoredChunk, float]]]) -> list[list[tuple[StoredChunk, float]]]:
         """Chunks hydrated without their page spans (the keyword tables may not keep them)
@@ -235,6 +248,27 @@ class HybridRetriever:
         assert self.reranker is not None
         scores = self.reranker.scores(query, [chunks[cid].text for cid in head])
         return sorted(zip(head, scores), key=lambda x: -x[1])
+
+
+def refill(trimmed: Sequence[Passage], first: Sequence[Passage], spread: bool) -> list[Passage]:
+    """`trimmed`: the first sources then the spares, as trimming left them. Each first
+    source it kept stays; one it dropped (all it matched is shown above, e.g. the same
+    boilerplate in every filing) gives its place to a spare: for a question spanning
+    documents, the next one of the same document, else the best one left."""
+    by_id = {p.chunk_id: p for p in trimmed}
+    ids = {p.chunk_id for p in first}
+    spares = [p for p in trimmed if p.chunk_id not in ids]
+    out: list[Passage] = []
+    for p in first:
+        if p.chunk_id in by_id:
+            out.append(by_id[p.chunk_id])
+            continue
+        spare = next((s for s in spares if not spread or s.path == p.path), None)
+        if spare is not None:
+            spares.remove(spare)
+            # Spanning: it is now its document's best source, ranked as the one it replaces.
+            out.append(replace(spare, score=p.score) if spread else spare)
+    return out
 
 
 def spread_by_document(ranked: Ranked, file_ids: Sequence[str]) -> Ranked:

@@ -125,23 +125,26 @@ def _units(text: str) -> list[_Unit]:
 
 
 def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
-              max_words: int = TRIM_MAX_WORDS) -> str:
+              max_words: int = TRIM_MAX_WORDS, shared: set[str] | None = None) -> str:
     """The units of `text` that share a word with the question (most shared first, up
     to max_words, then back in reading order; a kept row brings its column header),
     gaps between them marked "…"; units already in `seen` (another passage's overlap)
-    left out.
+    left out, and so are units stating no figure that are in `shared` (any file's passage
+    above: boilerplate repeated in every filing says nothing new the second time).
     Text with no matching unit is returned whole (it was retrieved for its meaning);
     text whose matching units are all in `seen` comes back empty."""
     units = _units(text)
     if sum(len(u.text.split()) for u in units) < TRIM_MIN_WORDS or not stems:
         return text
     seen = set() if seen is None else seen
+    shared = set() if shared is None else shared
     keys = [" ".join(u.text.lower().split()) for u in units]
     hits = [len(stems & _stems(k)) for k in keys]
+    figured = [bool(key_figures(u.text)) for u in units]
     # Most question words first; among equals one stating a figure, a table row, the shorter.
-    order = sorted((i for i, h in enumerate(hits) if h and keys[i] not in seen),
-                   key=lambda i: (-hits[i], not key_figures(units[i].text), not units[i].row,
-                                  len(keys[i])))
+    order = sorted((i for i, h in enumerate(hits)
+                    if h and keys[i] not in seen and (figured[i] or keys[i] not in shared)),
+                   key=lambda i: (-hits[i], not figured[i], not units[i].row, len(keys[i])))
     if not order:  # nothing matched: whole; all it matched is shown already: nothing
         return "" if any(hits) else text
     keep: set[int] = set()
@@ -160,6 +163,7 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
             if j >= 0 and j not in keep and len(units[j].text.split()) <= HEADER_MAX_WORDS:
                 keep.add(j)
     seen.update(keys[i] for i in keep)
+    shared.update(keys[i] for i in keep if not figured[i])
     parts: list[str] = []  # "…" only between kept units: the source line says where it is
     for i in sorted(keep):
         if parts and i - 1 not in keep:
@@ -170,16 +174,17 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
 
 def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
     """Each passage's prompt text cut to what the question matches, no unit twice in one
-    file's passages (the chunker's overlap), headings as `shown_heading` says; `body`
+    file's passages (the chunker's overlap) nor a figure-free one twice at all, headings as `shown_heading` says; `body`
     and `spans` keep the whole passage (what the viewer shows)."""
     stems = query_stems(query)
-    seen: dict[str, set[str]] = {}  # per file: the same sentence in two filings is two facts
+    seen: dict[str, set[str]] = {}  # per file: a figure in two filings may be two facts
+    shared: set[str] = set()  # figure-free units shown in any file (repeated boilerplate)
     titled: set[str] = set()  # files whose title a passage above carried
     out = []
     for p in passages:
         heading = p.heading if p.heading and p.text.startswith(p.heading + "\n") else ""
         rest = p.text[len(heading) + 1:] if heading else p.text
-        cut = trim_text(rest, stems, seen.setdefault(p.path, set()))
+        cut = trim_text(rest, stems, seen.setdefault(p.path, set()), shared=shared)
         if not cut:  # all it would add is in a passage above
             continue
         shown = shown_heading(heading, p.path, titled, stems)

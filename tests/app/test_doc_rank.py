@@ -132,6 +132,37 @@ def test_selection_gives_each_near_top_document_a_passage_within_budget():
 REAL = ["2023 Q2 AAPL.pdf", "2023 Q3 AAPL.pdf", "2023 Q1 NVDA.pdf", "2023 Q2 NVDA.pdf"]
 
 
+def test_boilerplate_shown_for_one_file_is_left_out_of_the_next_but_figures_stay():
+    from app.engine.retrieval import Passage
+
+    filler = " ".join(f"Unrelated remark {i} on the weather." for i in range(8))
+    boiler = "Net sales are historically higher in the first quarter due to seasonal demand."
+    a = Passage("a:1", "/f/q1.pdf", 3, 3, f"{boiler} {filler} Net sales were $94,836 million.", 0.9)
+    b = Passage("b:1", "/f/q2.pdf", 4, 4, f"{boiler} {filler} Net sales were $81,797 million.", 0.8)
+    c = Passage("c:1", "/f/q3.pdf", 5, 5, f"{boiler} {filler}", 0.7)
+    out = trim_passages([a, b, c], "How have net sales changed?")
+    assert boiler in out[0].text
+    assert boiler not in out[1].text and "$81,797" in out[1].text  # each filing's own figure
+    assert [p.chunk_id for p in out] == ["a:1", "b:1"]  # c held nothing new: dropped
+
+
+def test_a_dropped_source_gives_its_place_to_a_spare():
+    from app.engine.hybrid import refill
+    from app.engine.retrieval import Passage
+
+    def p(cid: str, path: str, score: float) -> Passage:
+        return Passage(cid, path, 1, 1, cid, score)
+
+    first = [p("a:1", "/a.pdf", 1.0), p("b:1", "/b.pdf", 1.0), p("a:2", "/a.pdf", 0.9)]
+    spares = [p("a:7", "/a.pdf", 0.8), p("b:5", "/b.pdf", 0.7)]
+    trimmed = [first[0], first[2], *spares]  # b:1 was all boilerplate
+    spread = refill(trimmed, first, spread=True)  # spanning: b keeps a source, in b's place
+    assert [(x.chunk_id, x.score) for x in spread] == [("a:1", 1.0), ("b:5", 1.0), ("a:2", 0.9)]
+    named = refill(trimmed, first, spread=False)  # one document named: the best spare
+    assert [(x.chunk_id, x.score) for x in named] == [("a:1", 1.0), ("a:7", 0.8), ("a:2", 0.9)]
+    assert refill(first, first, spread=True) == first
+
+
 @pytest.fixture(scope="module")
 def real_library(tmp_path_factory, embedder, sec_docs):
     """Four real 10-Qs of two companies under neutral file names: the focus must come
@@ -207,3 +238,18 @@ def test_a_file_name_word_that_other_documents_discuss_names_no_document():
     docs[0] = _doc("g", "/f/gasket-note.txt", ["Quay Ltd"], None)
     assert focus_of(parse_question("Quay revenue in its annual report"), docs, holders).file_ids == ("g",)
     assert focus_of(parse_question("Quay revenue grew"), docs, holders).kind is FocusKind.NONE
+
+
+def test_a_span_question_gets_each_filings_own_passage_not_its_boilerplate_twice(real_library):
+    """Both Apple 10-Qs open their sales discussion with the same paragraph on seasonality;
+    shown once, the second filing's place goes to a passage with its own figures."""
+    from app.engine.figures import key_figures
+
+    r = real_library.retriever()
+    question = "How have Apple's net sales changed over time?"
+    assert r.focus(question).kind is FocusKind.SPAN
+    found = r.search(question, 6)
+    assert {"report-a.pdf", "report-b.pdf"} <= set(_names(found[:2]))
+    boiler = "historically experienced higher net sales in its first quarter"
+    assert sum(boiler in " ".join(p.text.split()) for p in found) <= 1
+    assert all(key_figures(p.text) for p in found[:2] if boiler not in " ".join(p.text.split()))
