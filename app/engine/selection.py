@@ -174,12 +174,13 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
 
 def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
     """Each passage's prompt text cut to what the question matches, no unit twice in one
-    file's passages (the chunker's overlap) nor a figure-free one twice at all, headings as `shown_heading` says; `body`
-    and `spans` keep the whole passage (what the viewer shows)."""
+    file's passages (the chunker's overlap) nor a figure-free one twice at all, headings
+    as `shown_heading` says; `body` and `spans` keep the whole passage (the viewer's)."""
     stems = query_stems(query)
     seen: dict[str, set[str]] = {}  # per file: a figure in two filings may be two facts
     shared: set[str] = set()  # figure-free units shown in any file (repeated boilerplate)
     titled: set[str] = set()  # files whose title a passage above carried
+    sectioned: set[tuple[str, str]] = set()  # and the sections it named
     out = []
     for p in passages:
         heading = p.heading if p.heading and p.text.startswith(p.heading + "\n") else ""
@@ -187,19 +188,20 @@ def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
         cut = trim_text(rest, stems, seen.setdefault(p.path, set()), shared=shared)
         if not cut:  # all it would add is in a passage above
             continue
-        shown = shown_heading(heading, p.path, titled, stems)
+        shown = shown_heading(heading, p.path, titled, stems, sectioned)
         text = f"{shown}\n{cut}" if shown else cut
         out.append(p if text == p.text else replace(p, text=text, body=p.page_text))
     return out
 
 
 def shown_heading(heading: str, path: str, titled: set[str],
-                  stems: AbstractSet[str] = frozenset()) -> str:
+                  stems: AbstractSet[str] = frozenset(), sectioned: set[tuple[str, str]] | None = None) -> str:
     """A chunk heading ("<file stem> · <title> > <section> > ...", ingest.chunker) as the
     prompt shows it: the source line names the file already, so the stem goes; the title
     goes with the file's first passage only (`titled` remembers which files had it); a
     section stays when it shares a word with the question (`stems`), as a sentence does
-    in trim_text. A heading that does not start with the stem is shown whole."""
+    in trim_text, and once per file (`sectioned`: the (file, section) pairs shown above).
+    A heading that does not start with the stem is shown whole."""
     label, _, section = heading.partition(" > ")
     parts = label.split(" · ")
     if _words(parts[0]) != _words(PurePath(path).stem):
@@ -210,6 +212,9 @@ def shown_heading(heading: str, path: str, titled: set[str],
     else:
         title = ""
     sections = [s for s in section.split(" > ") if s and stems & _stems(s)]
+    if sectioned is not None:
+        sections = [s for s in sections if (path, s) not in sectioned]
+        sectioned.update((path, s) for s in sections)
     return " > ".join(x for x in (title, *sections) if x)
 
 

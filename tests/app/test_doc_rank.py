@@ -98,7 +98,7 @@ def test_trim_keeps_the_sentence_stating_a_figure_when_only_one_fits():
     assert stated in cut and vague not in cut
 
 
-def test_prompt_headings_drop_the_file_name_and_show_the_title_once_per_file():
+def test_prompt_headings_drop_the_file_name_and_show_the_title_and_sections_once_per_file():
     from app.engine.retrieval import Passage
 
     def p(path: str, heading: str, body: str) -> Passage:
@@ -115,6 +115,12 @@ def test_prompt_headings_drop_the_file_name_and_show_the_title_once_per_file():
         "Revenue was 11 in the quarter.",  # the label was only the file name
         "Ops notes > Risks\nRevenue may fall."]  # not a label starting with the stem: whole
     assert out[1].page_text == "Cash was 5 at the end."  # what the viewer shows is untouched
+    again = trim_passages([p("/f/a.pdf", "a > Cash Position", "Cash was 5 at the end."),
+                           p("/f/a.pdf", "a > Cash Position", "Cash fell by 2 in the year."),
+                           p("/f/b.pdf", "b > Cash Position", "Cash was 7 at the end.")], "cash")
+    assert [o.text for o in again] == [  # a section once per file, as the title
+        "Cash Position\nCash was 5 at the end.", "Cash fell by 2 in the year.",
+        "Cash Position\nCash was 7 at the end."]
 
 
 def test_selection_gives_each_near_top_document_a_passage_within_budget():
