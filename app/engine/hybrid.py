@@ -204,8 +204,8 @@ class HybridRetriever:
 
     def _passages(self, query: str, k: int, where: dict[str, Any] | None,
                   focus: DocFocus) -> tuple[list[Passage], list[Passage]]:
-        """The first k sources, and the next ones as spares (trimming may drop a source
-        whose every matching sentence is shown already)."""
+        """The first k sources, and for a question spanning documents the next ones as
+        spares (trimming may drop a source whose every matching sentence is shown)."""
         spread = focus.kind is FocusKind.SPAN
         if spread:  # room for one source per document (the budget still decides what fits)
             k = min(max(k, len(focus.file_ids)), 2 * k)
@@ -213,7 +213,7 @@ class HybridRetriever:
                            focus.keyword_query)
         if spread:
             ranked = spread_by_document(ranked, focus.file_ids)
-        chunks = self.hydrate([cid for cid, _ in ranked[: k * 6]])  # k * 3 for the first k, more spares
+        chunks = self.hydrate([cid for cid, _ in ranked[: k * (6 if spread else 3)]])  # spanning: spares too
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked, chunks)
             if spread:
@@ -223,7 +223,7 @@ class HybridRetriever:
         groups = group_adjacent(hydrated, k, cfg.max_chunks_per_source, cfg.merge_min_relative)
         used = {c.chunk_id for g in groups for c, _ in g}
         spare = group_adjacent([(c, s) for c, s in hydrated if c.chunk_id not in used], 2 * k,
-                               cfg.max_chunks_per_source, cfg.merge_min_relative)
+                               cfg.max_chunks_per_source, cfg.merge_min_relative) if spread else []
         located = self._located(groups + spare)
         return [passage_of(g) for g in located[:len(groups)]], [passage_of(g) for g in located[len(groups):]]
 
@@ -251,23 +251,25 @@ class HybridRetriever:
 
 
 def refill(trimmed: Sequence[Passage], first: Sequence[Passage], spread: bool) -> list[Passage]:
-    """`trimmed`: the first sources then the spares, as trimming left them. Each first
-    source it kept stays; one it dropped (all it matched is shown above, e.g. the same
-    boilerplate in every filing) gives its place to a spare: for a question spanning
-    documents, the next one of the same document, else the best one left."""
+    """`trimmed`: the first sources then the spares, as trimming left them. The first
+    sources it kept stay. For a question spanning documents, one it dropped (all it
+    matched is shown above, e.g. the same boilerplate in every filing) gives its place
+    and rank to the next spare of its document, so each document keeps a source.
+    Otherwise a dropped source is just gone: a spare ranks below every first source,
+    and one more passage is more for a small model to read past (on sec-10-q it cost
+    figures: a 168-token table ahead of the sentence that answered)."""
     by_id = {p.chunk_id: p for p in trimmed}
     ids = {p.chunk_id for p in first}
-    spares = [p for p in trimmed if p.chunk_id not in ids]
+    spares = [p for p in trimmed if p.chunk_id not in ids] if spread else []
     out: list[Passage] = []
     for p in first:
         if p.chunk_id in by_id:
             out.append(by_id[p.chunk_id])
             continue
-        spare = next((s for s in spares if not spread or s.path == p.path), None)
+        spare = next((s for s in spares if s.path == p.path), None)
         if spare is not None:
             spares.remove(spare)
-            # Spanning: it is now its document's best source, ranked as the one it replaces.
-            out.append(replace(spare, score=p.score) if spread else spare)
+            out.append(replace(spare, score=p.score))  # now its document's best source
     return out
 
 
