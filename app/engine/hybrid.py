@@ -182,13 +182,11 @@ class HybridRetriever:
         spare: list[Passage] = []
         if focus.kind is not FocusKind.NONE:
             passages, spare = self._passages(query, k, {"file_id": {"$in": list(focus.file_ids)}}, focus)
-        spread = focus.kind is FocusKind.SPAN
         if not passages:
-            spread = False
             passages, spare = self._passages(query, k, where, NO_FOCUS)
         if not self.config.trim:
             return passages
-        return refill(trim_passages(passages + spare, focus.query or query), passages, spread)
+        return refill(trim_passages(passages + spare, focus.query or query), passages)
 
     def focus(self, query: str, where: dict[str, Any] | None = None) -> DocFocus:
         """The documents `query` names, within the scope `where` (doc_rank.DocRanker).
@@ -250,17 +248,17 @@ class HybridRetriever:
         return sorted(zip(head, scores), key=lambda x: -x[1])
 
 
-def refill(trimmed: Sequence[Passage], first: Sequence[Passage], spread: bool) -> list[Passage]:
+def refill(trimmed: Sequence[Passage], first: Sequence[Passage]) -> list[Passage]:
     """`trimmed`: the first sources then the spares, as trimming left them. The first
-    sources it kept stay. For a question spanning documents, one it dropped (all it
-    matched is shown above, e.g. the same boilerplate in every filing) gives its place
-    and rank to the next spare of its document, so each document keeps a source.
-    Otherwise a dropped source is just gone: a spare ranks below every first source,
-    and one more passage is more for a small model to read past (on sec-10-q it cost
-    figures: a 168-token table ahead of the sentence that answered)."""
+    sources it kept stay; one it dropped (all it matched is shown above, e.g. the same
+    boilerplate in every filing) gives its place and rank to the next spare of its
+    document, so each document keeps a source. Only a question spanning documents has
+    spares (`_passages`): elsewhere a dropped source is just gone, because a spare ranks
+    below every first source and one more passage is more for a small model to read
+    past (on sec-10-q: a 168-token table ahead of the sentence that answered)."""
     by_id = {p.chunk_id: p for p in trimmed}
     ids = {p.chunk_id for p in first}
-    spares = [p for p in trimmed if p.chunk_id not in ids] if spread else []
+    spares = [p for p in trimmed if p.chunk_id not in ids]
     out: list[Passage] = []
     for p in first:
         if p.chunk_id in by_id:

@@ -162,11 +162,11 @@ def test_a_dropped_source_gives_its_place_to_a_spare():
     first = [p("a:1", "/a.pdf", 1.0), p("b:1", "/b.pdf", 1.0), p("a:2", "/a.pdf", 0.9)]
     spares = [p("a:7", "/a.pdf", 0.8), p("b:5", "/b.pdf", 0.7)]
     trimmed = [first[0], first[2], *spares]  # b:1 was all boilerplate
-    spread = refill(trimmed, first, spread=True)  # spanning: b keeps a source, in b's place
+    spread = refill(trimmed, first)  # spanning: b keeps a source, in b's place
     assert [(x.chunk_id, x.score) for x in spread] == [("a:1", 1.0), ("b:5", 1.0), ("a:2", 0.9)]
-    named = refill(trimmed, first, spread=False)  # not spanning: no spare jumps the queue
+    named = refill(trimmed[:2], first)  # not spanning (no spares): no spare jumps the queue
     assert [x.chunk_id for x in named] == ["a:1", "a:2"]
-    assert refill(first, first, spread=True) == first
+    assert refill(first, first) == first
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +256,12 @@ def test_a_span_question_gets_each_filings_own_passage_not_its_boilerplate_twice
     assert r.focus(question).kind is FocusKind.SPAN
     found = r.search(question, 6)
     assert {"report-a.pdf", "report-b.pdf"} <= set(_names(found[:2]))
+    named = "What was Apple's total net sales in the latest 10-Q?"  # only spanning has spares
+    focus = r.focus(named)
+    assert focus.kind is FocusKind.NAMED
+    assert r._passages(named, 6, {"file_id": {"$in": list(focus.file_ids)}}, focus)[1] == []
+    span = r.focus(question)
+    assert r._passages(question, 6, {"file_id": {"$in": list(span.file_ids)}}, span)[1]
     boiler = "historically experienced higher net sales in its first quarter"
     assert sum(boiler in " ".join(p.text.split()) for p in found) <= 1
     assert all(key_figures(p.text) for p in found[:2] if boiler not in " ".join(p.text.split()))
