@@ -140,11 +140,17 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
     shared = set() if shared is None else shared
     keys = [" ".join(u.text.lower().split()) for u in units]
     hits = [len(stems & _stems(k)) for k in keys]
-    figured = [bool(key_figures(u.text)) for u in units]
+    figured: dict[int, bool] = {}  # parsed only for units that could be kept (a hot path)
+
+    def states_figure(i: int) -> bool:
+        if i not in figured:
+            figured[i] = bool(key_figures(units[i].text))
+        return figured[i]
+
     # Most question words first; among equals one stating a figure, a table row, the shorter.
     order = sorted((i for i, h in enumerate(hits)
-                    if h and keys[i] not in seen and (figured[i] or keys[i] not in shared)),
-                   key=lambda i: (-hits[i], not figured[i], not units[i].row, len(keys[i])))
+                    if h and keys[i] not in seen and (keys[i] not in shared or states_figure(i))),
+                   key=lambda i: (-hits[i], not states_figure(i), not units[i].row, len(keys[i])))
     if not order:  # nothing matched: whole; all it matched is shown already: nothing
         return "" if any(hits) else text
     keep: set[int] = set()
@@ -163,7 +169,7 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
             if j >= 0 and j not in keep and len(units[j].text.split()) <= HEADER_MAX_WORDS:
                 keep.add(j)
     seen.update(keys[i] for i in keep)
-    shared.update(keys[i] for i in keep if not figured[i])
+    shared.update(keys[i] for i in keep if not states_figure(i))
     parts: list[str] = []  # "…" only between kept units: the source line says where it is
     for i in sorted(keep):
         if parts and i - 1 not in keep:
