@@ -99,14 +99,10 @@ def answer_json(a: Answer) -> dict[str, Any]:
 
 def print_checks(a: Answer) -> None:
     """What Docent could not verify: figures, and an answer the passages do not support."""
-    from app.errors import unverified_figure_note
+    from app.engine.answer_marks import answer_notes
 
-    if a.finish_reason == "repetition":
-        print("(stopped: the answer started repeating itself)")
-    for f in a.unverified_figures:
-        print(f"⚠ {unverified_figure_note(f.text, f.found_in)}")
-    if a.grounding.note:
-        print(a.grounding.note)
+    for note in answer_notes(a):
+        print(note)
 
 
 def print_sources(a: Answer) -> None:

@@ -228,6 +228,10 @@ def grounding_no_overlap_note(looked_at: str) -> str:
             "the documents may not contain it.")
 
 
+def repetition_note() -> str:
+    return "(stopped: the answer started repeating itself)"
+
+
 def unverified_figure_note(figure: str, found_in: tuple[int, ...]) -> str:
     if found_in:
         where = ", ".join(f"[{n}]" for n in found_in)

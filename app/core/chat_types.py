@@ -87,20 +87,24 @@ class SourceRef:
 @dataclass
 class ChatTurn:
     question: str
-    answer: str  # as shown (invalid [n] markers removed)
+    answer: str  # as shown (invalid [n] markers removed, Docent's "[~n]" and flags added)
     sources: list[SourceRef] = field(default_factory=list)  # new ones first, then re-used ones
     stopped: bool = False  # the user stopped it: kept and shown, not fed back to the model
     created_at: float = field(default_factory=time.time)
     raw_answer: str = ""  # what the model wrote, fed back in history; "" means `answer`
+    notes: list[str] = field(default_factory=list)  # what Docent's checks flagged (answer_marks)
 
     @classmethod
     def from_answer(cls, answer: "Answer", stopped: bool = False) -> "ChatTurn":
-        """The turn to store for an engine Answer (its sources, which of them it cited)."""
+        """The turn to store for an engine Answer: its text as shown (with Docent's marks),
+        its sources and which of them it cited, and the checks' notes."""
+        from app.engine.answer_marks import answer_notes, shown_text
+
         cited = {c.number for c in answer.citations}
         raw = answer.turn.answer if answer.turn is not None else answer.text
-        return cls(answer.question, answer.text,
+        return cls(answer.question, shown_text(answer),
                    [SourceRef.from_passage(s.number, s.passage, s.number in cited)
-                    for s in answer.sources], stopped, raw_answer=raw)
+                    for s in answer.sources], stopped, raw_answer=raw, notes=answer_notes(answer))
 
 
 @dataclass

@@ -74,6 +74,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (turn_id, position)
     );
     """,
+    # 2: what the answer checks flagged, shown under the answer (JSON list of lines)
+    """
+    ALTER TABLE turns ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 
@@ -234,9 +238,9 @@ class ChatStore:
             raise ChatNotFoundError(chat_id)
         cur = db.execute(
             "INSERT INTO turns (chat_id, position, question, answer, raw_answer, stopped, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "created_at, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (chat_id, position, turn.question, turn.answer, turn.raw_answer, int(turn.stopped),
-             turn.created_at))
+             turn.created_at, json.dumps(list(turn.notes))))
         db.executemany(
             "INSERT INTO sources (turn_id, position, number, chunk_id, path, page_start, "
             "page_end, spans, body, text, heading, score, cited) "
@@ -254,7 +258,7 @@ class ChatStore:
     def _turns(self, db: sqlite3.Connection, chat_id: int) -> list[ChatTurn]:
         from ingest.document import PageSpan
 
-        rows = db.execute("SELECT id, question, answer, raw_answer, stopped, created_at FROM turns "
+        rows = db.execute("SELECT id, question, answer, raw_answer, stopped, created_at, notes FROM turns "
                           "WHERE chat_id = ? ORDER BY position", (chat_id,)).fetchall()
         sources: dict[int, list[SourceRef]] = {r[0]: [] for r in rows}
         for s in db.execute(
@@ -265,7 +269,7 @@ class ChatStore:
             spans = tuple(PageSpan(int(p), int(a), int(b)) for p, a, b in json.loads(s[5]))
             sources[s[0]].append(SourceRef(s[1], s[2], s[3], s[4], spans, s[6], s[7], s[8],
                                            bool(s[9]), s[10], s[11]))
-        return [ChatTurn(r[1], r[2], sources[r[0]], bool(r[4]), r[5], r[3]) for r in rows]
+        return [ChatTurn(r[1], r[2], sources[r[0]], bool(r[4]), r[5], r[3], json.loads(r[6])) for r in rows]
 
 
 def _chat(row: tuple) -> Chat:  # type: ignore[type-arg]

@@ -6,11 +6,13 @@ authoritative numbers and the cited/not-cited marks come with the DoneEvent.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.core.events import AnswerEvent
+from app.engine.answer_marks import answer_notes, matched_only, shown_text
 from app.engine.events import DoneEvent, ErrorEvent, ProgressEvent, SourcesEvent, TokenEvent
 from app.ui.chat_view import ChatView, ShownTurn
 from app.ui.sources_pane import SourceItem, SourcesPane
@@ -57,11 +59,13 @@ class AnswerFlow(QObject):
             self.stop()
         self.chat_id = chat.id if chat is not None else None
         turns = chat.turns if chat is not None else []
-        self.view.set_turns([ShownTurn(t.question, t.answer, t.stopped) for t in turns])
+        self.view.set_turns([ShownTurn(t.question, t.answer, t.stopped, notes=tuple(t.notes)) for t in turns])
         numbers = [s.number for t in turns for s in t.sources]
         self._next_number = max(numbers, default=0) + 1
         if turns:
-            self.sources.show_sources(turns[-1].question, [ref_item(r) for r in turns[-1].sources])
+            matched = matched_only(turns[-1].answer)
+            self.sources.show_sources(turns[-1].question, [replace(ref_item(r), matched=r.number in matched)
+                                                           for r in turns[-1].sources])
         else:
             self.sources.clear()
 
@@ -121,10 +125,11 @@ class AnswerFlow(QObject):
                 self._next_number = max(s.number for s in a.sources) + 1
             else:
                 items = None
-            self.sources.mark_cited(cited, items)
+            shown = shown_text(a)
+            self.sources.mark_cited(cited, items, matched_only(shown))
             stopped = self.stopped or a.finish_reason == "cancelled"
             self.job = None
-            self.view.finish_answer(a.text, stopped=stopped)
+            self.view.finish_answer(shown, stopped=stopped, notes=tuple(answer_notes(a)))
             self.finished.emit()
         elif isinstance(e, ErrorEvent):
             self.job = None

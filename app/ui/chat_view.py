@@ -14,7 +14,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
                                QTextBrowser, QVBoxLayout, QWidget)
 
-from app.ui.markdown import CITE_SCHEME, link_markers, quote_question
+from app.ui.markdown import CITE_SCHEME, link_markers, notes_markdown, quote_question
 
 RENDER_MS = 100
 
@@ -31,6 +31,7 @@ class ShownTurn:
     answer: str = ""
     stopped: bool = False
     error: str = ""
+    notes: tuple[str, ...] = ()  # what the answer checks flagged (app.engine.answer_marks)
 
 
 class QuestionBox(QPlainTextEdit):
@@ -174,13 +175,15 @@ class ChatView(QWidget):
         self._dirty = True
         self._follow()
 
-    def finish_answer(self, text: str | None, stopped: bool = False, error: str = "") -> None:
+    def finish_answer(self, text: str | None, stopped: bool = False, error: str = "",
+                      notes: tuple[str, ...] = ()) -> None:
+        """text: the answer as shown (with Docent's marks), None to keep what streamed."""
         self._timer.stop()
         if self.turns:
             turn = self.turns[-1]
             if text is not None:
                 turn.answer = text
-            turn.stopped, turn.error = stopped, error
+            turn.stopped, turn.error, turn.notes = stopped, error, tuple(notes)
         self.phase = AnswerPhase.IDLE
         self.progress.setVisible(False)
         self.status.setToolTip("")
@@ -198,6 +201,8 @@ class ChatView(QWidget):
                 answer = "*…*"
             if t.stopped:
                 answer += "\n\n*(stopped)*"
+            if t.notes:
+                answer += "\n\n" + notes_markdown(t.notes)
             if t.error:
                 answer += f"\n\n**{t.error}**"
             parts.append(answer)
@@ -233,9 +238,9 @@ class ChatView(QWidget):
         self.askRequested.emit(text)
 
     def copy_answer(self) -> None:
-        answer = next((t.answer for t in reversed(self.turns) if t.answer), "")
-        if answer:
-            QGuiApplication.clipboard().setText(answer)
+        turn = next((t for t in reversed(self.turns) if t.answer), None)
+        if turn is not None:  # with the checks' notes: a pasted "⚠" must say what it flags
+            QGuiApplication.clipboard().setText("\n\n".join([turn.answer, *turn.notes]))
             self.status.setText("Answer copied.")
 
     def last_answer(self) -> str:

@@ -3,23 +3,36 @@ from __future__ import annotations
 
 import re
 
+from app.engine.answer_marks import INFERRED_MARKER
 from app.engine.citations import MARKER
 
 CITE_SCHEME = "cite"
 
 
 def link_markers(text: str) -> str:
-    """`[1, 3]` -> `[[1]](cite:1), [[3]](cite:3)`: each number its own clickable link."""
-    def fix(m: re.Match[str]) -> str:
+    """`[1, 3]` -> `[[1]](cite:1), [[3]](cite:3)`: each number its own clickable link;
+    Docent's own `[~2]` (answer_marks: a sentence it matched) links as `[~2]`."""
+    def fix(m: re.Match[str], tilde: str = "") -> str:
         nums = [n.strip() for n in m.group(1).split(",")]
-        return ", ".join(f"[\\[{n}\\]]({CITE_SCHEME}:{n})" for n in nums)
+        return ", ".join(f"[\\[{tilde}{n}\\]]({CITE_SCHEME}:{n})" for n in nums)
 
-    return MARKER.sub(fix, text)
+    text = MARKER.sub(fix, text)
+    return INFERRED_MARKER.sub(lambda m: fix(m, "~"), text)
+
+
+def escape(text: str) -> str:
+    """Plain text (a question, a note naming files) safe inside Markdown."""
+    return re.sub(r"([\\`*_{}\[\]<>#+!|])", r"\\\1", text)
+
+
+def notes_markdown(notes: list[str] | tuple[str, ...]) -> str:
+    """The answer checks' notes, under the answer: small print, one paragraph each."""
+    return "\n\n".join(f"*{escape(n.strip())}*" for n in notes if n.strip())
 
 
 def quote_question(text: str) -> str:
     """The user's question as a Markdown block quote (their text is not Markdown)."""
-    escaped = re.sub(r"([\\`*_{}\[\]<>#+!|])", r"\\\1", text.strip())
+    escaped = escape(text.strip())
     lines = escaped.splitlines() or [""]
     lines[0] = "**You:** " + lines[0]
     return "\n".join("> " + line if line else ">" for line in lines)

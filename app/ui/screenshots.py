@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 QUESTION = "What does Docent promise about privacy?"
+UNANSWERABLE = "How many ships did the Skerry lighthouse log in March 2031?"
 
 
 def _wait(app, cond: Callable[[], bool], timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -80,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     _wait(app, lambda: bool(done), 600, "the answer")
     _settle(app)
     window.grab().save(str(out / "main.png"))
+
+    # A question the samples cannot answer: what the answer checks say under the answer.
+    done.clear()
+    window.chat_view.input.setPlainText(UNANSWERABLE)
+    window.chat_view.submit()
+    _wait(app, lambda: bool(done), 600, "the unanswerable question")
+    _settle(app)
+    window.grab().save(str(out / "checks.png"))
 
     # The source viewer tab, opened as a click on the first source does, with the library
     # dock put away (Ctrl+L) as one does to read a page.

@@ -7,6 +7,7 @@ import html
 import os
 import re
 from dataclasses import dataclass, replace
+from typing import Collection
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -25,6 +26,7 @@ class SourceItem:
     score: float
     cited: bool | None = None  # None: the answer is still being written
     spans: tuple = ()  # ingest.document.PageSpan per page the passage's own text is on
+    matched: bool = False  # cited only by Docent's "[~n]": the model wrote no [n] for it
 
     @property
     def body(self) -> str:  # what app.ui.viewer.source.viewer_source reads
@@ -81,9 +83,10 @@ class SourcesPane(QWidget):
         self.question, self.items = question, list(items)
         self.render()
 
-    def mark_cited(self, cited: set[int], items: list[SourceItem] | None = None) -> None:
+    def mark_cited(self, cited: Collection[int], items: list[SourceItem] | None = None,
+                   matched: Collection[int] = ()) -> None:
         base = items if items is not None else self.items
-        self.items = [replace(i, cited=i.number in cited) for i in base]
+        self.items = [replace(i, cited=i.number in cited, matched=i.number in matched) for i in base]
         self.render()
 
     def set_unsearched(self, errors: list[tuple[str, str]]) -> None:
@@ -130,6 +133,8 @@ class SourcesPane(QWidget):
     def _card(i: SourceItem, terms: list[str]) -> str:
         badge = {True: '<span style="color:#2e8b57">cited</span>',
                  False: '<span style="color:gray">not cited</span>', None: ""}[i.cited]
+        if i.cited and i.matched:  # the answer's "[~n]": Docent matched a sentence to it
+            badge = f'<span style="color:#2e8b57">matched by Docent [~{i.number}]</span>'
         # A whole document read in order has no retrieval score (its passages carry 0).
         score = f"score {i.score:.2f}" if i.score > 0 else ""
         where = " · ".join(x for x in (i.pages_label, score, badge) if x)

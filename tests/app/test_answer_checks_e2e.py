@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from app.engine.answer_marks import shown_text
 from app.engine.events import DoneEvent, TokenEvent
 from app.engine.grounding import Grounding
 from app.engine.retrieval import Passage
@@ -47,6 +49,8 @@ def test_an_answer_from_indexed_files_has_citations_and_checks(library, smollm_p
     assert other.citations or (other.grounding.status is Grounding.UNSUPPORTED and other.grounding.note)
     assert a.attributions and all(a.text[t.start:t.end] == t.sentence for t in a.attributions)
     assert a.grounding.status is not Grounding.UNCHECKED
+    shown = shown_text(a)  # what the window shows: every citation is a marker one can open
+    assert all(re.search(rf"\[~?(?:\d+,\s*)*{c.number}(?:,\s*\d+)*\]", shown) for c in a.citations), shown
     data = json.loads(json.dumps(answer_json(a)))  # spans and checks serialise
     assert data["citations"] and all("inferred" in c for c in data["citations"])
     assert data["grounding"]["status"] == a.grounding.status.value

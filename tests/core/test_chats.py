@@ -10,7 +10,7 @@ import pytest
 from app.core.chats import (DEFAULT_TITLE, MIGRATIONS, ChatScope, ChatStore, ChatTurn, SourceRef,
                             first_question_title)
 from app.engine.events import Answer, Citation
-from app.engine.prompt import PromptBuilder
+from app.engine.prompt import NumberedSource, PromptBuilder
 from app.engine.retrieval import Passage
 from app.errors import ChatNotFoundError, ChatsCorruptError, ChatsTooNewError, DocentError
 from ingest.document import PageSpan
@@ -148,6 +148,46 @@ def test_migrations_from_an_empty_file_and_reopen_is_idempotent(path):
         assert store.schema_version == len(MIGRATIONS)
         assert [c.title for c in store.list()] == ["kept"]
         store.close()
+
+
+def test_a_version_1_file_gains_notes_and_keeps_its_turns(path):
+    path.parent.mkdir(parents=True)
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    db.execute("INSERT INTO chats (title, created_at, updated_at) VALUES ('old', 1, 1)")
+    db.execute("INSERT INTO turns (chat_id, position, question, answer, created_at) "
+               "VALUES (1, 0, 'q', 'a [1]', 1)")
+    db.commit()
+    db.close()
+    store = ChatStore(path)
+    assert store.schema_version == len(MIGRATIONS) >= 2
+    [turn] = store.get(1).turns
+    assert (turn.question, turn.answer, turn.notes) == ("q", "a [1]", [])
+    store.add_turn(1, ChatTurn("q2", "b⚠ [~1]", [], notes=["⚠ unverified figure b", "a note"]))
+    store.close()
+    store = ChatStore(path)
+    assert [(t.answer, t.notes) for t in store.get(1).turns] == [
+        ("a [1]", []), ("b⚠ [~1]", ["⚠ unverified figure b", "a note"])]
+    store.close()
+
+
+def test_a_turn_from_an_answer_is_stored_as_shown_with_its_notes(store):
+    from app.engine.attribution import SentenceAttribution
+    from app.engine.figures import FigureCheck, FigureStatus
+
+    p = Passage("c1", "/docs/r.txt", None, None, "Sales were 5 million.", 0.5)
+    text = "Sales were 7 million"
+    answer = Answer("q", text, [Citation(1, p.path, None, None, p.text, 0.5, inferred=True)],
+                    [NumberedSource(1, p)],
+                    attributions=[SentenceAttribution(text, 0, len(text), (1,), True)],
+                    figures=[FigureCheck("7 million", 11, 20, FigureStatus.UNVERIFIED, (1,), ())])
+    turn = ChatTurn.from_answer(answer)
+    assert turn.answer == "Sales were 7 million⚠ [~1]" and turn.raw_answer == text
+    assert turn.notes and "7 million" in turn.notes[0]
+    chat = store.create()
+    store.add_turn(chat.id, turn)
+    [got] = store.get(chat.id).turns
+    assert (got.answer, got.notes, got.sources[0].cited) == (turn.answer, turn.notes, True)
 
 
 def test_two_threads_adding_turns_at_once(store):

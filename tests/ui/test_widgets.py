@@ -75,6 +75,41 @@ def test_stream_renders_on_a_timer_not_per_token(qtbot):
     assert sig.args == [1]
 
 
+def test_an_answer_shows_docent_markers_flags_and_notes_and_copies_them(qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    from app.ui.chat_view import ChatView
+
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.set_can_ask(True)
+    view.begin_answer("What grew?")
+    view.append_token("Sales grew to 7 million.")
+    note = "⚠ unverified figure 7 million: in none of the sources Docent gave the model"
+    view.finish_answer("Sales grew to 7 million⚠ [~2].", notes=(note, "Docent looked at: a_b_c.pdf (p. 3)."))
+    plain = view.transcript.toPlainText()
+    assert "7 million⚠ [~2]." in plain and note in plain
+    assert "a_b_c.pdf" in plain  # a file name's underscores are not Markdown emphasis
+    assert 'href="cite:2"' in view.transcript.toHtml()  # Docent's marker opens the passage too
+    view.copy_answer()
+    assert QGuiApplication.clipboard().text().endswith(note + "\n\nDocent looked at: a_b_c.pdf (p. 3).")
+    view.set_turns(list(view.turns))  # a reopened chat shows the same
+    assert note in view.transcript.toPlainText()
+
+
+def test_the_sources_pane_says_which_sources_docent_matched(qtbot):
+    from app.ui.sources_pane import SourceItem, SourcesPane
+
+    pane = SourcesPane()
+    qtbot.addWidget(pane)
+    items = [SourceItem(n, f"/docs/r{n}.txt", None, None, f"text {n}", 0.5) for n in (1, 2, 3)]
+    pane.show_sources("q", items)
+    pane.mark_cited({1, 2}, matched={2})
+    plain = pane.view.toPlainText()
+    assert "matched by Docent [~2]" in plain and "matched by Docent [~1]" not in plain
+    assert plain.count("· not cited") == 1 and [i.matched for i in pane.items] == [False, True, False]
+
+
 def test_drop_classification_says_which_and_why(tmp_path):
     from app.ui.drop import classify
 

@@ -106,6 +106,14 @@ def test_drop_folder_index_ask_stop_regenerate(qtbot, window_factory, sec_docs, 
     apple = next(i for i in window.sources.items if i.path == str(pdfs[0]))
     assert apple.page_start is not None and apple.page_start >= 1
     assert all(i.cited is not None for i in window.sources.items)  # marked after the answer
+    html = window.chat_view.transcript.toHtml()  # each cited source opens from the text itself
+    cited = [i.number for i in window.sources.items if i.cited]
+    assert all(f'href="cite:{n}"' in html for n in cited), (cited, html)
+    notes = window.chat_view.turns[-1].notes  # uncited: the window says why, under the answer
+    assert cited or notes and notes[-1] in window.chat_view.transcript.toPlainText(), html
+    stored = window.core.chats.get(window.flow.chat_id).turns[-1]
+    assert stored.notes == list(window.chat_view.turns[-1].notes)
+    assert stored.answer == window.chat_view.last_answer()
     first = window.chat_view.last_answer()
     assert first and first in window.chat_view.transcript.toPlainText().replace("\u2029", "\n") \
         or first.split()[0] in window.chat_view.transcript.toPlainText()
