@@ -13,6 +13,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from app.engine.answer_marks import inferred_marker
 from app.ui.markdown import highlight_terms
 
 
@@ -134,7 +135,7 @@ class SourcesPane(QWidget):
         badge = {True: '<span style="color:#2e8b57">cited</span>',
                  False: '<span style="color:gray">not cited</span>', None: ""}[i.cited]
         if i.cited and i.matched:  # the answer's "[~n]": Docent matched a sentence to it
-            badge = f'<span style="color:#2e8b57">matched by Docent [~{i.number}]</span>'
+            badge = f'<span style="color:#2e8b57">matched by Docent {inferred_marker((i.number,))}</span>'
         # A whole document read in order has no retrieval score (its passages carry 0).
         score = f"score {i.score:.2f}" if i.score > 0 else ""
         where = " · ".join(x for x in (i.pages_label, score, badge) if x)
