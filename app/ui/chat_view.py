@@ -10,11 +10,11 @@ import enum
 from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtGui import QCursor, QGuiApplication, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
-                               QTextBrowser, QVBoxLayout, QWidget)
+                               QTextBrowser, QToolTip, QVBoxLayout, QWidget)
 
-from app.ui.markdown import CITE_SCHEME, link_markers, notes_markdown, quote_question
+from app.ui.markdown import cite_target, cite_tooltip, link_markers, notes_markdown, quote_question
 
 RENDER_MS = 100
 
@@ -69,6 +69,7 @@ class ChatView(QWidget):
         self.transcript.setOpenLinks(False)
         self.transcript.setAccessibleName("Conversation")
         self.transcript.anchorClicked.connect(self._on_anchor)
+        self.transcript.highlighted.connect(self._on_hover)  # says who cited: the model or Docent
         self.transcript.document().setDocumentMargin(14)
         self.status = QLabel()
         self.status.setObjectName("answerStatus")
@@ -251,8 +252,16 @@ class ChatView(QWidget):
             self.stopRequested.emit()
 
     def _on_anchor(self, url: QUrl) -> None:
-        if url.scheme() == CITE_SCHEME and url.path().isdigit():
-            self.citationClicked.emit(int(url.path()))
+        target = cite_target(url.scheme(), url.path())
+        if target is not None:
+            self.citationClicked.emit(target[0])
+
+    def _on_hover(self, url: QUrl) -> None:
+        target = cite_target(url.scheme(), url.path())
+        if target is None:
+            QToolTip.hideText()
+        else:
+            QToolTip.showText(QCursor.pos(), cite_tooltip(*target), self.transcript)
 
     def _update_buttons(self) -> None:
         busy = self.phase is not AnswerPhase.IDLE

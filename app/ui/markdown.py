@@ -7,17 +7,35 @@ from app.engine.answer_marks import INFERRED_MARKER
 from app.engine.citations import MARKER
 
 CITE_SCHEME = "cite"
+MATCHED = "~"  # a link's path "~2": Docent matched the sentence to source 2, the model did not cite it
+_ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")  # "[2]" as escape() writes it
 
 
 def link_markers(text: str) -> str:
     """`[1, 3]` -> `[[1]](cite:1), [[3]](cite:3)`: each number its own clickable link;
-    Docent's own `[~2]` (answer_marks: a sentence it matched) links as `[~2]`."""
+    Docent's own `[~2]` (answer_marks: a sentence it matched) links as `[~2]` (cite:~2)."""
     def fix(m: re.Match[str], tilde: str = "") -> str:
         nums = [n.strip() for n in m.group(1).split(",")]
-        return ", ".join(f"[\\[{tilde}{n}\\]]({CITE_SCHEME}:{n})" for n in nums)
+        return ", ".join(f"[\\[{tilde}{n}\\]]({CITE_SCHEME}:{tilde}{n})" for n in nums)
 
     text = MARKER.sub(fix, text)
-    return INFERRED_MARKER.sub(lambda m: fix(m, "~"), text)
+    return INFERRED_MARKER.sub(lambda m: fix(m, MATCHED), text)
+
+
+def cite_target(scheme: str, path: str) -> tuple[int, bool] | None:
+    """A clicked or hovered link -> (source number, matched by Docent), None if not a citation."""
+    matched = path.startswith(MATCHED)
+    number = path[len(MATCHED):] if matched else path
+    if scheme != CITE_SCHEME or not number.isdigit():
+        return None
+    return int(number), matched
+
+
+def cite_tooltip(number: int, matched: bool) -> str:
+    if matched:
+        return (f"Source {number}, matched by Docent: the model did not cite this sentence, "
+                "Docent found its words in this passage. Click to open it.")
+    return f"Source {number}, cited by the model. Click to open the passage."
 
 
 def escape(text: str) -> str:
@@ -27,7 +45,10 @@ def escape(text: str) -> str:
 
 def notes_markdown(notes: list[str] | tuple[str, ...]) -> str:
     """The answer checks' notes, under the answer: small print, one paragraph each."""
-    return "\n\n".join(f"*{escape(n.strip())}*" for n in notes if n.strip())
+    def one(note: str) -> str:  # the "[2]" a note names opens that source, as in the answer
+        return _ESCAPED_MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]]({CITE_SCHEME}:{m.group(1)})", escape(note))
+
+    return "\n\n".join(f"*{one(n.strip())}*" for n in notes if n.strip())
 
 
 def quote_question(text: str) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QUrl
 
 from app.core.events import FileEvent, FileInfo, FileState, IndexProgress
@@ -90,11 +89,40 @@ def test_an_answer_shows_docent_markers_flags_and_notes_and_copies_them(qtbot):
     plain = view.transcript.toPlainText()
     assert "7 million⚠ [~2]." in plain and note in plain
     assert "a_b_c.pdf" in plain  # a file name's underscores are not Markdown emphasis
-    assert 'href="cite:2"' in view.transcript.toHtml()  # Docent's marker opens the passage too
+    assert 'href="cite:~2"' in view.transcript.toHtml()  # Docent's marker opens the passage too
+    with qtbot.waitSignal(view.citationClicked, timeout=2000) as sig:
+        view.transcript.anchorClicked.emit(QUrl("cite:~2"))
+    assert sig.args == [2]
     view.copy_answer()
     assert QGuiApplication.clipboard().text().endswith(note + "\n\nDocent looked at: a_b_c.pdf (p. 3).")
     view.set_turns(list(view.turns))  # a reopened chat shows the same
     assert note in view.transcript.toPlainText()
+
+
+def test_a_citation_says_on_hover_who_cited_it_and_a_note_s_source_opens(qtbot):
+    from PySide6.QtWidgets import QToolTip
+
+    from app.ui.chat_view import ChatView
+
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.show()
+    view.set_can_ask(True)
+    view.begin_answer("What grew?")
+    note = "⚠ unverified figure 7 million: not in the sources its sentence cites (it is in [3])"
+    view.finish_answer("Sales grew to 7 million⚠ [1]. Costs fell [~2].", notes=(note,))
+    html = view.transcript.toHtml()
+    assert 'href="cite:1"' in html and 'href="cite:~2"' in html
+    assert 'href="cite:3"' in html  # the note's "[3]" opens the source holding the figure
+    assert "(it is in [3])" in view.transcript.toPlainText()
+    view.transcript.highlighted.emit(QUrl("cite:~2"))
+    qtbot.waitUntil(lambda: "matched by Docent" in QToolTip.text(), timeout=3000)
+    assert "Source 2" in QToolTip.text() and "did not cite" in QToolTip.text()
+    view.transcript.highlighted.emit(QUrl("cite:1"))
+    qtbot.waitUntil(lambda: "cited by the model" in QToolTip.text(), timeout=3000)
+    assert "Source 1" in QToolTip.text()
+    view.transcript.highlighted.emit(QUrl())  # the pointer left the link
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=3000)
 
 
 def test_the_sources_pane_says_which_sources_docent_matched(qtbot):
