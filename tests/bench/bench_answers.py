@@ -105,6 +105,18 @@ def stratified(questions: list[Question], per_type: int, seed: int = SEED) -> li
     return out
 
 
+def listed(questions: list[Question], path: Path) -> list[Question]:
+    """The questions whose text is a line of `path` ('#' lines are comments), in its order:
+    an A/B of the few that changed between two runs, at minutes per variant, not an hour."""
+    by_text = {q.text.strip(): q for q in questions}
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    unknown = [ln for ln in lines if ln not in by_text]
+    if unknown:
+        raise SystemExit(f"bench_answers: {path}: not a sec-10-q question: {unknown[0]!r}")
+    return [by_text[ln] for ln in lines]
+
+
 def page_figures(docs: Path, cache: Path) -> dict[str, dict[int, list[Any]]]:
     """Every filing's page texts as the loader reads them (cached beside the index), parsed."""
     from app.engine.figures import parse_figures
@@ -235,7 +247,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     model = sample_model() if args.quick else args.model
     questions = load_sec(args.docs.parent)
-    chosen = questions if args.all else stratified(questions, args.per_type, args.seed)
+    chosen = (listed(questions, args.questions) if args.questions else
+              questions if args.all else stratified(questions, args.per_type, args.seed))
     if args.limit:
         chosen = chosen[:args.limit]
     ool = [] if args.ool_limit == 0 else load_out_of_library()[:args.ool_limit or None]
@@ -270,7 +283,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             answerer.close()
         answer_s = time.perf_counter() - t_all
-    return {"model": Path(model).name, "subset": "all" if args.all else f"stratified {args.per_type}/type seed {args.seed}",
+    subset = (f"listed in {args.questions.name}" if args.questions else
+              "all" if args.all else f"stratified {args.per_type}/type seed {args.seed}")
+    return {"model": Path(model).name, "subset": subset,
             "limit": args.limit, "summary": summarise(rows), "index_seconds": round(index_s, 1),
             "answer_seconds": round(answer_s, 1),
             "settings": {"n_ctx": args.n_ctx, "threads": args.threads, "max_answer_tokens": args.max_tokens,
@@ -295,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-ctx", type=int, default=N_CTX)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--system-prompt", type=Path, help="a file whose text replaces Docent's system prompt (A/B)")
+    ap.add_argument("--questions", type=Path,
+                    help="only the questions written in this file, one per line (instead of the subset)")
     ap.add_argument("--no-trim", action="store_true", help="passages whole, not cut to what the question matches")
     ap.add_argument("--name", default="", help="JSON name under .bench/ (default answers / answers_quick)")
     args = ap.parse_args(argv)
@@ -305,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.quick and not args.model.is_file():
         print(f"bench_answers: {args.model} missing: run `make bench-models` (or use --quick)", file=sys.stderr)
+        return 2
+    if args.questions and not args.questions.is_file():
+        print(f"bench_answers: question file {args.questions} not found", file=sys.stderr)
         return 2
     if args.system_prompt and not args.system_prompt.is_file():
         print(f"bench_answers: system prompt file {args.system_prompt} not found", file=sys.stderr)
