@@ -15,11 +15,15 @@ def link_markers(text: str) -> str:
     """`[1, 3]` -> `[[1]](cite:1), [[3]](cite:3)`: each number its own clickable link;
     Docent's own `[~2]` (answer_marks: a sentence it matched) links as `[~2]` (cite:~2)."""
     def fix(m: re.Match[str], tilde: str = "") -> str:
-        nums = [n.strip() for n in m.group(1).split(",")]
-        return ", ".join(f"[\\[{tilde}{n}\\]]({CITE_SCHEME}:{tilde}{n})" for n in nums)
+        return ", ".join(_cite_link(tilde + n.strip()) for n in m.group(1).split(","))
 
     text = MARKER.sub(fix, text)
     return INFERRED_MARKER.sub(lambda m: fix(m, MATCHED), text)
+
+
+def _cite_link(target: str) -> str:
+    """A marker's target ("2", "~2") -> its Markdown link, `[[2]](cite:2)`: the text as written."""
+    return f"[\\[{target}\\]]({CITE_SCHEME}:{target})"
 
 
 def cite_target(scheme: str, path: str) -> tuple[int, bool] | None:
@@ -46,7 +50,7 @@ def escape(text: str) -> str:
 def notes_markdown(notes: list[str] | tuple[str, ...]) -> str:
     """The answer checks' notes, under the answer: small print, one paragraph each."""
     def one(note: str) -> str:  # the "[2]" a note names opens that source, as in the answer
-        return _ESCAPED_MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]]({CITE_SCHEME}:{m.group(1)})", escape(note))
+        return _ESCAPED_MARKER.sub(lambda m: _cite_link(m.group(1)), escape(note))
 
     return "\n\n".join(f"*{one(n.strip())}*" for n in notes if n.strip())
 
