@@ -6,15 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.bench_answers import listed, load_sec
+from tests.bench.bench_answers import list_lines, listed, load_sec
 
 LISTS = sorted((Path(__file__).parents[1] / "bench" / "data").glob("answer_*.txt"))
 
 
 @pytest.mark.parametrize("path", LISTS, ids=[p.name for p in LISTS])
 def test_every_line_is_one_sec_question(path: Path, sec_docs: Path):
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
-             if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = list_lines(path)
     chosen = listed(load_sec(sec_docs.parent), path)
     assert [q.text.strip() for q in chosen] == lines and len(set(lines)) == len(lines)
     assert all(q.glob and q.answer for q in chosen)

@@ -105,12 +105,17 @@ def stratified(questions: list[Question], per_type: int, seed: int = SEED) -> li
     return out
 
 
+def list_lines(path: Path) -> list[str]:
+    """A question list's lines, stripped, without blank lines and '#' comments."""
+    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
+            if ln.strip() and not ln.lstrip().startswith("#")]
+
+
 def listed(questions: list[Question], path: Path) -> list[Question]:
     """The questions whose text is a line of `path` ('#' lines are comments), in its order:
     an A/B of the few that changed between two runs, at minutes per variant, not an hour."""
     by_text = {q.text.strip(): q for q in questions}
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
-             if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = list_lines(path)
     unknown = [ln for ln in lines if ln not in by_text]
     if unknown:
         raise SystemExit(f"bench_answers: {path}: not a sec-10-q question: {unknown[0]!r}")
