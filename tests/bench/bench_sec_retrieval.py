@@ -15,7 +15,10 @@ configuration (passage ranking alone; + the document focus of app.engine.doc_ran
   `Source Docs` glob names) among the first 5 passages and in the prompt;
 * every question: prompt tokens (the real PromptBuilder with SmolLM2's template and
   tokenizer, i.e. the prompt builder's own count) and whether the prompt holds all /
-  any of the reference's key figures (the accuracy a model can reach at most).
+  any of the reference's key figures (the accuracy a model can reach at most);
+* first-stage reach: how deep the dense, keyword and fused chunk lists (inside the
+  named filing) must be read to hold an evidence page, i.e. what a second-stage
+  reranker over that many candidates could reach at most.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import argparse
 import csv
 import fnmatch
 import json
+import math
 import re
 import statistics
 import sys
@@ -41,6 +45,7 @@ CONFIGS = {  # name -> (documents, trim)
     "documents_trimmed": (True, True),
 }
 _FIGURE = re.compile(r"\$?\d[\d,]*(?:\.\d+)?%?")
+REACH_DEPTHS = (5, 10, 20, 50)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,17 @@ class ConfigResult:
     retrieval_ms_p50: float
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Share of the single-document questions with evidence pages whose evidence is
+    among the first `depth` chunks of each first-stage list (before merging into sources)."""
+    depth: int
+    dense: float
+    keyword: float
+    either: float  # in the dense or the keyword list: what fusion could bring up
+    fused: float  # the fused list a reranker would re-order
+
+
 @dataclass
 class SecBench:
     questions: int
@@ -81,6 +97,7 @@ class SecBench:
     chunks: int
     index_seconds: float
     configs: dict[str, ConfigResult] = field(default_factory=dict)
+    reach: list[Reach] = field(default_factory=list)
     targets: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     peak_rss: dict[str, float] = field(default_factory=dict)
@@ -142,9 +159,36 @@ def evidence_pages(q: Question, pages: dict[str, dict[int, str]], strict: bool =
 
 
 def _on_evidence(p: Any, evidence: set[tuple[str, int]]) -> bool:
+    """p: a Passage or a StoredChunk (anything with a path and a page range)."""
     if p.page_start is None:
         return False
-    return any((p.name, page) in evidence for page in range(p.page_start, (p.page_end or p.page_start) + 1))
+    name = Path(p.path).name
+    return any((name, page) in evidence for page in range(p.page_start, (p.page_end or p.page_start) + 1))
+
+
+def first_stage_reach(r: Any, questions: list[Question], evidence: dict[str, set[tuple[str, int]]],
+                      depths: tuple[int, ...] = REACH_DEPTHS) -> list[Reach]:
+    """For each single-document question with evidence pages: the rank of the first
+    evidence chunk in the dense, keyword and fused candidate lists that the search for
+    it ranks (inside the documents it names, with the same residual queries)."""
+    n = max(depths)
+    ranks: list[tuple[float, float, float]] = []
+    for q in questions:
+        ev = evidence.get(q.text)
+        if q.kind != "single" or not ev:
+            continue
+        focus = r.focus(q.text)
+        where = {"file_id": {"$in": list(focus.file_ids)}} if focus.file_ids else None
+        c = r.candidates(focus.query or q.text, n, where, keyword_query=focus.keyword_query)
+        lists = (c.dense[:n], c.keyword[:n], r.fuse(c)[:n])
+        chunks = r.hydrate(list({cid for ranked in lists for cid, _ in ranked}))
+        ranks.append(tuple(next((i for i, (cid, _) in enumerate(ranked, 1)
+                                 if cid in chunks and _on_evidence(chunks[cid], ev)), math.inf)
+                           for ranked in lists))
+    total = max(1, len(ranks))
+    return [Reach(d, sum(a <= d for a, _, _ in ranks) / total, sum(b <= d for _, b, _ in ranks) / total,
+                  sum(min(a, b) <= d for a, b, _ in ranks) / total, sum(f <= d for _, _, f in ranks) / total)
+            for d in depths]
 
 
 def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
@@ -187,10 +231,13 @@ def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
                                       budget if tokens is None else replace(budget, tokens=tokens),
                                       settings.top_k, select_passages)
                 log(f"{key}: {results[key]}")
+        r = lib.retriever("hybrid")
+        reach = first_stage_reach(r, questions, evidence) if r.config.documents else []
+        log(f"first-stage reach: {reach}")
         single = [q for q in questions if q.kind == "single"]
         return SecBench(len(questions), len(single), len(questions) - len(single),
                         sum(1 for q in single if evidence[q.text]), report.files_seen, lib.keyword.count(),
-                        index_s, results,
+                        index_s, results, reach,
                         {"single_first_from_doc": 0.85, "single_prompt_has_doc": 0.95,
                          "single_evidence_page_at5": 0.75, "multi_required_share_at5": 0.85,
                          "mean_prompt_tokens_max": 800},
