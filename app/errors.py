@@ -40,6 +40,15 @@ class EmbedderMissingError(DocentError):
             "`embedder_path` in settings.json to a sentence-transformers folder.")
 
 
+class RerankerError(DocentError):
+    """`reranker_path` names a folder that holds no usable cross-encoder."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"The reranker at {path} cannot be used: {reason}. Choose a cross-encoder folder "
+            "(Settings > reranker_path), or clear the setting to rank without one.")
+
+
 # --- settings (app/settings.py) ----------------------------------------------
 # One line per bad value; the load report and SettingsInvalidError join them.
 

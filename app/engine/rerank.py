@@ -8,8 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from app.errors import RerankerError
+
 
 class CrossEncoderReranker:
+    """Scores are relevance probabilities in (0, 1). Many cross-encoders (the MS MARCO
+    ones, bge-reranker) return raw logits, often all below zero, and the passage
+    selection compares each score with the best as a share of it: a sigmoid keeps
+    their order and makes that share mean something."""
+
     def __init__(self, path: Path, batch_size: int = 16) -> None:
         self.path = Path(path)
         self.batch_size = batch_size
@@ -19,10 +26,20 @@ class CrossEncoderReranker:
     def model(self):  # type: ignore[no-untyped-def]
         if self._model is None:
             if not (self.path / "config.json").is_file():
-                raise FileNotFoundError(f"No cross-encoder model in {self.path}")
+                raise RerankerError(str(self.path), "it holds no model (no config.json)")
+            import torch
             from sentence_transformers import CrossEncoder
 
-            self._model = CrossEncoder(str(self.path), device="cpu", local_files_only=True)
+            try:
+                model = CrossEncoder(str(self.path), device="cpu", local_files_only=True,
+                                     activation_fn=torch.nn.Sigmoid())
+            except (OSError, ValueError) as e:
+                raise RerankerError(str(self.path), str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+            labels = model.config.num_labels
+            if labels != 1:
+                raise RerankerError(str(self.path), f"it is a classifier with {labels} labels, "
+                                                    "not a relevance cross-encoder (one score per pair)")
+            self._model = model
         return self._model
 
     def scores(self, query: str, texts: Sequence[str]) -> list[float]:
