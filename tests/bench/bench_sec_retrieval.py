@@ -192,9 +192,11 @@ def first_stage_reach(r: Any, questions: list[Question], evidence: dict[str, set
 
 
 def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
-        configs: tuple[str, ...] = tuple(CONFIGS), budgets: tuple[int, ...] = ()) -> SecBench:
+        configs: tuple[str, ...] = tuple(CONFIGS), budgets: tuple[int, ...] = (),
+        reranker: Path | None = None) -> SecBench:
     """`budgets`: prompt source-token budgets to score besides the settings' one (each
-    config again as "<config>@<tokens>"), to see what a smaller budget costs."""
+    config again as "<config>@<tokens>"), to see what a smaller budget costs.
+    `reranker`: a cross-encoder folder, used as `reranker_path` is."""
     quiet_env()
     from app.engine.library import Library
     from app.engine.llm import LocalLLM
@@ -205,7 +207,7 @@ def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
 
     questions = load_questions(docs.parent)
     names = sorted(p.name for p in docs.glob("*.pdf"))
-    settings = Settings(home=home)
+    settings = Settings(home=home, reranker_path=str(reranker or ""))
     with Library(settings, embedder=bench_embedder(vectors, threads)) as lib:
         log(f"indexing {docs}")
         t0 = time.perf_counter()
@@ -243,7 +245,7 @@ def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
                          "mean_prompt_tokens_max": 800},
                         {"top_k": settings.top_k, "context_tokens": settings.context_tokens,
                          "min_relative": budget.min_relative, "prompt_tokenizer": "SmolLM2-135M (PromptBuilder)",
-                         "fusion": lib.retriever().config.fusion},
+                         "fusion": lib.retriever().config.fusion, "reranker": settings.reranker_path},
                         peak_rss_mb(), cpu_info())
 
 
@@ -300,18 +302,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--home", type=Path, default=CACHE_HOME)
     ap.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, of {list(CONFIGS)}")
     ap.add_argument("--budgets", default="", help="comma-separated source-token budgets to score as well")
+    ap.add_argument("--reranker", type=Path,
+                    help="a cross-encoder folder to rerank with (reranker_path); JSON retrieval_sec10q_reranked")
     add_embedder_args(ap)
     args = ap.parse_args(argv)
-    if not args.docs.is_dir():
-        print(f"bench_sec_retrieval: {args.docs} not found", file=sys.stderr)
-        return 2
+    for folder in (args.docs, args.reranker):
+        if folder is not None and not folder.is_dir():
+            print(f"bench_sec_retrieval: {folder} not found", file=sys.stderr)
+            return 2
     configs = tuple(c for c in args.configs.split(",") if c)
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown:
         print(f"bench_sec_retrieval: unknown config(s) {unknown}; choose from {list(CONFIGS)}", file=sys.stderr)
         return 2
     budgets = tuple(int(b) for b in args.budgets.split(",") if b)
-    emit("retrieval_sec10q", run(args.docs, args.home, args.threads, args.vectors, configs, budgets))
+    emit("retrieval_sec10q" + ("_reranked" if args.reranker else ""),
+         run(args.docs, args.home, args.threads, args.vectors, configs, budgets, args.reranker))
     return 0
 
 
