@@ -137,7 +137,9 @@ class Settings:
                                 "their scores fall off sharply.", 1200, minimum=64, maximum=1_000_000)
     chroma_url: str = _desc("Shared Chroma server (e.g. http://127.0.0.1:8000) instead of the "
                             "embedded store. Empty means embedded.", "", restart=True)
-    reranker_path: str = _desc("Folder of a cross-encoder to rerank passages with. Empty means off.", "")
+    reranker_path: str = _desc("Folder of a sentence-transformers cross-encoder (one you downloaded, "
+                               "e.g. an MS MARCO MiniLM) that re-orders the first 50 passages; about "
+                               "2 s per question on a CPU. Empty means off.", "")
     llm_backend: str = _desc("Where answers come from: 'local' (llama.cpp in this process) or "
                              "'remote' (an OpenAI-compatible server at remote_url).", "local",
                              choices=("local", "remote"))
