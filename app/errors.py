@@ -46,7 +46,8 @@ class RerankerError(DocentError):
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(
             f"The reranker at {path} cannot be used: {reason}. Choose a cross-encoder folder "
-            "(Settings > reranker_path), or clear the setting to rank without one.")
+            "(Settings > Answers > Reranker path; `reranker_path` in settings.json), or clear "
+            "the setting to rank without one.")
 
 
 # --- settings (app/settings.py) ----------------------------------------------

@@ -138,7 +138,7 @@ class Settings:
     chroma_url: str = _desc("Shared Chroma server (e.g. http://127.0.0.1:8000) instead of the "
                             "embedded store. Empty means embedded.", "", restart=True)
     reranker_path: str = _desc("Folder of a sentence-transformers cross-encoder (one you downloaded, "
-                               "e.g. an MS MARCO MiniLM) that re-orders the first 50 passages; about "
+                               "e.g. an MS MARCO MiniLM) that re-orders the 50 best-matching chunks; about "
                                "2 s per question on a CPU. Empty means off.", "")
     llm_backend: str = _desc("Where answers come from: 'local' (llama.cpp in this process) or "
                              "'remote' (an OpenAI-compatible server at remote_url).", "local",

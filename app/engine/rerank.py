@@ -33,8 +33,8 @@ class CrossEncoderReranker:
             try:
                 model = CrossEncoder(str(self.path), device="cpu", local_files_only=True,
                                      activation_fn=torch.nn.Sigmoid())
-            except (OSError, ValueError) as e:
-                raise RerankerError(str(self.path), str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+            except Exception as e:  # a user's folder: bad JSON, truncated weights, wrong shapes...
+                raise RerankerError(str(self.path), _first_line(e)) from e
             labels = model.config.num_labels
             if labels != 1:
                 raise RerankerError(str(self.path), f"it is a classifier with {labels} labels, "
@@ -48,3 +48,8 @@ class CrossEncoderReranker:
         out = self.model.predict([(query, t) for t in texts], batch_size=self.batch_size,
                                  show_progress_bar=False)
         return [float(x) for x in out]
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__

@@ -98,8 +98,16 @@ def test_raw_logits_below_zero_still_leave_sources_for_the_prompt(reranked, tmp_
 def test_a_folder_without_a_model_is_a_clear_error(tmp_path):
     empty = tmp_path / "not-a-model"
     empty.mkdir()
-    with pytest.raises(RerankerError, match="not-a-model.*no config.json.*reranker_path"):
+    with pytest.raises(RerankerError, match="not-a-model.*no config.json.*Reranker path"):
         CrossEncoderReranker(empty).scores("q", ["a passage"])
+
+
+def test_a_damaged_model_is_a_clear_error(tmp_path):
+    folder = _cross_encoder(tmp_path / "damaged")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:4096])  # a download cut short
+    with pytest.raises(RerankerError, match="damaged.*cannot be used"):
+        CrossEncoderReranker(folder).scores("q", ["a passage"])
 
 
 def test_a_classifier_with_several_labels_is_refused(tmp_path):
