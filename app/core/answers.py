@@ -11,7 +11,7 @@ import itertools
 import logging
 import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from app.core.events import AnswerEvent, ModelEvent, ModelState
@@ -73,7 +73,8 @@ class AnswerService:
         self._answerer: Any = None
         self._model_path: str | None = None
         self.model_file = ""  # the GGUF in memory or loading ("" when none)
-        self._recipe = library.recipe_generation
+        self._retrieval: tuple[Any, ...] = ()  # what the answerer's retriever was built from
+        self._loaded: tuple[Any, ...] = ()  # the settings the model in memory was loaded with
         self.state = ModelState.NONE
         self.model_name = ""
         self._queue: queue.Queue[_Ask | _Load | None] = queue.Queue()
@@ -155,7 +156,8 @@ class AnswerService:
 
     def _load(self, path: str | None) -> bool:
         """Build (or swap to) the answerer; True when it is ready."""
-        if self._answerer is not None and (path is None or path == self._model_path):
+        if self._answerer is not None and (path is None or path == self._model_path) \
+                and self._loaded == _model_settings(self.library.settings):
             return True
         self._close_answerer()
         try:
@@ -180,6 +182,7 @@ class AnswerService:
             self._set_state(ModelState.ERROR, answer_failed_message(f"{type(e).__name__}: {e}"))
             return False
         self._answerer, self._model_path = answerer, path
+        self._loaded, self._retrieval = _model_settings(self.library.settings), self._retrieval_key()
         self._set_state(ModelState.READY)
         return True
 
@@ -193,11 +196,7 @@ class AnswerService:
             if not self._load(self._model_path):
                 self._fail(job, self._state_message())
                 return
-            if self._recipe != self.library.recipe_generation:  # a live re-embed switched collections
-                self._answerer.retriever = self.library.retriever()
-                self._answerer.whole_doc = self.library.whole_doc(self._answerer.retriever)
-                self._recipe = self.library.recipe_generation
-            self._answerer.top_k = item.k or self.library.settings.top_k
+            self._apply_settings(item)
             history: list[Any] = []
             if job.chat_id is not None and self.chats is not None:
                 history = self.chats.history(job.chat_id, without_last=job.regenerate)
@@ -216,6 +215,25 @@ class AnswerService:
         finally:
             self._current = None
             job._done.set()
+
+    def _retrieval_key(self) -> tuple[Any, ...]:
+        s = self.library.settings
+        return self.library.recipe_generation, s.retrieval_mode, s.reranker_path
+
+    def _apply_settings(self, item: _Ask) -> None:
+        """What the Settings window changed applies from the next question on: the retriever
+        is rebuilt when a re-embed switched collections or its mode or reranker changed;
+        the passage budget, answer length and temperature are read afresh. (A changed
+        model, context size or thread count reloads the model in _load.)"""
+        a, s = self._answerer, self.library.settings
+        if self._retrieval != self._retrieval_key():
+            a.retriever = self.library.retriever()
+            a.whole_doc = self.library.whole_doc(a.retriever)
+            self._retrieval = self._retrieval_key()
+        a.top_k = item.k or s.top_k
+        a.max_answer_tokens, a.temperature = s.max_answer_tokens, s.temperature
+        if a.budget is not None:
+            a.budget = replace(a.budget, tokens=s.context_tokens)
 
     def _save(self, job: AnswerJob, answer: Answer) -> None:
         if job.chat_id is None or self.chats is None:
@@ -280,3 +298,9 @@ def _end_with_error(emit: Emit, job: AnswerJob, message: str) -> None:
     job.error = message
     emit(AnswerEvent(job.id, job.chat_id, ErrorEvent(message)))
     job._done.set()
+
+
+def _model_settings(s: Any) -> tuple[Any, ...]:
+    """The settings a loaded model depends on: one of them changed means load it again."""
+    return (s.model_path, s.n_ctx, s.n_threads, s.llm_backend, s.remote_url, s.remote_model,
+            s.remote_n_ctx)

@@ -100,3 +100,33 @@ def test_no_model_is_an_error_event_not_an_exception(make_core, tmp_path):
     assert core.model_state == ModelState.NONE
     missing = core.ask("x", chat_id=12345)
     assert missing.wait(5) is None and "12345" in missing.error
+
+
+def test_settings_changed_in_the_window_apply_to_the_next_question(make_core, tmp_path, smollm_path):
+    """The Settings window saves through core.update_settings; nothing there says "after a
+    restart" for these, so the next answer must use them (they were read once, at load)."""
+    docs = tmp_path / "docs"
+    make_mixed_folder(docs)
+    core, rec = make_core([docs], max_answer_tokens=48)
+    assert core.wait_idle(180)
+    _loaded(core, rec, smollm_path)
+    loads = lambda: sum(e.state == ModelState.LOADING for e in rec.of(ModelEvent))  # noqa: E731
+    first = core.ask("Describe the lighthouse keeper's October log in detail.").wait(300)
+    assert first is not None and first.completion_tokens > 16
+
+    core.update_settings(max_answer_tokens=16, retrieval_mode="keyword", context_tokens=200)
+    short = core.ask("Describe the lighthouse keeper's October log in detail.").wait(300)
+    assert short is not None and 0 < short.completion_tokens <= 16
+    answerer = core._answers._answerer
+    assert answerer.retriever.mode == "keyword" and answerer.budget.tokens == 200
+    assert loads() == 1  # none of these needs the model loaded again
+
+    core.update_settings(reranker_path=str(tmp_path / "no-such-reranker"))
+    failed = core.ask("What time does the Crumb bakery open?")
+    assert failed.wait(120) is None and "The reranker at" in failed.error and "no-such-reranker" in failed.error
+    core.update_settings(reranker_path="")
+    assert core.ask("What time does the Crumb bakery open?").wait(300) is not None
+
+    core.update_settings(n_ctx=1024)  # the model itself depends on it: loaded again, once
+    assert core.ask("What time does the Crumb bakery open?").wait(300) is not None
+    assert loads() == 2 and core._answers._answerer.llm.n_ctx == 1024
