@@ -182,7 +182,7 @@ class AnswerService:
             self._set_state(ModelState.ERROR, answer_failed_message(f"{type(e).__name__}: {e}"))
             return False
         self._answerer, self._model_path = answerer, path
-        self._loaded, self._retrieval = _model_settings(self.library.settings), self._retrieval_key()
+        self._loaded, self._retrieval = _model_settings(self.library.settings), self.library.retrieval_key
         self._set_state(ModelState.READY)
         return True
 
@@ -216,20 +216,16 @@ class AnswerService:
             self._current = None
             job._done.set()
 
-    def _retrieval_key(self) -> tuple[Any, ...]:
-        s = self.library.settings
-        return self.library.recipe_generation, s.retrieval_mode, s.reranker_path
-
     def _apply_settings(self, item: _Ask) -> None:
         """What the Settings window changed applies from the next question on: the retriever
         is rebuilt when a re-embed switched collections or its mode or reranker changed;
         the passage budget, answer length and temperature are read afresh. (A changed
         model, context size or thread count reloads the model in _load.)"""
         a, s = self._answerer, self.library.settings
-        if self._retrieval != self._retrieval_key():
+        if self._retrieval != self.library.retrieval_key:
             a.retriever = self.library.retriever()
             a.whole_doc = self.library.whole_doc(a.retriever)
-            self._retrieval = self._retrieval_key()
+            self._retrieval = self.library.retrieval_key
         a.top_k = item.k or s.top_k
         a.max_answer_tokens, a.temperature = s.max_answer_tokens, s.temperature
         if a.budget is not None:

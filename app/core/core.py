@@ -124,7 +124,7 @@ class Core(WriterQueue):
         self._retrievers: dict[str | None, Any] = {}
         self._current = ""  # the file the writer has in hand
         self._fast_paths: Any = None
-        self._recipe = 0  # the library's recipe generation _retrievers were built for
+        self._recipe: tuple[Any, ...] = ()  # the library's retrieval_key _retrievers were built for
 
     # --- events --------------------------------------------------------------------
     def subscribe(self, fn: EventFn) -> Callable[[], None]:
@@ -251,9 +251,9 @@ class Core(WriterQueue):
         """A SearchRequest answered here (the local service calls this for other shells)."""
         from app.engine.search_service import search_here
 
-        if self._recipe != self.library.recipe_generation:  # a live re-embed switched collections
+        if self._recipe != self.library.retrieval_key:  # a re-embed, or a new mode or reranker
             self._retrievers.clear()
-            self._recipe = self.library.recipe_generation
+            self._recipe = self.library.retrieval_key
         return search_here(self.library, req, self._retrievers)
 
     def _answers_model_event(self) -> CoreEvent:

@@ -141,14 +141,14 @@ class CoreServiceHost:
         self.settings = core.settings
         self._search_lock = threading.Lock()
         self._retrievers: dict[str | None, Any] = {}
-        self._recipe = 0
+        self._recipe: tuple[Any, ...] = ()
 
     def search(self, req: SearchRequest) -> SearchReply:
         with self._search_lock:  # the core's library is built before its service starts
             lib = self.core.library
-            if self._recipe != lib.recipe_generation:  # a live re-embed switched collections
+            if self._recipe != lib.retrieval_key:  # a re-embed, or a new mode or reranker
                 self._retrievers.clear()
-                self._recipe = lib.recipe_generation
+                self._recipe = lib.retrieval_key
             return search_here(lib, req, self._retrievers)
 
     def watch(self, paths: list[Path]) -> WatchReply:

@@ -231,6 +231,12 @@ class Library:
             if embedder is not old and old is not None:  # in-flight searches finish first
                 threading.Thread(target=old.close, name="docent-embed-close", daemon=True).start()
 
+    @property
+    def retrieval_key(self) -> tuple[int, str, str]:
+        """What retriever() builds from: a retriever kept from before a change of any of
+        these (a re-embed's new collection, the mode, the reranker) must be built again."""
+        return self.recipe_generation, self.settings.retrieval_mode, self.settings.reranker_path
+
     def retriever(self, mode: str | None = None):  # type: ignore[no-untyped-def]
         from app.engine.hybrid import HybridRetriever
 

@@ -8,6 +8,7 @@ import pytest
 
 from app.core.events import AnswerEvent, ModelEvent, ModelState
 from app.engine.answer_marks import shown_text
+from app.engine.search_service import SearchRequest
 from app.engine.events import DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
 from tests.docs_factory import make_mixed_folder
 from tests.ingest.sync_helpers import wait_until
@@ -113,12 +114,14 @@ def test_settings_changed_in_the_window_apply_to_the_next_question(make_core, tm
     loads = lambda: sum(e.state == ModelState.LOADING for e in rec.of(ModelEvent))  # noqa: E731
     first = core.ask("Describe the lighthouse keeper's October log in detail.").wait(300)
     assert first is not None and first.completion_tokens > 16
+    assert core.search(SearchRequest("lighthouse keeper", 3)).mode == "hybrid"
 
     core.update_settings(max_answer_tokens=16, retrieval_mode="keyword", context_tokens=200)
     short = core.ask("Describe the lighthouse keeper's October log in detail.").wait(300)
     assert short is not None and 0 < short.completion_tokens <= 16
     answerer = core._answers._answerer
     assert answerer.retriever.mode == "keyword" and answerer.budget.tokens == 200
+    assert core.search(SearchRequest("lighthouse keeper", 3)).mode == "keyword"  # `docent search` too
     assert loads() == 1  # none of these needs the model loaded again
 
     core.update_settings(reranker_path=str(tmp_path / "no-such-reranker"))
