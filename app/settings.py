@@ -114,12 +114,12 @@ class Settings:
                                        "and the window (`docent watch PATH`).", factory=list)
     ignore_patterns: list[str] = _desc("Paths never indexed inside watched folders, gitignore "
                                        "syntax (e.g. 'drafts/', '*.log'); temp, lock and hidden "
-                                       "files are always skipped.", factory=list)
+                                       "files are always skipped.", factory=list, restart=True)
     watch_quiet_s: float = _desc("A changed file is indexed once it has been quiet (same size "
-                                 "and mtime) this long.", 1.0, minimum=0, maximum=3600)
+                                 "and mtime) this long.", 1.0, minimum=0, maximum=3600, restart=True)
     watch_poll_s: float = _desc("Polling interval for folders without live notifications "
                                 "(network and removable drives, OS watch limits).", 5.0,
-                                minimum=0.5, maximum=3600)
+                                minimum=0.5, maximum=3600, restart=True)
     model_path: str = _desc("GGUF model to answer with. Empty means the selected downloaded model.", "")
     n_ctx: int = _desc("LLM context window in tokens; 0 picks one from RAM and the model.", 0,
                        minimum=0, maximum=1_048_576)
