@@ -3,7 +3,7 @@
 Runs on a throwaway data folder under a real X server (Xvfb) and writes PNGs:
 main.png, main-viewer.png (a source open in the viewer tab), reading.png and summary.png
 (a whole-document request), first-run.png,
-library-error.png, settings.png, dark.png, and the viewer's own viewer-*.png
+library-error.png, settings.png, settings-library.png, dark.png, and the viewer's own viewer-*.png
 (app/ui/viewer/screenshots.py).
 """
 from __future__ import annotations
@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     dialog.show()
     _settle(app)
     dialog.grab().save(str(out / "settings.png"))
+    library_tab = next(i for i in range(dialog.tabs.count()) if dialog.tabs.tabText(i) == "Library")
+    dialog.tabs.setCurrentIndex(library_tab)
+    _settle(app)
+    dialog.grab().save(str(out / "settings-library.png"))
     dialog.close()
 
     first = FirstRunDialog(window.bridge, window)

@@ -26,11 +26,26 @@ FILE_FIELDS = {"model_path": "GGUF models (*.gguf)"}
 FOLDER_FIELDS = ("embedder_path", "reranker_path")
 
 
+LABELS = {"n_ctx": "Context size (tokens)", "n_threads": "Threads", "top_k": "Passages (top k)",
+          "model_path": "Model file", "context_tokens": "Passages budget (tokens)",
+          "llm_backend": "Answer backend", "remote_n_ctx": "Remote context size (tokens)",
+          "max_file_mb": "Largest file (MB)", "parse_timeout_s": "Parse time limit (s)",
+          "parse_memory_mb": "Parser memory (MB)", "watch_quiet_s": "Quiet time before indexing (s)",
+          "watch_poll_s": "Poll interval (s)", "chunk_tokens": "Chunk size (tokens)",
+          "chunk_overlap": "Chunk overlap (tokens)", "embed_batch_size": "Embedding batch size"}
+_UNITS = {"mb": "MB", "s": "s"}  # a field name's unit suffix, shown in brackets
+_WORDS = {"url": "URL", "api": "API"}
+
+
 def label_for(name: str) -> str:
-    special = {"n_ctx": "Context size (tokens)", "n_threads": "Threads", "top_k": "Passages (top k)",
-               "model_path": "Model file", "context_tokens": "Passages budget (tokens)",
-               "llm_backend": "Answer backend", "remote_url": "Remote URL"}
-    return special.get(name, name.replace("_", " ").capitalize())
+    """The row label for a setting: its own where one is written, else its name in words
+    ("remote_api_key_env" -> "Remote API key env", "*_mb" -> "... (MB)")."""
+    if name in LABELS:
+        return LABELS[name]
+    words = name.split("_")
+    unit = _UNITS.get(words[-1]) if len(words) > 1 else None
+    text = " ".join(_WORDS.get(w, w) for w in (words[:-1] if unit else words))
+    return text[:1].upper() + text[1:] + (f" ({unit})" if unit else "")
 
 
 class _Editor:
@@ -101,7 +116,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Any, apply_fn, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
         self.setWindowTitle("Docent settings")
-        self.resize(680, 560)
+        self.resize(720, 660)  # the Answers page whole on a 768-pixel-high screen
         self.settings = settings
         self.apply_fn = apply_fn  # (**changes) -> result; the core validates and saves
         self.editors: dict[str, _Editor] = {}

@@ -218,3 +218,16 @@ def test_no_heavy_import_before_the_window(tmp_path):
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_every_setting_row_is_labelled_in_words_with_its_unit():
+    from dataclasses import fields
+
+    from app.settings import Settings
+    from app.ui.settings_dialog import label_for
+
+    labels = {f.name: label_for(f.name) for f in fields(Settings)}
+    assert all("_" not in text and text[0].isupper() for text in labels.values()), labels
+    assert labels["max_file_mb"].endswith("(MB)") and labels["watch_quiet_s"].endswith("(s)")
+    assert labels["parse_timeout_s"].endswith("(s)") and labels["chroma_url"] == "Chroma URL"
+    assert label_for("remote_api_key_env") == "Remote API key env"
