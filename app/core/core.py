@@ -62,6 +62,7 @@ from app.core.supervisor import Supervisor
 from app.core.translate import file_info, folder_state
 from app.core.writer import CancellableEmbedder, GuardedIndexer, WriteGuard
 from app.core.writer_queue import WriterQueue, _abs
+from app.engine.search_service import RetrieverCache, search_here
 from app.errors import DocentError, core_start_failed_message
 
 if TYPE_CHECKING:
@@ -121,10 +122,9 @@ class Core(WriterQueue):
         self._chats: "ChatStore | None" = None
         self._service: Any = None
         self._threads: dict[str, threading.Thread] = {}
-        self._retrievers: dict[str | None, Any] = {}
+        self._retrievers = RetrieverCache()
         self._current = ""  # the file the writer has in hand
         self._fast_paths: Any = None
-        self._recipe: tuple[Any, ...] = ()  # the library's retrieval_key _retrievers were built for
 
     # --- events --------------------------------------------------------------------
     def subscribe(self, fn: EventFn) -> Callable[[], None]:
@@ -249,11 +249,6 @@ class Core(WriterQueue):
 
     def search(self, req: Any) -> Any:
         """A SearchRequest answered here (the local service calls this for other shells)."""
-        from app.engine.search_service import search_here
-
-        if self._recipe != self.library.retrieval_key:  # a re-embed, or a new mode or reranker
-            self._retrievers.clear()
-            self._recipe = self.library.retrieval_key
         return search_here(self.library, req, self._retrievers)
 
     def _answers_model_event(self) -> CoreEvent:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from app.core.wire import AskRequest, ChatReply, FileRow, Notice, StatusReply, WatchReply
-from app.engine.search_service import SearchReply, SearchRequest, search_here
+from app.engine.search_service import RetrieverCache, SearchReply, SearchRequest, search_here
 from app.errors import EmptyIndexError, OwnerRequestError
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class LibraryServiceHost:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docent-service-writer")
         self._ids = itertools.count(1)
         self._search_lock = threading.Lock()
-        self._retrievers: dict[str | None, Any] = {}
+        self._retrievers = RetrieverCache()
         self._answer_lock = threading.Lock()
         self._answerer: Any = None
         self._answerer_model: str | None = None
@@ -140,16 +140,11 @@ class CoreServiceHost:
         self.core = core
         self.settings = core.settings
         self._search_lock = threading.Lock()
-        self._retrievers: dict[str | None, Any] = {}
-        self._recipe: tuple[Any, ...] = ()
+        self._retrievers = RetrieverCache()
 
     def search(self, req: SearchRequest) -> SearchReply:
         with self._search_lock:  # the core's library is built before its service starts
-            lib = self.core.library
-            if self._recipe != lib.retrieval_key:  # a re-embed, or a new mode or reranker
-                self._retrievers.clear()
-                self._recipe = lib.retrieval_key
-            return search_here(lib, req, self._retrievers)
+            return search_here(self.core.library, req, self._retrievers)
 
     def watch(self, paths: list[Path]) -> WatchReply:
         """Folders added through the core's writer; their files are indexed from now on."""

@@ -55,12 +55,26 @@ def rows(passages: Sequence["Passage"]) -> list[SearchRow]:
                       snippet(p.page_text), p.chunk_id) for i, p in enumerate(passages, start=1)]
 
 
-def search_here(lib: "Library", req: SearchRequest, retrievers: dict[str | None, Any] | None = None
-                ) -> SearchReply:
-    cache = retrievers if retrievers is not None else {}
-    if req.mode not in cache:
-        cache[req.mode] = lib.retriever(req.mode)
-    retriever = cache[req.mode]
+class RetrieverCache:
+    """A library's retrievers by mode, for a host that searches many times. They are built
+    again when what they are built from changes (Library.retrieval_key: a re-embed's new
+    collection, the retrieval mode, the reranker)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] = ()
+        self._by_mode: dict[str | None, Any] = {}
+
+    def get(self, lib: "Library", mode: str | None) -> Any:
+        if self._key != lib.retrieval_key:
+            self._by_mode.clear()
+            self._key = lib.retrieval_key
+        if mode not in self._by_mode:
+            self._by_mode[mode] = lib.retriever(mode)
+        return self._by_mode[mode]
+
+
+def search_here(lib: "Library", req: SearchRequest, retrievers: RetrieverCache | None = None) -> SearchReply:
+    retriever = (retrievers if retrievers is not None else RetrieverCache()).get(lib, req.mode)
     t0 = time.perf_counter()
     passages = retriever.search(req.query, max(1, req.k), req.where)
     return SearchReply(req.query, retriever.mode, round(time.perf_counter() - t0, 4), rows(passages))
