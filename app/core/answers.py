@@ -157,7 +157,7 @@ class AnswerService:
     def _load(self, path: str | None) -> bool:
         """Build (or swap to) the answerer; True when it is ready."""
         if self._answerer is not None and (path is None or path == self._model_path) \
-                and self._loaded == _model_settings(self.library.settings):
+                and self._loaded == self.library.model_key:
             return True
         self._close_answerer()
         try:
@@ -182,7 +182,7 @@ class AnswerService:
             self._set_state(ModelState.ERROR, answer_failed_message(f"{type(e).__name__}: {e}"))
             return False
         self._answerer, self._model_path = answerer, path
-        self._loaded, self._retrieval = _model_settings(self.library.settings), self.library.retrieval_key
+        self._loaded, self._retrieval = self.library.model_key, self.library.retrieval_key
         self._set_state(ModelState.READY)
         return True
 
@@ -294,9 +294,3 @@ def _end_with_error(emit: Emit, job: AnswerJob, message: str) -> None:
     job.error = message
     emit(AnswerEvent(job.id, job.chat_id, ErrorEvent(message)))
     job._done.set()
-
-
-def _model_settings(s: Any) -> tuple[Any, ...]:
-    """The settings a loaded model depends on: one of them changed means load it again."""
-    return (s.model_path, s.n_ctx, s.n_threads, s.llm_backend, s.remote_url, s.remote_model,
-            s.remote_n_ctx)

@@ -237,6 +237,13 @@ class Library:
         these (a re-embed's new collection, the mode, the reranker) must be built again."""
         return self.recipe_generation, self.settings.retrieval_mode, self.settings.reranker_path
 
+    @property
+    def model_key(self) -> tuple[object, ...]:
+        """What llm() loads a model with: a model loaded before a change of any of these
+        must be loaded again."""
+        s = self.settings
+        return s.model_path, s.n_ctx, s.n_threads, s.llm_backend, s.remote_url, s.remote_model, s.remote_n_ctx
+
     def retriever(self, mode: str | None = None):  # type: ignore[no-untyped-def]
         from app.engine.hybrid import HybridRetriever
 
