@@ -209,13 +209,12 @@ class HybridRetriever:
         spread = focus.kind is FocusKind.SPAN
         if spread:  # room for one source per document (the budget still decides what fits)
             k = min(max(k, len(focus.file_ids)), 2 * k)
-        pool = max(k * 3, self.config.candidates, self.config.rerank_candidates if self.reranker else 0)
-        ranked = self.rank(focus.query or query, pool, where, focus.keyword_query)
+        reread = self.config.rerank_candidates if self.reranker is not None else 0  # it reads each one
+        ranked = self.rank(focus.query or query, max(k * 3, self.config.candidates, reread), where,
+                           focus.keyword_query)
         if spread:
             ranked = spread_by_document(ranked, focus.file_ids)
-        shown = k * (6 if spread else 3)  # spanning: spares too
-        if self.reranker is not None:  # the reranker reads every candidate it re-orders
-            shown = max(shown, self.config.rerank_candidates)
+        shown = max(k * (6 if spread else 3), reread)  # spanning: spares too
         chunks = self.hydrate([cid for cid, _ in ranked[:shown]])
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked, chunks)
