@@ -233,8 +233,8 @@ def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
                                       budget if tokens is None else replace(budget, tokens=tokens),
                                       settings.top_k, select_passages)
                 log(f"{key}: {results[key]}")
-        r = lib.retriever("hybrid")
-        reach = first_stage_reach(r, questions, evidence) if r.config.documents else []
+        r = lib.retriever("hybrid")  # default config: documents focused, as search() does
+        reach = first_stage_reach(r, questions, evidence)
         log(f"first-stage reach: {reach}")
         single = [q for q in questions if q.kind == "single"]
         return SecBench(len(questions), len(single), len(questions) - len(single),
@@ -245,7 +245,7 @@ def run(docs: Path, home: Path, threads: int, vectors: Path | None = None,
                          "mean_prompt_tokens_max": 800},
                         {"top_k": settings.top_k, "context_tokens": settings.context_tokens,
                          "min_relative": budget.min_relative, "prompt_tokenizer": "SmolLM2-135M (PromptBuilder)",
-                         "fusion": lib.retriever().config.fusion, "reranker": settings.reranker_path},
+                         "fusion": r.config.fusion, "reranker": settings.reranker_path},
                         peak_rss_mb(), cpu_info())
 
 
