@@ -196,6 +196,14 @@ class Chunker:
                 heading = " > ".join(x for x in (label, section) if x)
                 heading_tokens = self._count([heading])[0] if heading else 0
                 continue
+            if block.table is not None:
+                parts = self._table_parts(block, block_start, heading, heading_tokens, span_page)
+                if parts is not None:
+                    units = flush(carry_overlap=False)
+                    for chunk, body in parts:
+                        chunks.append(replace(chunk, index=len(chunks)))
+                        layouts.append(body)
+                    continue
             budget = self.max_tokens - heading_tokens
             lead = block_start + len(block.text) - len(block.text.lstrip())
             ranges = [(0, len(text))] if n <= budget else self._split_ranges(text, budget - self.overlap)
@@ -213,6 +221,41 @@ class Chunker:
                 units.append(_Unit(piece, block.page, pn, lead + a, span_page))
         flush(carry_overlap=False)
         return self._verified(chunks, layouts)
+
+    def _table_parts(self, block: Block, block_start: int, heading: str, heading_tokens: int,
+                     span_page: int) -> list[tuple[Chunk, list[_Unit]]] | None:
+        """A table's chunks: whole rows, each chunk led by the table's caption, units and
+        column headers, so no row is ever read without them. Its spans cover its rows
+        only (what the viewer highlights). None when the table cannot be cut so (its
+        head or one row alone would fill a chunk): it is then chunked as text."""
+        table = block.table
+        assert table is not None and block.text == table.text
+        if table.caption and heading.endswith(table.caption):  # said by the caption line
+            heading = heading[:-len(table.caption)].rstrip(" >")
+            heading_tokens = self._count([heading])[0] if heading else 0
+        head_lines, rows = table.head_lines(), table.row_lines()
+        head = "\n".join(head_lines)
+        head_tokens = self._count([head])[0] if head else 0
+        budget = self.max_tokens - heading_tokens - head_tokens
+        counts = self._count(rows)
+        if not rows or budget < self.max_tokens // 3 or max(counts) > budget:
+            return None
+        out: list[tuple[Chunk, list[_Unit]]] = []
+        offset = len(head) + 1 if head else 0  # row offsets in block.text
+        a = 0
+        while a < len(rows):
+            b, used = a + 1, counts[a]
+            while b < len(rows) and used + counts[b] <= budget:
+                used += counts[b]
+                b += 1
+            body = "\n".join(rows[a:b])
+            start = block_start + offset + sum(len(r) + 1 for r in rows[:a])
+            unit = _Unit(body, block.page, used, start, span_page)
+            text = "\n".join(x for x in (heading, head, body) if x)
+            out.append((Chunk(0, text, block.page, block.page, heading, heading_tokens + head_tokens + used,
+                              _spans([unit]), body), [unit]))
+            a = b
+        return out
 
     def _fit_label(self, label: str) -> str:
         """Keep the start of a long document label (the name comes first)."""

@@ -4,6 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingest.tables import Table
 
 # Page texts are a page's blocks joined by this: what PageSpan offsets count in.
 PAGE_SEPARATOR = "\n\n"
@@ -23,6 +27,9 @@ class Block:
     text: str
     page: int | None = None
     heading_level: int = 0
+    # A recovered table: `text` is then exactly `table.text` (ingest.tables), and the
+    # chunker keeps each of its rows with the caption, units and column headers.
+    table: "Table | None" = None
 
 
 @dataclass(frozen=True)

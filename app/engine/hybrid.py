@@ -318,7 +318,8 @@ def passage_of(group: list[tuple[StoredChunk, float]]) -> Passage:
     parts = sorted((c for c, _ in group), key=lambda c: c.chunk_index)
     text, body = parts[0].text, _body(parts[0])
     for c in parts[1:]:
-        text = join_overlapping(text, _body(c))
+        head = table_head(c.text, c.heading, _body(c))  # a table part's caption and headers
+        text = join_overlapping(text, _body(c) if not head or head in text else head + _body(c))
         body = join_overlapping(body, _body(c))
     starts = [c.page_start for c in parts if c.page_start is not None]
     ends = [c.page_end or c.page_start for c in parts if c.page_start is not None]
@@ -340,6 +341,13 @@ def merge_spans(spans: Iterable[PageSpan]) -> tuple[PageSpan, ...]:
         else:
             out.append(s)
     return tuple(out)
+
+
+def table_head(text: str, heading: str, body: str) -> str:
+    """What a chunk's text holds between its heading line and its body: a table chunk's
+    caption, units and header rows (ingest.chunker); "" for text."""
+    rest = text[len(heading) + 1:] if heading and text.startswith(heading + "\n") else text
+    return rest[:-len(body)] if body and len(rest) > len(body) and rest.endswith(body) else ""
 
 
 def _body(c: StoredChunk) -> str:

@@ -13,6 +13,7 @@ from typing import AbstractSet, Any, Callable, Protocol, Sequence
 
 from app.engine.figures import key_figures
 from app.engine.retrieval import Passage
+from ingest.tables import is_separator, is_table_line
 
 CountTokens = Callable[[str], int]
 SOURCE_OVERHEAD_TOKENS = 12  # "[n] name, pp. x-y" line and separators per source
@@ -124,6 +125,22 @@ def _units(text: str) -> list[_Unit]:
     return out
 
 
+def _table_heads(units: Sequence[_Unit]) -> dict[int, int]:
+    """Markdown table rows (ingest.tables) -> the index of their table's header row (the
+    row above a separator); header rows and separators map to it too."""
+    heads: dict[int, int] = {}
+    head = -1
+    for i, u in enumerate(units):
+        if not (u.row and is_table_line(u.text)):
+            head = -1
+            continue
+        if i + 1 < len(units) and is_separator(units[i + 1].text):
+            head = i
+        if head >= 0:
+            heads[i] = head
+    return heads
+
+
 def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
               max_words: int = TRIM_MAX_WORDS, shared: set[str] | None = None) -> str:
     """The units of `text` that share a word with the question (most shared first, up
@@ -139,7 +156,9 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
     seen = set() if seen is None else seen
     shared = set() if shared is None else shared
     keys = [" ".join(u.text.lower().split()) for u in units]
-    hits = [len(stems & _stems(k)) for k in keys]
+    heads = _table_heads(units)
+    hits = [0 if i in heads.values() or is_separator(units[i].text) else len(stems & _stems(k))
+            for i, k in enumerate(keys)]
     figured: dict[int, bool] = {}  # parsed only for units that could be kept (a hot path)
 
     def states_figure(i: int) -> bool:
@@ -161,8 +180,14 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
             continue
         keep.add(i)
         words += n
+    for i in sorted(keep):  # a table row keeps its table's header row, separator and caption
+        if i in heads:
+            h = heads[i]
+            keep.update(j for j in (h, h + 1) if j < len(units))
+            if h > 0 and not units[h - 1].row and len(units[h - 1].text.split()) <= HEADER_MAX_WORDS:
+                keep.add(h - 1)
     for i in sorted(keep):  # a row's header: the prose unit just above its run of rows
-        if units[i].row:
+        if units[i].row and i not in heads:
             j = i - 1
             while j >= 0 and units[j].row:
                 j -= 1
@@ -172,8 +197,8 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
     shared.update(keys[i] for i in keep if not states_figure(i))
     parts: list[str] = []  # "…" only between kept units: the source line says where it is
     for i in sorted(keep):
-        if parts and i - 1 not in keep:
-            parts.append(GAP)
+        if parts and i - 1 not in keep and not (i in heads and i - 1 in heads):
+            parts.append(GAP)  # not inside a table: "…" there would break its rows
         parts.append(units[i].text)
     return "\n".join(parts)
 

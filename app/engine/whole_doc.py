@@ -103,5 +103,6 @@ class WholeDocRequests:
         for i in range(0, len(chunks), per_source):
             p = passage_of([(c, 0.0) for c in chunks[i:i + per_source]])  # read, not ranked: no score
             # The model reads the document's name once per part, not on every source.
-            out.append(replace(p, text=p.page_text))
+            shown = p.text[len(p.heading) + 1:] if p.heading and p.text.startswith(p.heading + "\n") else ""
+            out.append(replace(p, text=shown or p.page_text))
         return out

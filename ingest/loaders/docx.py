@@ -16,6 +16,7 @@ from ingest.document import Block, Document
 from ingest.errors import FileErrorKind, LoadError
 from ingest.loaders import LoadLimits
 from ingest.loaders.text import MAX_BLOCK_CHARS, clean_text
+from ingest.tables import table_from_grid
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADING_NAME = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
@@ -43,7 +44,7 @@ def load_docx(path: Path, limits: LoadLimits) -> Document:
             blocks.extend(Block(t, heading_level=level) for t in _pieces(text))
         else:
             try:
-                blocks.extend(Block(t) for t in _table_rows(item))
+                blocks.extend(_table_blocks(item))
             except Exception as exc:  # malformed grid: keep the rest of the file
                 warnings.append(f"skipped a table: {type(exc).__name__}")
     return Document(path=path, kind="docx", blocks=blocks, title=title, warnings=warnings)
@@ -126,17 +127,26 @@ def _outline_level(element: Any) -> int | None:
     return min(val + 1, 6) if 0 <= val < 9 else 0  # 9 means body text
 
 
-def _table_rows(table: Any) -> Iterator[str]:
+def _table_blocks(table: Any) -> Iterator[Block]:
+    """One block holding the table (ingest.tables), or its rows as text when it is no
+    table to read as one (a single column, a layout grid wider than MAX_COLUMNS)."""
+    grid: list[list[str]] = []
     for row in table.rows:
         cells: list[str] = []
         seen: set[int] = set()
         for cell in row.cells:
-            if id(cell._tc) in seen:  # a merged cell is repeated per grid column
-                continue
-            seen.add(id(cell._tc))
-            cells.append(" ".join(clean_text(cell.text).split()))
+            tc = cell._tc  # noqa: SLF001 - python-docx exposes merged cells only so
+            # A merged cell is repeated per grid column: said once, its other columns empty.
+            cells.append("" if id(tc) in seen else " ".join(clean_text(cell.text).split()))
+            seen.add(id(tc))
+        grid.append(cells)
+    recovered = table_from_grid(grid)
+    if recovered is not None:
+        yield Block(recovered.text, table=recovered)
+        return
+    for cells in grid:
         if any(cells):
-            yield from _pieces(" | ".join(cells))
+            yield from (Block(t) for t in _pieces(" | ".join(c for c in cells if c)))
 
 
 def _pieces(text: str) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from ingest.document import Block, Document
 from ingest.loaders import LoadLimits, read_bytes
 from ingest.loaders.text import MAX_BLOCK_CHARS, clean_text, decode_text
+from ingest.tables import table_from_grid
 
 # Never visible. (script/style bodies are raw text to HTMLParser, so tags in
 # them cannot confuse the depth counting below.)
@@ -45,20 +46,32 @@ class _TextExtractor(HTMLParser):
         self._pre_depth = 0
         self._heading = 0
         self._cells_in_row = 0
+        self._table: _TableGrid | None = None  # the outermost <table> being read
+        self._table_depth = 0
 
     # Start tags ----------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, self_closing=False)
+        self._start(tag, self_closing=False, attrs=attrs)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, self_closing=True)
+        self._start(tag, self_closing=True, attrs=attrs)
 
-    def _start(self, tag: str, self_closing: bool) -> None:
+    def _start(self, tag: str, self_closing: bool, attrs: list[tuple[str, str | None]] = ()) -> None:
         if tag in _SKIP:
             if not self_closing:
                 self._skip_depth += 1
             return
         if self._skip_depth:
+            return
+        if tag == "table" and not self_closing:
+            self._table_depth += 1
+            if self._table_depth == 1:
+                self._flush()
+                self._table = _TableGrid()
+                return
+        if self._table is not None:
+            if self._table_depth == 1:
+                self._table.start(tag, dict(attrs))
             return
         if tag == "head":
             self._in_head = True
@@ -88,6 +101,14 @@ class _TextExtractor(HTMLParser):
             return
         if self._skip_depth:
             return
+        if self._table is not None:
+            if tag == "table":
+                self._table_depth -= 1
+            if self._table_depth == 0:
+                self._end_table()
+            elif self._table_depth == 1:
+                self._table.end(tag)
+            return
         if tag in _BLOCK:
             self._flush()  # first: the text inside still has this tag's pre/heading state
         if tag == "head":
@@ -101,6 +122,9 @@ class _TextExtractor(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._skip_depth:
+            return
+        if self._table is not None:
+            self._table.data(data)
             return
         if self._in_title:
             self._title_buf.append(data)
@@ -123,9 +147,79 @@ class _TextExtractor(HTMLParser):
             self.blocks.append(Block(text[:MAX_BLOCK_CHARS], heading_level=self._heading))
             text = text[MAX_BLOCK_CHARS:]
 
+    def _end_table(self) -> None:
+        grid, self._table, self._table_depth = self._table, None, 0
+        if grid is None:
+            return
+        grid.end("tr")
+        table = table_from_grid(grid.rows, caption=grid.caption, header_rows=grid.header_rows)
+        if table is not None:
+            self.blocks.append(Block(table.text, table=table))
+            return
+        for row in grid.rows:  # not a table to read as one: its rows as lines
+            self._buf.append(" | ".join(c for c in row if c))
+            self._flush()
+
     def close(self) -> None:
         super().close()
+        if self._table is not None:
+            self._end_table()  # an unclosed <table> runs to the end
         self._flush()
+
+
+class _TableGrid:
+    """The cells of one <table>, a spanning cell repeated over the columns it spans;
+    `header_rows`: the leading rows of <th> cells (None: none were marked)."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = []
+        self.caption = ""
+        self.header_rows: int | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._span = 1
+        self._all_th = True
+        self._in_caption = False
+        self._th_rows = 0
+
+    def start(self, tag: str, attrs: dict[str, str | None]) -> None:
+        if tag == "tr":
+            self.end("tr")
+            self._row, self._all_th = [], True
+        elif tag in _CELLS:
+            self.end(tag)
+            if self._row is None:
+                self._row, self._all_th = [], True
+            self._cell, self._all_th = [], self._all_th and tag == "th"
+            try:
+                self._span = max(1, min(int(attrs.get("colspan") or 1), 50))
+            except ValueError:
+                self._span = 1
+        elif tag == "caption":
+            self._in_caption = True
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def end(self, tag: str) -> None:
+        if tag == "caption":
+            self._in_caption = False
+            return
+        if self._cell is not None and self._row is not None:
+            self._row.extend([" ".join("".join(self._cell).split())] * self._span)
+            self._cell = None
+        if tag in ("tr", "table", "tbody", "thead", "tfoot") and self._row is not None:
+            if any(self._row):
+                if self._all_th and len(self.rows) == self._th_rows:
+                    self._th_rows += 1
+                    self.header_rows = self._th_rows
+                self.rows.append(self._row)
+            self._row = None
+
+    def data(self, data: str) -> None:
+        if self._in_caption:
+            self.caption = " ".join(f"{self.caption} {data}".split())
+        elif self._cell is not None:
+            self._cell.append(data)
 
 
 def _declared_charset(data: bytes) -> str | None:

@@ -85,6 +85,7 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
         raise LoadError(FileErrorKind.TOO_LARGE, f"{page_count} pages > {limits.max_pages}")
 
     texts: list[tuple[int, str]] = []
+    found: dict[int, list[Any]] = {}  # page -> its tables (pdf_tables.FoundTable), in text order
     warnings: list[str] = []
     failed: list[int] = []
     first_error = ""
@@ -92,14 +93,14 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
         page_no = index + 1
         try:
             try:
-                text = _page_text(reader, index)
+                text, tables = _page_text(reader, index)
             except LimitReachedError:
                 if raised:  # already raised for the whole file: do not compound
                     raise
                 # Lazily parsed objects are not cached on failure, so the retry
                 # re-parses this page under the raised limits.
                 with _raised_limits(limits):
-                    text = _page_text(reader, index)
+                    text, tables = _page_text(reader, index)
         except MemoryError:
             raise
         except FileNotDecryptedError as exc:
@@ -110,10 +111,26 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
             failed.append(page_no)
             first_error = first_error or f"{type(exc).__name__}: {exc}"[:200]
             continue
-        texts.append((page_no, unspaced(clean_text((text or "").translate(_LIGATURES)))))
+        texts.append((page_no, text or ""))
+        found[page_no] = tables
 
-    running = pdf_headings.running_lines([t for _, t in texts])
-    blocks = [b for page_no, text in texts for b in _page_blocks(text, page_no, running)]
+    running = pdf_headings.running_lines([_clean(t) for _, t in texts])
+    blocks: list[Block] = []
+    previous = None  # the last table so far: a headerless one continues it
+    for page_no, text in texts:
+        pos = 0
+        for t in found[page_no]:
+            table = t.table
+            # The text above a table reads on into it: its last line is a heading over it.
+            blocks += _page_blocks(_clean(text[pos:t.start]), page_no, running, after=table.text.split("\n")[0])
+            # A caption that reads as a section heading stays one for the text below the table.
+            if table.caption and (level := pdf_headings.heading_level(table.caption, "", running)):
+                blocks.append(Block(table.caption, page=page_no, heading_level=level))
+            if not table.has_header and previous is not None and previous.width == table.width:
+                table = table.with_header_of(previous)
+            blocks.append(Block(table.text, page=page_no, table=table))
+            previous, pos = table, t.end
+        blocks += _page_blocks(_clean(text[pos:]), page_no, running)
     if failed and len(failed) == page_count:
         raise LoadError(FileErrorKind.CORRUPT, f"no page could be read ({first_error})")
     if failed:
@@ -125,14 +142,34 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
                     warnings=warnings)
 
 
-def _page_text(reader: Any, index: int) -> str:
-    """One page's text; a page the drop-ins fail on is read again by stock pypdf."""
+def _clean(text: str) -> str:
+    return unspaced(clean_text(text.translate(_LIGATURES)))
+
+
+def _page_text(reader: Any, index: int) -> tuple[str, list[Any]]:
+    """One page's plain text and the tables found in it (pdf_tables); a page the drop-ins
+    fail on is read again by stock pypdf. A page whose tables cannot be recovered is
+    plain text, and the log says which page."""
+    from ingest.loaders.pdf_tables import Collector, find_tables
+
+    collector = Collector(lambda t: clean_text(t.translate(_LIGATURES)))
+    text = _extract(reader, index, collector)
+    if collector.rotated > len(collector.pieces):
+        return text, []  # a rotated page: its "rows" run down the page
+    try:
+        return text, find_tables(collector.pieces, text)
+    except Exception:  # noqa: BLE001 - a table that breaks recovery stays plain text
+        _log.warning("page %d: table recovery failed; kept as plain text", index + 1, exc_info=True)
+        return text, []
+
+
+def _extract(reader: Any, index: int, visitor: Any) -> str:
     from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
     from ingest.loaders import pdf_speedups
 
     try:
-        return reader.pages[index].extract_text()
+        return reader.pages[index].extract_text(visitor_text=visitor)
     except (MemoryError, LimitReachedError, FileNotDecryptedError, DependencyError):
         raise  # not the drop-ins' doing: stock pypdf would fail the same way
     except Exception:
@@ -141,11 +178,13 @@ def _page_text(reader: Any, index: int) -> str:
             raise
         _log.warning("page %d: pypdf drop-in failed; read again with stock pypdf", index + 1,
                      exc_info=True)
+        visitor.reset()  # start again: the failed pass left pieces
         with pdf_speedups.stock():
-            return reader.pages[index].extract_text()
+            return reader.pages[index].extract_text(visitor_text=visitor)
 
 
-def _page_blocks(text: str, page_no: int, running: frozenset[str] = frozenset()) -> list[Block]:
+def _page_blocks(text: str, page_no: int, running: frozenset[str] = frozenset(), after: str = "") -> list[Block]:
+    """`after`: the line that follows `text` on the page (a table's first line)."""
     lines = text.split("\n")
     lengths = sorted(len(line.strip()) for line in lines if line.strip())
     if not lengths:
@@ -155,7 +194,7 @@ def _page_blocks(text: str, page_no: int, running: frozenset[str] = frozenset())
     width = max(lengths[min(len(lengths) - 1, int(len(lengths) * 0.9))], 64)
     blocks: list[Block] = []
     split: list[str] = []
-    for line, level in zip(lines, pdf_headings.page_headings(lines, running)):
+    for line, level in zip(lines, pdf_headings.page_headings([*lines, after] if after else lines, running)):
         stripped = line.strip()
         if level:
             blocks += paragraph_blocks(split, page=page_no)

@@ -199,7 +199,7 @@ def load_markdown(path: Path, limits: LoadLimits) -> Document:
     code: list[str] = []
 
     def flush() -> None:
-        blocks.extend(paragraph_blocks(para))
+        blocks.extend(_with_pipe_tables(para))
         para.clear()
 
     for line in lines[start:]:
@@ -235,6 +235,34 @@ def load_markdown(path: Path, limits: LoadLimits) -> Document:
     if title is None:
         title = next((b.text for b in blocks if b.heading_level == 1), None)
     return Document(path=path, kind="markdown", blocks=blocks, title=title)
+
+
+_PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+def _with_pipe_tables(lines: list[str]) -> list[Block]:
+    """A paragraph's blocks, its GitHub-style pipe tables (a header row, a `---|---`
+    separator, rows) as tables (ingest.tables); anything else as paragraphs."""
+    from ingest.tables import table_from_grid
+
+    for i in range(len(lines) - 1):
+        if "|" in lines[i] and "|" in lines[i + 1] and _PIPE_SEPARATOR.match(lines[i + 1]):
+            end = i + 2
+            while end < len(lines) and "|" in lines[end]:
+                end += 1
+            grid = [_pipe_cells(line) for k, line in enumerate(lines[i:end]) if k != 1]
+            table = table_from_grid(grid, header_rows=1)
+            if table is None:
+                continue
+            return [*paragraph_blocks(lines[:i]), Block(table.text, table=table), *_with_pipe_tables(lines[end:])]
+    return paragraph_blocks(lines)
+
+
+def _pipe_cells(line: str) -> list[str]:
+    s = line.strip()
+    s = s[1:] if s.startswith("|") else s
+    s = s[:-1] if s.endswith("|") and not s.endswith("\\|") else s
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", s)]
 
 
 def _front_matter(lines: list[str]) -> tuple[str | None, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -64,8 +65,13 @@ def test_spans_of_50_random_chunks_reproduce_their_text(chunker, filings):
         assert c.page_start == c.spans[0].page and c.page_end == c.spans[-1].page
         for s in c.spans:
             assert 0 <= s.start < s.end <= len(texts[doc.path][s.page])
-            # The page is right: that page of the PDF itself says these words.
-            assert _norm(texts[doc.path][s.page][s.start:s.end]) in _raw_page(doc.path, s.page)
+            # The page is right: that page of the PDF itself says these words (a table's rows,
+            # read as a table, say them cell by cell: each word is on the page).
+            said = _norm(texts[doc.path][s.page][s.start:s.end])
+            if said.startswith("| "):
+                assert set(re.findall(r"\w+", said)) <= set(re.findall(r"\w+", _raw_page(doc.path, s.page))), said
+            else:
+                assert said in _raw_page(doc.path, s.page)
 
 
 def test_chunks_across_a_page_break_have_one_span_per_page(chunker, filings):
