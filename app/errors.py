@@ -222,6 +222,11 @@ def grounding_no_sources_note() -> str:
     return "Docent found no passages for this question in the documents, so nothing here comes from them."
 
 
+def no_answer_note(looked_at: str) -> str:
+    return ("The model gave no answer, only a list of sources. Ask again, or rephrase the question; "
+            f"Docent looked at: {looked_at}.")
+
+
 def grounding_refused_note(looked_at: str) -> str:
     return f"The documents do not contain this. Docent looked at: {looked_at}."
 

@@ -19,7 +19,7 @@ from typing import Collection, Sequence
 from app.engine.attribution import SentenceAttribution
 from app.engine.prompt import NumberedSource
 from app.errors import grounding_missing_note, grounding_no_overlap_note, grounding_no_sources_note, \
-    grounding_refused_note
+    grounding_refused_note, no_answer_note
 
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*[A-Za-z0-9](?:['’]s)?\b")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -50,6 +50,7 @@ class Grounding(enum.Enum):
     GROUNDED = "grounded"  # its sentences are drawn from the passages
     REFUSED = "refused"  # it says the documents do not hold the answer
     UNSUPPORTED = "unsupported"  # Docent could not ground it (see the note)
+    NO_ANSWER = "no_answer"  # it says nothing but where to look: source labels, markers, pages
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,25 @@ class GroundingCheck:
     missing: tuple[str, ...] = ()  # what the question names that no passage mentions
     looked_at: str = ""  # the files and pages given, as the note names them
     note: str = ""  # for the user; "" when grounded
+
+
+_LABELS = re.compile(r"\[~?\d{1,3}(?:\s*,\s*\d{1,3})*\]|\bpp?\.\s*\d+(?:\s*[-–]\s*\d+)?|\b(?:page|pages|source|"
+                     r"sources)\b", re.IGNORECASE)
+CONTENT_MIN_WORDS = 3
+
+
+def is_content_free(answer: str, sources: Sequence[NumberedSource]) -> bool:
+    """An answer that is only a list of where to look ("[1] X.pdf, p. 15 [2] Y.pdf, p. 13"):
+    at least two markers or page references, and with them and the sources' file names
+    taken out, fewer than CONTENT_MIN_WORDS words left. A short answer ("It rose [2].")
+    or an empty one (stopped before a word) is not one."""
+    if len(_LABELS.findall(answer)) < 2:
+        return False
+    rest = _LABELS.sub(" ", answer)
+    for s in sources:
+        for name in {s.passage.name, s.passage.name.rsplit(".", 1)[0]}:
+            rest = re.sub(re.escape(name), " ", rest, flags=re.IGNORECASE)
+    return len(re.findall(r"[^\W\d_]{2,}", rest)) < CONTENT_MIN_WORDS
 
 
 def is_refusal(text: str) -> bool:
@@ -117,6 +137,8 @@ def check_grounding(question: str, answer: str, sources: Sequence[NumberedSource
     """also: other text about the documents looked at (passages the budget left out, what
     the documents say they are) where a named term counts as found."""
     where = looked_at(sources)
+    if is_content_free(answer, sources):
+        return GroundingCheck(Grounding.NO_ANSWER, (), where, no_answer_note(where))
     refused = is_refusal(answer)
     if not sources:
         return GroundingCheck(Grounding.REFUSED if refused else Grounding.UNSUPPORTED, (), "",

@@ -83,3 +83,18 @@ def test_a_refusal_names_what_docent_looked_at_and_a_grounded_answer_has_no_note
     unrelated = "Bananas are yellow and grow in warm climates."
     off = check_grounding(q, unrelated, sources(), attribute(unrelated, PassageIndex(TEXTS), TEXTS))
     assert off.status is Grounding.UNSUPPORTED and off.missing == ()
+
+
+def test_an_answer_that_only_lists_its_sources_says_no_answer_was_produced():
+    from app.engine.answer_marks import answer_notes
+    from app.engine.events import Answer
+    from app.engine.grounding import is_content_free
+
+    q = "What were Apple's total net sales in the quarter ended July 1, 2023?"
+    labels = "[1] 2023 Q3 AAPL.pdf, p. 3 [2] 2023 Q1 NVDA.pdf, p. 6\n[1] 2023 Q3 AAPL, pp. 3-9"
+    check = check_grounding(q, labels, sources(), [])
+    assert check.status is Grounding.NO_ANSWER and "no answer" in check.note
+    assert "2023 Q3 AAPL.pdf (pp. 3, 9)" in check.note
+    assert check.note in answer_notes(Answer(q, labels, grounding=check))
+    for real in ("Total net sales were $81,797 million [1].", "It rose [2].", ""):
+        assert not is_content_free(real, sources()), real
