@@ -174,12 +174,18 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
         return "" if any(hits) else text
     keep: set[int] = set()
     words = 0
+    headed: set[int] = set()  # tables whose header row is counted already
     for i in order:
         n = len(units[i].text.split())
+        head = heads.get(i)
+        if head is not None and head not in headed:  # its first kept row brings the header
+            n += len(units[head].text.split())
         if keep and words + n > max_words:
             continue
         keep.add(i)
         words += n
+        if head is not None:
+            headed.add(head)
     for i in sorted(keep):  # a table row keeps its table's header row, separator and caption
         if i in heads:
             h = heads[i]

@@ -33,6 +33,8 @@ _UNITS = re.compile(r"\b(?:in (?:millions|thousands|billions|units|percent)|exce
 _PAREN = re.compile(r"\(\s*([^()]*?)\s*\)")
 _TOTAL_WORD = re.compile(r"^\s*total\b", re.I)
 _CHAR_EM = 0.5  # mean glyph width in ems: digits are 0.5-0.56, text a little less
+_SPAN_WIDTH = 0.3  # a header spanning columns is at least this share of their spread wide
+_ZONE_SLACK_EM = 0.8  # values of two columns may seem to overlap by this much (estimated widths)
 _CELL_GAP_EM = 1.2  # pieces further apart than this on one line are separate cells
 _LINE_TOL = 0.45  # baselines within this share of the font size are one line
 _MAX_ROW_GAP = 3.2  # a table's lines are at most this many line heights apart
@@ -238,7 +240,12 @@ def _table_at(lines: list[_Line], i: int, text: str) -> tuple[FoundTable, int, i
     if rows_n < _MIN_ROWS:
         return None
     # 2. columns: where the row values line up
-    zones = _zones([c for k in body if _is_row(lines[k]) for c in _row_values(lines[k])])
+    row_lines = [lines[k] for k in body if _is_row(lines[k])]
+    zones = _zones([c for ln in row_lines for c in _row_values(ln)])
+    # a column holds values in several rows: a lone dash set off-centre is in its neighbour
+    support = [sum(any(_zone_of(c, zones) == n for c in _row_values(ln)) for ln in row_lines)
+               for n in range(len(zones))]
+    zones = [z for z, n in zip(zones, support) if n >= max(2, 0.2 * len(row_lines))] or zones
     if not zones or len(zones) > MAX_COLUMNS or (len(zones) == 1 and rows_n < 3):
         return None
     left = zones[0][0] - lines[i].size
@@ -305,7 +312,8 @@ def _zones(cells: list[_Cell]) -> list[tuple[float, float]]:
     """Column extents: the union of overlapping value extents, left to right."""
     zones: list[list[float]] = []
     for c in sorted(cells, key=lambda c: c.x0):
-        if zones and c.x0 <= zones[-1][1]:
+        # x1 is estimated from the glyph count: a touch of overlap is not a shared column
+        if zones and c.x0 <= zones[-1][1] - _ZONE_SLACK_EM * (c.x1 - c.x0) / max(len(c.text), 1) / _CHAR_EM:
             zones[-1][1] = max(zones[-1][1], c.x1)
         else:
             zones.append([c.x0, c.x1])
@@ -354,8 +362,9 @@ def _headers(head: list[_Line], zones: list[tuple[float, float]], left: float) -
         over = [c for c in line.cells if c.x1 > left]
         stub.extend(c.text for c in line.cells if c.x1 <= left)
         claimed: dict[int, tuple[float, str]] = {}
+        nearest = [min(over, key=lambda c: _dist(c, a)) if over else None for a in anchors]
         for c in over:
-            run, miss = _spanned(c, anchors, pitch)
+            run, miss = _spanned(c, anchors, pitch, [n for n, p in enumerate(nearest) if p is c])
             for n in run:
                 if n not in claimed or miss < claimed[n][0]:
                     claimed[n] = (miss, c.text)
@@ -364,17 +373,18 @@ def _headers(head: list[_Line], zones: list[tuple[float, float]], left: float) -
     return [" ".join(p) for p in parts], " ".join(stub)
 
 
-def _spanned(cell: _Cell, anchors: list[float], pitch: float) -> tuple[range, float]:
-    """The run of columns a header piece heads, and by how far it misses their centre:
-    of the consecutive columns it reaches (to within three quarters of a column), the
-    widest run centred on it (a header is centred over the columns it spans)."""
+def _spanned(cell: _Cell, anchors: list[float], pitch: float, near: list[int]) -> tuple[range, float]:
+    """The run of columns a header piece heads, and by how far it misses their centre: of
+    the consecutive columns nearer to it than to any other piece of its line (`near`),
+    the widest run centred on it (a header is centred over the columns it spans)."""
     centre = (cell.x0 + cell.x1) / 2
-    near = [n for n, a in enumerate(anchors) if _dist(cell, a) <= 0.75 * pitch]
     runs = []
     for i, a in enumerate(near):
         for b in near[i:]:
             if b - a != near.index(b) - i:  # not consecutive
                 break
+            if b > a and cell.x1 - cell.x0 < _SPAN_WIDTH * (anchors[b] - anchors[a]):
+                continue  # too narrow to head so many columns
             runs.append((abs(sum(anchors[a:b + 1]) / (b - a + 1) - centre), range(a, b + 1)))
     if not runs:
         return range(0), math.inf
@@ -407,6 +417,9 @@ def _rows(lines: list[_Line], zones: list[tuple[float, float]], left: float) -> 
         if pending:
             label, pending = f"{pending} {label}".strip(), ""
         cells = [""] * len(zones)
+        boxes: list[Box | None] = [None] * (len(zones) + 1)  # the label's, then each cell's
+        if label_cells:
+            boxes[0] = _box(label_cells[0], label_cells[-1], line)
         currency = ""
         for c in line.cells:
             if c in label_cells:
@@ -419,12 +432,22 @@ def _rows(lines: list[_Line], zones: list[tuple[float, float]], left: float) -> 
             currency = ""
             value = _PAREN.sub(r"(\1)", value)
             cells[n] = f"{cells[n]} {value}".strip()
+            boxes[n + 1] = _box(c, c, line)
         under = bool(section) and indent > section_indent and not _TOTAL_WORD.match(label)
-        row = Row(label, tuple(cells), indent, section if under else "")
+        row = Row(label, tuple(cells), indent, section if under else "", tuple(boxes))
         if row.is_total or (section and indent <= section_indent):
             section, section_indent = "", -1
         rows.append(row)
     return rows
+
+
+Box = tuple[float, float, float, float]
+
+
+def _box(first: _Cell, last: _Cell, line: _Line) -> Box:
+    """(x0, y0, x1, y1) in PDF points, y up; x1 estimated from the glyph count."""
+    return (round(first.x0, 1), round(line.y - 0.25 * line.size, 1), round(last.x1, 1),
+            round(line.y + 0.8 * line.size, 1))
 
 
 def _disjoint(found: list[FoundTable]) -> list[FoundTable]:

@@ -157,6 +157,11 @@ def test_real_statement_of_operations(sec_docs: Path) -> None:
     assert rows["Net sales: Products"] == ("$60,584", "$63,355", "$230,901", "$245,241")
     assert rows["Operating expenses: Research and development"] == ("7,442", "6,797", "22,608", "19,490")
     assert rows["Other income/(expense), net"] == ("(265)", "(10)", "(594)", "(97)")
+    # every cell keeps where it is on the page: (x0, y0, x1, y1) in points, left to right
+    total = next(r for r in t.rows if r.label == "Total net sales")
+    assert len(total.boxes) == 5 and all(b is not None for b in total.boxes)
+    xs = [b[0] for b in total.boxes if b is not None]
+    assert xs == sorted(xs) and all(0 < x < 612 for x in xs)
     cells = {(c.row, c.column): c.value for c in parse_cells(t.text)}
     assert cells[("Total net sales", "Nine Months Ended July 1, 2023")] == "293,787"
 
@@ -178,6 +183,9 @@ def test_a_long_table_splits_between_rows_and_every_part_repeats_its_head(tmp_pa
         assert rows and all(line.startswith("| ") and line.endswith(" |") for line in rows)  # whole rows
         # the spans cover exactly the rows: the viewer highlights these and no header
         assert "\n".join(texts[s.page][s.start:s.end] for s in c.spans) == c.body
+    # the table runs onto page 2, where it has no header of its own: it continues under page 1's
+    continued = [c for c in parts if c.page_start == 2]
+    assert continued and all("STATEMENT OF LABORATORY COSTS (continued)" in c.text for c in continued)
     bodies = [line for c in parts for line in c.body.splitlines()]
     assert len(bodies) == len(set(bodies))  # no row twice, none lost
     assert any("Item 59" in line for line in bodies) and any("Total supplies" in line for line in bodies)

@@ -232,3 +232,20 @@ def test_quickly_stepping_through_sources_ends_on_the_last_one(qtbot, viewer, aa
                     timeout=30_000)
     assert viewer.current_index() == len(sources) - 1
     assert set(viewer.last_shown.highlights) <= {p - 1 for p in sources[-1].pages}
+
+
+def test_a_cited_table_chunk_highlights_its_rows_and_not_the_headers(qtbot, viewer, aapl):
+    """Apple's statement of operations is read as a table: its chunk's body is its rows,
+    and the viewer lights exactly those rows on page 4, not the caption or the dates."""
+    (source,) = [s for s in aapl if s.pages == (4,) and "| Total net sales | 81,797 |" in s.body]
+    shown = open_source(qtbot, viewer, [source])
+    assert set(shown.highlights) == {3}
+    lit = read_back(viewer.pdf_pane.document, shown.highlights)
+    want = Counter(t.norm for t in tokens(source.body))
+    got = Counter(lit)
+    assert sum((want & got).values()) >= 0.95 * sum(want.values())  # every row lit
+    assert sum((got - want).values()) <= 0.05 * sum(got.values())  # nothing else
+    for header_word in ("condensed", "months", "ended", "july", "june"):
+        assert header_word not in got
+    # a bar per row, and one per section label the rows read under ("Net sales:")
+    assert len(source.body.splitlines()) <= len(shown.highlights[3]) <= 2 * len(source.body.splitlines())
