@@ -86,7 +86,7 @@ class ChatList(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
-        new = QPushButton("New chat")
+        new = self.new_button = QPushButton("New chat")
         new.setAccessibleName("New chat")
         new.setToolTip("New chat (Ctrl+N)")
         new.clicked.connect(self.newRequested)
@@ -148,6 +148,7 @@ class ScopeDialog(QDialog):
         self.resize(560, 460)
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
+        self.tree.setHeaderLabel("Folder or file")  # what a screen reader calls the column
         self.tree.setAccessibleName("Folders and files for this chat")
         self._folder_items: dict[str, QTreeWidgetItem] = {}
         self._file_items: dict[str, QTreeWidgetItem] = {}

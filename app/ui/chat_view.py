@@ -81,6 +81,7 @@ class ChatView(QWidget):
         self.input = QuestionBox()
         self.input.setPlaceholderText("Ask about your documents…  (Ctrl+Enter to send)")
         self.input.setAccessibleName("Question")
+        self.input.setTabChangesFocus(True)  # Tab moves on (no keyboard trap); Enter makes lines
         self.input.setFixedHeight(76)
         self.input.submitted.connect(self.submit)
         self.send_button = QPushButton("Send")

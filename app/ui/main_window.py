@@ -7,17 +7,19 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QSplitter, QTabWidget)
 
 from app.core.events import CoreState, CoreStateEvent, FileEvent, ModelEvent, ModelState
 from app.ui import texts
+from app.ui.accessibility import Announcer, name_qt_parts
 from app.ui.answer_flow import AnswerFlow
 from app.ui.bridge import CoreBridge
 from app.ui.chat_actions import ChatActions
 from app.ui.chat_list import ChatList, ChatListModel
 from app.ui.chat_view import ChatView
 from app.ui.drop import DropChoice, DropPlan, classify
+from app.ui.keyboard import IN_PLACE, ShortcutsDialog, chain_tab_order, menu_shortcuts
 from app.ui.library_model import LibraryModel
 from app.ui.library_pane import LibraryPane
 from app.ui.sources_pane import SourceItem, SourcesPane, open_in_system_app
@@ -72,6 +74,7 @@ class MainWindow(ChatActions, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Chat and source viewer")
         self.tabs.addTab(self.splitter, "Chat")
         self.tabs.addTab(self.viewer, "Source")
         self.setCentralWidget(self.tabs)
@@ -88,11 +91,20 @@ class MainWindow(ChatActions, QMainWindow):
             self.statusBar().addWidget(lab)
         self.statusBar().setSizeGripEnabled(True)
 
-        self.flow = AnswerFlow(self.core, self.chat_view, self.sources, self)
+        self.announcer = Announcer(self)
+        self.flow = AnswerFlow(self.core, self.chat_view, self.sources, self, self.announcer)
+        self._viewer_shows: list[tuple[int, str]] = []  # the sources the viewer was given
+        self._chat_focus: Any = None  # where the focus was in the chat tab, for Ctrl+1
         self._build_menus()
         self._connect()
         self._restore_geometry()
         self._update_can_ask()
+        chain_tab_order([self.chat_list.view, self.chat_list.new_button, self.scope_button,
+                         self.chat_view.transcript, self.chat_view.input, self.chat_view.send_button,
+                         self.chat_view.stop_button, self.chat_view.regen_button,
+                         self.chat_view.copy_button, self.sources.view])
+        name_qt_parts(self)
+        self.chat_view.input.setFocus()  # the question box has the focus when the window opens
 
     # --- construction ------------------------------------------------------------------
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
@@ -120,12 +132,13 @@ class MainWindow(ChatActions, QMainWindow):
         self._action(m, "&What may answers use…", self.pick_scope)
         m = self.menuBar().addMenu("&View")
         self._action(m, "&Chat", lambda: self.tabs.setCurrentWidget(self.splitter), "Ctrl+1")
-        self._action(m, "&Source viewer", lambda: self.tabs.setCurrentWidget(self.viewer), "Ctrl+2")
+        self._action(m, "&Source viewer", self.show_viewer, "Ctrl+2")
         library = self.dock.toggleViewAction()
         library.setShortcut(QKeySequence("Ctrl+L"))  # room for a page in the viewer
         m.addAction(library)
         self._action(m, "&Log", self.show_log)
         m = self.menuBar().addMenu("&Help")
+        self._action(m, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self._action(m, "&Privacy", lambda: self.open_settings(page="Privacy"))
 
     def _connect(self) -> None:
@@ -150,6 +163,8 @@ class MainWindow(ChatActions, QMainWindow):
         self.chat_list.deleteRequested.connect(self.delete_chat)
         self.chat_model.renamed.connect(self.rename_chat)
         self.flow.finished.connect(self._answer_finished)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        QApplication.instance().focusChanged.connect(self._focus_changed)
         lib = self.library
         lib.addFolderRequested.connect(self.add_folder)
         lib.removeFolderRequested.connect(self.remove_folder)
@@ -167,6 +182,8 @@ class MainWindow(ChatActions, QMainWindow):
             self.library.set_folders(self.core.folders())
             self.reload_chats()
             self._after_ready()
+            if self.tabs.currentWidget() is self.splitter:
+                self.chat_view.input.setFocus()
         elif ev.state is CoreState.FAILED:
             self.core_label.setText(texts.CORE_FAILED.format(message=ev.message))
             QMessageBox.critical(self, "Docent", texts.CORE_FAILED.format(message=ev.message))
@@ -275,8 +292,35 @@ class MainWindow(ChatActions, QMainWindow):
                 shas[i.path] = getattr(rec, "sha256", "") or ""
         sources = [viewer_source(i, shas[i.path]) for i in items]
         index = next((n for n, i in enumerate(items) if i.number == item.number), 0)
+        self._viewer_shows = [(i.number, i.path) for i in items]
         self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
         self.tabs.setCurrentWidget(self.viewer)
+
+    def show_viewer(self) -> None:
+        """Ctrl+2: the viewer, with the current answer's sources (never an empty viewer while
+        the answer has sources)."""
+        self.tabs.setCurrentWidget(self.viewer)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.viewer:
+            items = self.sources.items
+            if items and [(i.number, i.path) for i in items] != self._viewer_shows:
+                self.open_source(next((i for i in items if i.cited), items[0]))
+            self.viewer.source_list.setFocus()
+        elif self.tabs.widget(index) is self.splitter:
+            back = self._chat_focus
+            (back if back is not None and back.isVisible() else self.chat_view.input).setFocus()
+
+    def _focus_changed(self, old: Any, new: Any) -> None:
+        if new is not None and self.splitter.isAncestorOf(new):
+            self._chat_focus = new
+
+    def show_shortcuts(self) -> None:
+        rows = menu_shortcuts(self.menuBar()) + list(IN_PLACE)
+        dialog = ShortcutsDialog(rows, self)
+        name_qt_parts(dialog)
+        self.shortcuts_dialog = dialog
+        dialog.exec()
 
     # --- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSpinBox,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from app.ui.texts import PRIVACY_TEXT, REEMBED_WARNING
+from app.ui.accessibility import name_qt_parts
+from app.ui.texts import PRIVACY_TEXT, REEMBED_WARNING, SETTINGS_NOT_SAVED
 
 # Where each setting is shown; anything not named here goes to "Advanced".
 PAGES: dict[str, tuple[str, ...]] = {
@@ -121,6 +122,7 @@ class SettingsDialog(QDialog):
         self.apply_fn = apply_fn  # (**changes) -> result; the core validates and saves
         self.editors: dict[str, _Editor] = {}
         self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Settings pages")
         specs = [s for s in settings.field_specs() if s.name not in HIDDEN]
         placed = {n for names in PAGES.values() for n in names}
         for page, names in [*PAGES.items(), ("Advanced", tuple(s.name for s in specs
@@ -141,6 +143,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        name_qt_parts(self)
 
     def _page(self, title: str, specs: list[Any]) -> QWidget:
         inner = QWidget()
@@ -170,6 +173,7 @@ class SettingsDialog(QDialog):
             col.addWidget(help_label)
             form.addRow(label_for(spec.name), box)
         area = QScrollArea()
+        area.setAccessibleName(f"{title} settings")
         area.setWidgetResizable(True)
         area.setWidget(inner)
         return area
@@ -208,7 +212,7 @@ class SettingsDialog(QDialog):
         try:
             self.apply_fn(**changes)
         except Exception as e:  # the core's validation error: say which value and why
-            self.error.setText(str(e))
+            self.error.setText(SETTINGS_NOT_SAVED.format(reason=e))  # in words, not red alone
             self.error.show()
             return
         self.accept()
