@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Qt
-from PySide6.QtGui import QCursor, QGuiApplication, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtGui import QCursor, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
                                QTextBrowser, QToolTip, QVBoxLayout, QWidget)
 
@@ -112,8 +112,6 @@ class ChatView(QWidget):
         layout.addWidget(self.input)
         layout.addLayout(buttons)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._on_escape,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._update_buttons()
         self.render()
 
@@ -247,10 +245,6 @@ class ChatView(QWidget):
 
     def last_answer(self) -> str:
         return self.turns[-1].answer if self.turns else ""
-
-    def _on_escape(self) -> None:
-        if self.phase is not AnswerPhase.IDLE:
-            self.stopRequested.emit()
 
     def _on_anchor(self, url: QUrl) -> None:
         target = cite_target(url.scheme(), url.path())

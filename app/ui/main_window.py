@@ -128,6 +128,10 @@ class MainWindow(ChatActions, QMainWindow):
         self._action(m, "&New chat", self.new_chat, "Ctrl+N")
         self.send_action = self._action(m, "&Send", self.chat_view.submit, "Ctrl+Return")
         self.stop_action = self._action(m, "S&top answer", self.flow.stop, "Esc")
+        # Esc stops the answer in the chat tab; in the viewer it closes the find bar. One
+        # Esc shortcut for both would be ambiguous, and Qt then runs neither.
+        self.stop_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.splitter.addAction(self.stop_action)
         self._action(m, "&Regenerate", self.flow.regenerate)
         self._action(m, "&What may answers use…", self.pick_scope)
         m = self.menuBar().addMenu("&View")
