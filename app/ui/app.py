@@ -57,10 +57,14 @@ STYLE = """
 QLabel#paneTitle { font-weight: 600; padding: 6px 2px 4px 2px; }
 QLabel#help { color: palette(placeholder-text); }
 QLabel#answerStatus { color: palette(placeholder-text); }
-QTextBrowser { border: none; }
+QTextBrowser, QPdfView { border: 2px solid transparent; }
 QSplitter::handle { background: %(handle)s; }
-QPushButton#scopeButton { text-align: left; padding: 6px 10px; font-weight: 600; }
-"""
+QPushButton#scopeButton { text-align: left; padding: 6px 10px; font-weight: 600;
+                          border: 2px solid transparent; }
+QAbstractItemView { border: 1px solid palette(mid); padding: 1px; }
+QAbstractItemView:focus, QTextBrowser:focus, QPdfView:focus, QPushButton#scopeButton:focus {
+    border: 2px solid palette(highlight); padding: 0px; }
+"""  # the :focus borders: where the keyboard is, seen at a glance (Tab never moves unseen)
 
 
 def apply_look(app: QApplication, theme: str = "system") -> None:

@@ -87,7 +87,6 @@ class ChatView(QWidget):
         self.send_button = QPushButton("Send")
         self.send_button.setAccessibleName("Send question")
         self.send_button.setToolTip("Send (Ctrl+Enter)")
-        self.send_button.setDefault(True)
         self.send_button.clicked.connect(self.submit)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setAccessibleName("Stop answer")

@@ -2,6 +2,7 @@
 core: the README's keyboard paths. Offscreen Qt gives the window focus as a desktop would."""
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
@@ -136,3 +137,52 @@ def test_tab_goes_round_the_window_and_out_of_every_control(qtbot, ui_settings, 
     order = [visited.index(w) for w in (view.send_button, window.sources.view,
                                         window.library.table, window.chat_list.view)]
     assert order == sorted(order), order
+
+
+@pytest.fixture
+def app_look(qapp):  # type: ignore[no-untyped-def]
+    """The look the app starts with (Fusion, its palette and style sheet), undone after."""
+    from app.ui.app import apply_look
+
+    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
+    apply_look(qapp, "light")
+    yield qapp
+    qapp.setStyleSheet(sheet)
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+
+
+def tab_cycle(window, start, limit: int = 80) -> list[tuple[object, object]]:  # type: ignore[no-untyped-def]
+    """Tab from `start` until the focus is back on it: each widget reached, with how it looked
+    focused and how it looks once Tab moved on (the same image: focus moved unseen)."""
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    seen: list[tuple[object, object]] = []
+    before = None
+    for _ in range(limit):
+        key(window, Qt.Key.Key_Tab)
+        w = focused()
+        if before is not None and before[0] is not w:
+            seen.append((before[0], before[1] != before[0].grab().toImage()))
+        before = (w, w.grab().toImage())
+        if w is start:
+            return seen
+    raise AssertionError(f"Tab never came back to {start.accessibleName()}: "
+                         f"{[type(w).__name__ for w, _ in seen]}")
+
+
+def test_focus_is_visible_wherever_tab_goes(qtbot, app_look, ui_settings, qsettings, tmp_path):
+    """Each control Tab reaches, in the chat and in the viewer, looks different while it has
+    the focus (a frame or the focused item); Tab comes back round in both (no trap)."""
+    window, core = keyboard_window(qtbot, ui_settings, qsettings, tmp_path)
+    ask_by_keyboard(qtbot, window, "What is the answer?")
+    chat = tab_cycle(window, window.chat_view.input)
+    assert len(chat) >= 12
+    unseen = [w.accessibleName() or type(w).__name__ for w, visible in chat if not visible]
+    assert unseen == []
+    with qtbot.waitSignal(window.viewer.passage_shown, timeout=20000):
+        key(window, Qt.Key.Key_2, CTRL)
+    viewer = tab_cycle(window, window.viewer.source_list)
+    reached = {w for w, _ in viewer}
+    assert window.viewer.page_field in reached and window.viewer.pdf_pane.view in reached
+    unseen = [w.accessibleName() or type(w).__name__ for w, visible in viewer if not visible]
+    assert unseen == []
