@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHB
                                QListView, QMenu, QMessageBox, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from app.ui.accessibility import name_qt_parts
+
 ROLE_CHAT_ID = Qt.ItemDataRole.UserRole + 1
 
 
@@ -189,6 +191,7 @@ class ScopeDialog(QDialog):
         row.addWidget(buttons)
         layout.addLayout(row)
         self.tree.expandAll()
+        name_qt_parts(self)
 
     def _clear(self) -> None:
         for item in [*self._folder_items.values(), *self._file_items.values()]:

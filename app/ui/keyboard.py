@@ -6,6 +6,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel,
                                QMenuBar, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.ui.accessibility import name_qt_parts
 from app.ui.viewer.viewer import NEXT_KEY, PREVIOUS_KEY
 
 # Keys that work in one place rather than through a menu (the menus' own come from their actions).
@@ -78,6 +79,7 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
+        name_qt_parts(self)
 
     def text(self) -> str:
         return "\n".join(f"{self.table.item(r, 0).text()}\t{self.table.item(r, 1).text()}"

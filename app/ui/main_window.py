@@ -19,19 +19,19 @@ from app.ui.chat_actions import ChatActions
 from app.ui.chat_list import ChatList, ChatListModel
 from app.ui.chat_view import ChatView
 from app.ui.drop import DropChoice, DropPlan, classify
-from app.ui.keyboard import IN_PLACE, ShortcutsDialog, chain_tab_order, menu_shortcuts
+from app.ui.keyboard import chain_tab_order
 from app.ui.library_model import LibraryModel
 from app.ui.library_pane import LibraryPane
-from app.ui.sources_pane import SourceItem, SourcesPane, open_in_system_app
-from app.ui.viewer.source import viewer_source
+from app.ui.sources_pane import SourcesPane, open_in_system_app
 from app.ui.viewer.viewer import SourceViewer
+from app.ui.viewer_actions import ViewerActions
 
 log = logging.getLogger(__name__)
 
 ASKABLE = (ModelState.READY, ModelState.UNLOADED, ModelState.LOADING)
 
 
-class MainWindow(ChatActions, QMainWindow):
+class MainWindow(ChatActions, ViewerActions, QMainWindow):
     def __init__(self, bridge: CoreBridge, qsettings: QSettings | None = None,
                  log_handler: Any = None) -> None:
         super().__init__()
@@ -284,47 +284,6 @@ class MainWindow(ChatActions, QMainWindow):
         box.exec()
         if box.clickedButton() in (keep, drop):
             self.core.unwatch_folder(Path(path), keep_chunks=box.clickedButton() is keep)
-
-    # --- the source viewer ---------------------------------------------------------------------
-    def open_source(self, item: SourceItem) -> None:
-        """Show the answer's sources in the viewer tab, open at `item`'s passage."""
-        items = self.sources.items or [item]
-        shas: dict[str, str] = {}
-        for i in items:
-            if i.path not in shas:
-                rec = self.core.file_record(i.path)
-                shas[i.path] = getattr(rec, "sha256", "") or ""
-        sources = [viewer_source(i, shas[i.path]) for i in items]
-        index = next((n for n, i in enumerate(items) if i.number == item.number), 0)
-        self._viewer_shows = [(i.number, i.path) for i in items]
-        self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
-        self.tabs.setCurrentWidget(self.viewer)
-
-    def show_viewer(self) -> None:
-        """Ctrl+2: the viewer, with the current answer's sources (never an empty viewer while
-        the answer has sources)."""
-        self.tabs.setCurrentWidget(self.viewer)
-
-    def _tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.viewer:
-            items = self.sources.items
-            if items and [(i.number, i.path) for i in items] != self._viewer_shows:
-                self.open_source(next((i for i in items if i.cited), items[0]))
-            self.viewer.source_list.setFocus()
-        elif self.tabs.widget(index) is self.splitter:
-            back = self._chat_focus
-            (back if back is not None and back.isVisible() else self.chat_view.input).setFocus()
-
-    def _focus_changed(self, old: Any, new: Any) -> None:
-        if new is not None and self.splitter.isAncestorOf(new):
-            self._chat_focus = new
-
-    def show_shortcuts(self) -> None:
-        rows = menu_shortcuts(self.menuBar()) + list(IN_PLACE)
-        dialog = ShortcutsDialog(rows, self)
-        name_qt_parts(dialog)
-        self.shortcuts_dialog = dialog
-        dialog.exec()
 
     # --- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:

@@ -52,9 +52,6 @@ def test_every_interactive_element_has_a_name(qtbot, ui_settings, qsettings, tmp
     window.show_log()
     dialogs.append(window._log_window)
     for d in dialogs:
-        from app.ui.accessibility import name_qt_parts
-
-        name_qt_parts(d)  # as the window does for the dialogs it opens
         d.show()
         assert unnamed(d) == [], type(d).__name__
         d.close()
