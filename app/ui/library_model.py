@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.core.events import FileEvent, FileInfo, FileState
+from app.ui.look import text_colors
 
 ROLE_INFO = Qt.ItemDataRole.UserRole + 1  # the row's FileInfo
 ROLE_SORT = Qt.ItemDataRole.UserRole + 2
@@ -213,7 +214,7 @@ class LibraryModel(QAbstractTableModel):
             return f"{f.path}\n{f.message}" if f.message else f.path
         if role == Qt.ItemDataRole.ForegroundRole and col in (Column.STATE, Column.MESSAGE):
             if f.state is FileState.ERROR:
-                return QBrush(QColor("#d33b3b"))
+                return QBrush(QColor(text_colors(QApplication.palette()).bad))  # and "Error" in words
             if f.state is FileState.UNAVAILABLE:
                 return QApplication.palette().brush(QPalette.ColorRole.PlaceholderText)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (Column.PAGES, Column.CHUNKS):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QPoint, QUrl, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QUrl, Qt, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QMenu, QProgressBar,
@@ -61,7 +61,6 @@ class LibraryPane(QWidget):
 
         self.folders = QListWidget()
         self.folders.setAccessibleName("Watched folders")
-        self.folders.setMaximumHeight(52)
         add = QPushButton("Add folder…")
         add.setAccessibleName("Add watched folder")
         add.setToolTip("Watch a folder (Ctrl+O)")
@@ -163,6 +162,15 @@ class LibraryPane(QWidget):
         model.dataChanged.connect(self._update_summary)
         model.modelReset.connect(self._update_summary)
         self._update_summary()
+        self._size_to_font()
+
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.FontChange:  # large text: two folder rows still show
+            self._size_to_font()
+
+    def _size_to_font(self) -> None:
+        self.folders.setMaximumHeight(max(52, 2 * self.fontMetrics().lineSpacing() + 18))
 
     # --- folders -------------------------------------------------------------------
     def set_folders(self, folders: list[tuple[str, FolderState]]) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QTabWidget, QVBoxLayout, QWidget)
 
 from app.ui.accessibility import name_qt_parts
+from app.ui.look import text_colors
 from app.ui.texts import PRIVACY_TEXT, REEMBED_WARNING, SETTINGS_NOT_SAVED
 
 # Where each setting is shown; anything not named here goes to "Advanced".
@@ -133,7 +134,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._privacy_page(), "Privacy")
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color:#d33b3b")
+        self.error.setStyleSheet(f"color:{text_colors(self.palette()).bad}")
         self.error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save |
                                    QDialogButtonBox.StandardButton.Cancel)
