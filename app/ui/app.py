@@ -70,7 +70,7 @@ QAbstractItemView:focus, QTextBrowser:focus, QPdfView:focus, QPushButton#scopeBu
 def apply_look(app: QApplication, theme: str = "system") -> None:
     """Fusion with the system's light or dark scheme, high contrast where the system asks for
     it (or a forced theme: light, dark, high-contrast, high-contrast-light)."""
-    from app.ui.look import HIGH_CONTRAST, high_contrast_palette
+    from app.ui.look import HIGH_CONTRAST, HIGH_CONTRAST_STYLE, high_contrast_palette
 
     app.setStyle("Fusion")
     hints = QGuiApplication.styleHints()
@@ -84,7 +84,7 @@ def apply_look(app: QApplication, theme: str = "system") -> None:
     else:
         app.setPalette(dark_palette() if dark else app.style().standardPalette())
     handle = app.palette().color(QPalette.ColorRole.Mid if dark else QPalette.ColorRole.Midlight)
-    app.setStyleSheet(STYLE % {"handle": handle.name()})
+    app.setStyleSheet(STYLE % {"handle": handle.name()} + (HIGH_CONTRAST_STYLE if high else ""))
 
 
 def set_text_size(app: QApplication, point_size: float) -> None:

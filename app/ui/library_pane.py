@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from app.core.events import FileInfo, FileState, FolderState, IndexProgress
-from app.ui.library_model import ROLE_INFO, Column, LibraryFilter, LibraryModel
+from app.ui.library_model import HEADERS, ROLE_INFO, STATE_LABELS, Column, LibraryFilter, LibraryModel
 
 FOLDER_LABELS = {FolderState.WATCHING: "watching", FolderState.POLLING: "checked every few seconds",
                  FolderState.UNAVAILABLE: "unavailable", FolderState.REMOVED: "removed"}
@@ -97,11 +97,6 @@ class LibraryPane(QWidget):
         header = self.table.horizontalHeader()
         header.setAccessibleName("File table columns: activate one to sort by it")
         header.setStretchLastSection(True)
-        header.resizeSection(Column.NAME, 240)
-        header.resizeSection(Column.STATE, 90)
-        header.resizeSection(Column.PAGES, 56)
-        header.resizeSection(Column.CHUNKS, 60)
-        header.resizeSection(Column.FOLDER, 200)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -170,7 +165,19 @@ class LibraryPane(QWidget):
             self._size_to_font()
 
     def _size_to_font(self) -> None:
-        self.folders.setMaximumHeight(max(52, 2 * self.fontMetrics().lineSpacing() + 18))
+        fm = self.fontMetrics()
+        self.folders.setMaximumHeight(max(52, 2 * fm.lineSpacing() + 18))
+        # Columns as wide as their headers and states need at this text size (large text:
+        # "Pages" and "Indexed" whole), never narrower than at the usual size.
+        pad = 2 * fm.horizontalAdvance("M")  # cell margins and the sort arrow
+        states = max(fm.horizontalAdvance(s) for s in STATE_LABELS.values())
+        header = self.table.horizontalHeader()
+        for col, least, need in ((Column.NAME, 240, 20 * fm.horizontalAdvance("n")),
+                                 (Column.STATE, 90, states + pad),
+                                 (Column.PAGES, 56, fm.horizontalAdvance(HEADERS[Column.PAGES]) + pad),
+                                 (Column.CHUNKS, 60, fm.horizontalAdvance(HEADERS[Column.CHUNKS]) + pad),
+                                 (Column.FOLDER, 200, 16 * fm.horizontalAdvance("n"))):
+            header.resizeSection(col, max(least, need))
 
     # --- folders -------------------------------------------------------------------
     def set_folders(self, folders: list[tuple[str, FolderState]]) -> None:

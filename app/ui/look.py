@@ -8,6 +8,14 @@ from PySide6.QtGui import QColor, QPalette
 
 HIGH_CONTRAST = ("high-contrast", "high-contrast-light")
 _R = QPalette.ColorRole
+# Fusion draws field frames and check boxes a shade darker than the window: on black, black.
+HIGH_CONTRAST_STYLE = """
+QLineEdit[frame="true"], QPlainTextEdit { border: 1px solid palette(text); padding: 1px; }
+QLineEdit[frame="true"]:focus, QPlainTextEdit:focus { border: 2px solid palette(highlight); padding: 0px; }
+QCheckBox::indicator, QAbstractItemView::indicator { width: 13px; height: 13px;
+    border: 2px solid palette(text); background: palette(base); }
+QCheckBox::indicator:checked, QAbstractItemView::indicator:checked { background: palette(highlight); }
+"""
 
 
 def high_contrast_palette(dark: bool = True) -> QPalette:
@@ -20,14 +28,15 @@ def high_contrast_palette(dark: bool = True) -> QPalette:
     for role, color in ((_R.Window, paper), (_R.WindowText, ink), (_R.Base, paper),
                         (_R.AlternateBase, QColor("#1a1a1a") if dark else QColor("#f0f0f0")),
                         (_R.Text, ink), (_R.Button, paper), (_R.ButtonText, ink),
-                        (_R.ToolTipBase, paper), (_R.ToolTipText, ink), (_R.PlaceholderText, ink),
+                        (_R.ToolTipBase, paper), (_R.ToolTipText, ink),
                         (_R.Highlight, accent), (_R.HighlightedText, on_accent), (_R.Link, link),
                         (_R.BrightText, accent), (_R.Light, ink), (_R.Midlight, ink), (_R.Mid, ink),
                         (_R.Dark, ink), (_R.Shadow, ink)):
         p.setColor(role, color)
-    grey = QColor("#a0a0a0") if dark else QColor("#595959")  # disabled, still 4.5:1 or more
+    grey = QColor("#a0a0a0") if dark else QColor("#595959")  # 7:1 or more, yet not the text's
     for role in (_R.WindowText, _R.Text, _R.ButtonText):
         p.setColor(QPalette.ColorGroup.Disabled, role, grey)
+    p.setColor(_R.PlaceholderText, grey)  # a hint in an empty box must not look typed
     return p
 
 

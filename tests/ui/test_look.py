@@ -3,6 +3,7 @@ theme, and nothing cut off with text twice the system size."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QAbstractButton, QLabel, QSizePolicy, QWidget
 
@@ -95,6 +96,15 @@ def test_twice_the_text_size_cuts_nothing_off(qtbot, app_look, ui_settings, qset
     assert window.library.table.font().pointSizeF() == app_look.font().pointSizeF()
     assert window.chat_view.input.height() > question_box  # still three lines of the bigger text
     assert clipped(window) == []
+    header = window.library.table.horizontalHeader()
+    fm = header.fontMetrics()
+    model = window.library.table.model()
+    for col in range(model.columnCount()):
+        if not header.isSectionHidden(col):
+            text = model.headerData(col, Qt.Orientation.Horizontal)
+            assert header.sectionSize(col) >= fm.horizontalAdvance(text) + 8, text
+    state = fm.horizontalAdvance("Indexed")
+    assert header.sectionSize(1) >= state + 8  # the state column says "Indexed" whole
     for dialog in (SettingsDialog(ui_settings, lambda **changes: None, window),
                    FirstRunDialog(window.bridge, window)):
         dialog.show()
