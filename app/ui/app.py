@@ -64,6 +64,8 @@ QPushButton#scopeButton { text-align: left; padding: 6px 10px; font-weight: 600;
 QAbstractItemView { border: 1px solid palette(mid); padding: 1px; }
 QAbstractItemView:focus, QTextBrowser:focus, QPdfView:focus, QPushButton#scopeButton:focus {
     border: 2px solid palette(highlight); padding: 0px; }
+QPushButton:default:focus { border: 3px solid palette(highlight); border-radius: 3px;
+                            padding: 2px 10px; background: palette(button); }
 """  # the :focus borders: where the keyboard is, seen at a glance (Tab never moves unseen)
 
 

@@ -83,6 +83,7 @@ def make_editor(spec: Any, value: Any, parent: QWidget) -> _Editor:
     elif t is list:
         w = QPlainTextEdit(parent)
         w.setPlaceholderText("One per line")
+        w.setTabChangesFocus(True)  # Tab moves on (no keyboard trap); Enter starts a new line
         w.setFixedHeight(80)
         ed = _Editor(spec, w, lambda: [x.strip() for x in w.toPlainText().splitlines() if x.strip()],
                      lambda v: w.setPlainText("\n".join(v or [])))

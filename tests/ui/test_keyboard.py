@@ -186,3 +186,29 @@ def test_focus_is_visible_wherever_tab_goes(qtbot, app_look, ui_settings, qsetti
     assert window.viewer.page_field in reached and window.viewer.pdf_pane.view in reached
     unseen = [w.accessibleName() or type(w).__name__ for w, visible in viewer if not visible]
     assert unseen == []
+
+
+def test_no_keyboard_trap_in_the_dialogs(qtbot, app_look, ui_settings, qsettings, tmp_path):
+    """Tab goes round each dialog and back, through multi-line boxes too, every stop seen."""
+    from app.ui.chat_list import ScopeDialog
+    from app.ui.first_run import FirstRunDialog
+    from app.ui.keyboard import IN_PLACE, ShortcutsDialog
+    from app.ui.settings_dialog import SettingsDialog
+
+    window, core = keyboard_window(qtbot, ui_settings, qsettings, tmp_path)
+    settings = SettingsDialog(ui_settings, lambda **changes: None, window)
+    library = next(i for i in range(settings.tabs.count()) if settings.tabs.tabText(i) == "Library")
+    settings.tabs.setCurrentIndex(library)  # the page with a multi-line box (ignore patterns)
+    for dialog, start in ((settings, settings.tabs.tabBar()),
+                          (FirstRunDialog(window.bridge, window), None),
+                          (ScopeDialog(["/docs"], ["/docs/a.pdf"], (), (), window), None),
+                          (ShortcutsDialog(list(IN_PLACE), window), None)):
+        dialog.show()
+        dialog.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=5000)
+        start = start or dialog.focusWidget() or dialog.nextInFocusChain()
+        stops = tab_cycle(dialog, start)
+        assert stops, type(dialog).__name__  # Tab moved on, and came back
+        unseen = [w.accessibleName() or type(w).__name__ for w, visible in stops if not visible]
+        assert unseen == [], type(dialog).__name__
+        dialog.close()
