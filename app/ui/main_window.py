@@ -107,9 +107,14 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.chat_view.input.setFocus()  # the question box has the focus when the window opens
 
     # --- construction ------------------------------------------------------------------
-    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+    def _action(self, menu, text: str, slot, shortcut=None, fallback: str = "") -> QAction:  # type: ignore[no-untyped-def]
+        """`fallback`: the keys where the platform has none for a standard key (Linux
+        desktops often bind no Preferences or Quit key)."""
         a = QAction(text, self)
-        if shortcut is not None:
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            keys = QKeySequence.keyBindings(shortcut)
+            a.setShortcuts(keys or ([QKeySequence(fallback)] if fallback else []))
+        elif shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
         a.triggered.connect(slot)
         menu.addAction(a)
@@ -120,10 +125,10 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self._action(m, "Add &folder…", self.add_folder, "Ctrl+O")
         self._action(m, "Add &files…", self.add_files)
         m.addSeparator()
-        self._action(m, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self._action(m, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences, "Ctrl+,")
         self._action(m, "Choose &model…", self.show_first_run)
         m.addSeparator()
-        self._action(m, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(m, "&Quit", self.close, QKeySequence.StandardKey.Quit, "Ctrl+Q")
         m = self.menuBar().addMenu("&Chat")
         self._action(m, "&New chat", self.new_chat, "Ctrl+N")
         self.send_action = self._action(m, "&Send", self.chat_view.submit, "Ctrl+Return")
