@@ -158,8 +158,8 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         b.progress.connect(self.on_progress)
         b.modelEvent.connect(self.on_model_event)
         b.answerEvent.connect(self.flow.on_answer_event)
-        b.errorEvent.connect(lambda ev: self.statusBar().showMessage(ev.message, 15000))
-        b.workerEvent.connect(lambda ev: self.statusBar().showMessage(ev.message, 15000))
+        b.errorEvent.connect(lambda ev: self.tell(ev.message, 15000, assertive=True))
+        b.workerEvent.connect(lambda ev: self.tell(ev.message, 15000, assertive=True))
         self.chat_view.askRequested.connect(self.ask)
         self.chat_view.stopRequested.connect(self.flow.stop)
         self.chat_view.regenerateRequested.connect(self.flow.regenerate)
@@ -334,12 +334,16 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
     def show_refused(self, plan: DropPlan) -> None:
         lines = "\n".join(f"• {r}" for r in plan.refused[:20])
         more = f"\n… and {len(plan.refused) - 20} more" if len(plan.refused) > 20 else ""
-        self.statusBar().showMessage(f"{len(plan.refused)} item(s) not added: "
-                                     f"{plan.refused[0]}", 20000)
+        self.tell(f"{len(plan.refused)} item(s) not added: {plan.refused[0]}", 20000)
         box = QMessageBox(QMessageBox.Icon.Warning, texts.REFUSED_TITLE, lines + more, parent=self)
         box.setModal(False)
         box.show()
         self.refused_box = box
+
+    def tell(self, message: str, ms: int, assertive: bool = False) -> None:
+        """A status bar message, also announced: a screen reader does not watch the status bar."""
+        self.statusBar().showMessage(message, ms)
+        self.announcer.announce(self.statusBar(), message, assertive)
 
     # --- dialogs ---------------------------------------------------------------------------------
     def open_settings(self, page: str = "") -> None:

@@ -141,6 +141,17 @@ def test_an_answer_is_announced_once_with_its_citations_in_words(qtbot, ui_setti
     assert sent[1][1] == QAccessible.AnnouncementPoliteness.Assertive
 
 
+def test_errors_outside_an_answer_are_announced(qtbot, ui_settings, qsettings):
+    from app.core.events import ErrorEvent
+
+    window, core = make_window(qtbot, ui_settings, qsettings)
+    sent = spy_announcements(window)
+    window.bridge.errorEvent.emit(ErrorEvent("The index could not be written: disk full"))
+    assert window.statusBar().currentMessage() == "The index could not be written: disk full"
+    assert sent == [("The index could not be written: disk full",
+                     QAccessible.AnnouncementPoliteness.Assertive, window.statusBar())]
+
+
 def test_the_announcement_reads_markers_pages_and_notes_as_words():
     from app.errors import grounding_no_overlap_note
     from app.ui.accessibility import answer_announcement
