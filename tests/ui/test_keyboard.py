@@ -95,6 +95,24 @@ def test_a_session_with_the_keyboard_alone(qtbot, ui_settings, qsettings, tmp_pa
                         lambda parent, title: _typed_in_dialog(parent, title, str(folder)))
     key(window, Qt.Key.Key_O, CTRL)
     assert ("watch_folder", (str(folder),)) in core.calls
+    qtbot.wait(50)  # the dialog is deleted; a window manager gives the window back the focus:
+    window.activateWindow()  # offscreen Qt has none
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+
+    # 6. In the chat list: F2 renames the chat, Delete deletes it (Enter confirms).
+    chat_id = window.flow.chat_id
+    window.chat_list.view.setFocus(Qt.FocusReason.TabFocusReason)
+    key(window, Qt.Key.Key_F2)
+    editor = focused()
+    assert isinstance(editor, QLineEdit)
+    editor.selectAll()
+    QTest.keyClicks(editor, "Quarterly numbers")
+    key(window, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: core.chats.get(chat_id).title == "Quarterly numbers", timeout=5000)
+    window.chat_list.view.setFocus(Qt.FocusReason.TabFocusReason)
+    QTimer.singleShot(100, lambda: QTest.keyClick(QApplication.activeModalWidget(), Qt.Key.Key_Return))
+    key(window, Qt.Key.Key_Delete)
+    assert core.chats.get(chat_id) is None
 
 
 def _typed_in_dialog(parent, title: str, path: str) -> str:  # type: ignore[no-untyped-def]
@@ -111,7 +129,9 @@ def _typed_in_dialog(parent, title: str, path: str) -> str:  # type: ignore[no-u
         QTest.keyClick(field, Qt.Key.Key_Return)
 
     QTimer.singleShot(100, type_path)
-    return dialog.selectedFiles()[0] if dialog.exec() else ""
+    chosen = dialog.selectedFiles()[0] if dialog.exec() else ""
+    dialog.deleteLater()  # as the static getExistingDirectory() does
+    return chosen
 
 
 def test_tab_goes_round_the_window_and_out_of_every_control(qtbot, ui_settings, qsettings,
