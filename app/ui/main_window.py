@@ -173,6 +173,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.chat_model.renamed.connect(self.rename_chat)
         self.flow.finished.connect(self._answer_finished)
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.viewer.passage_shown.connect(self._announce_passage)
         QApplication.instance().focusChanged.connect(self._focus_changed)
         lib = self.library
         lib.addFolderRequested.connect(self.add_folder)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.ui.accessibility import source_words
 from app.ui.keyboard import IN_PLACE, ShortcutsDialog, menu_shortcuts
 from app.ui.sources_pane import SourceItem
 from app.ui.viewer.source import viewer_source
@@ -27,6 +28,19 @@ class ViewerActions:
         self._viewer_shows = [(i.number, i.path) for i in items]
         self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
         self.tabs.setCurrentWidget(self.viewer)
+
+    def _announce_passage(self, shown: Any) -> None:
+        """Say which source opened and where its passage is; the page view, an image to a
+        screen reader, describes itself with the passage's text."""
+        s = shown.source
+        index = self.viewer.current_index()
+        number = self._viewer_shows[index][0] if 0 <= index < len(self._viewer_shows) else index + 1
+        what = source_words(number, s.path, s.page_start, s.page_end)
+        found = bool(getattr(shown, "highlights", None) or getattr(shown, "selection", None))
+        said = f"Opened {what}" + (f": {shown.note}" if shown.note else
+                                    ", passage highlighted." if found else ".")
+        self.announcer.announce(self.viewer, said)
+        self.viewer.pdf_pane.view.setAccessibleDescription(f"Cited passage: {s.body[:600]}")
 
     def show_viewer(self) -> None:
         """Ctrl+2: the viewer, with the current answer's sources (never an empty viewer while

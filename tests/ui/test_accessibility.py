@@ -141,6 +141,17 @@ def test_an_answer_is_announced_once_with_its_citations_in_words(qtbot, ui_setti
     assert sent[1][1] == QAccessible.AnnouncementPoliteness.Assertive
 
 
+def test_opening_a_source_says_which_and_where(qtbot, ui_settings, qsettings, tmp_path):
+    window, core = window_with_an_answer(qtbot, ui_settings, qsettings, tmp_path)
+    sent = spy_announcements(window)
+    with qtbot.waitSignal(window.viewer.passage_shown, timeout=20000):
+        window.show_viewer()
+    assert sent == [("Opened source 1, apple-10q.pdf, page 3, passage highlighted.",
+                     QAccessible.AnnouncementPoliteness.Polite, window.viewer)]
+    page = QAccessible.queryAccessibleInterface(window.viewer.pdf_pane.view)
+    assert page.text(QAccessible.Text.Description) == "Cited passage: Revenue grew to 42 million."
+
+
 def test_errors_outside_an_answer_are_announced(qtbot, ui_settings, qsettings):
     from app.core.events import ErrorEvent
 

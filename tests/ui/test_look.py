@@ -82,7 +82,8 @@ def test_states_are_said_in_words_not_by_colour_alone(qtbot, ui_settings):
     assert dialog.error.text() == "Not saved: Threads must be 0 or more"  # red, and in words
 
 
-def test_twice_the_text_size_cuts_nothing_off(qtbot, app_look, ui_settings, qsettings, tmp_path):
+@pytest.mark.parametrize("scale", [1.5, 2.0])
+def test_large_text_cuts_nothing_off(qtbot, app_look, ui_settings, qsettings, tmp_path, scale):
     from app.ui.app import apply_look, set_text_size
     from app.ui.first_run import FirstRunDialog
     from app.ui.settings_dialog import SettingsDialog
@@ -91,7 +92,7 @@ def test_twice_the_text_size_cuts_nothing_off(qtbot, app_look, ui_settings, qset
     window, core = window_with_an_answer(qtbot, ui_settings, qsettings, tmp_path)
     window.resize(1280, 800)
     question_box = window.chat_view.input.height()
-    set_text_size(app_look, app_look.font().pointSizeF() * 2)
+    set_text_size(app_look, app_look.font().pointSizeF() * scale)
     qtbot.wait(100)
     assert window.library.table.font().pointSizeF() == app_look.font().pointSizeF()
     assert window.chat_view.input.height() > question_box  # still three lines of the bigger text
