@@ -118,8 +118,9 @@ class FirstRunDialog(QDialog):
         e = self.entry
         if e is None:
             return "The model catalog could not be read; choose a GGUF file instead."
+        muted = text_colors(self.palette()).muted
         return (f"<p><b>{e.name}</b><br>{human_bytes(e.size_bytes)} download · licence: "
-                f"{e.licence_name}<br><span style='color:{text_colors(self.palette()).muted}'>{e.licence_url}</span><br>"
+                f"{e.licence_name}<br><span style='color:{muted}'>{e.licence_url}</span><br>"
                 "An interrupted download resumes where it stopped; the file is checked "
                 "(sha256) before it is used.</p>")
 

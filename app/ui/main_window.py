@@ -107,7 +107,8 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.chat_view.input.setFocus()  # the question box has the focus when the window opens
 
     # --- construction ------------------------------------------------------------------
-    def _action(self, menu, text: str, slot, shortcut=None, fallback: str = "") -> QAction:  # type: ignore[no-untyped-def]
+    def _action(self, menu, text: str, slot, shortcut=None,  # type: ignore[no-untyped-def]
+                fallback: str = "") -> QAction:
         """`fallback`: the keys where the platform has none for a standard key (Linux
         desktops often bind no Preferences or Quit key)."""
         a = QAction(text, self)
