@@ -55,12 +55,16 @@ def source_words(number: int, path: str, page_start: int | None, page_end: int |
     return f"source {number}, {os.path.basename(path)}{where}"
 
 
+_MARKUP = re.compile(r"\*\*|__|`|^\s{0,3}#{1,6}\s+|^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
+
+
 def _spoken_markers(text: str) -> str:
     """"grew 8% [1, 3]." -> "grew 8% (source 1, source 3)."; Docent's "[~2]" likewise."""
     def words(m: re.Match[str]) -> str:
         numbers = [n.strip().lstrip("~") for n in m.group(1).split(",")]
         return "(" + ", ".join(f"source {n}" for n in numbers if n) + ")"
 
+    text = _MARKUP.sub("", text)  # "**", "# ", "- ": read aloud as "star star", "number sign"
     return INFERRED_MARKER.sub(words, MARKER.sub(words, text)).replace(UNVERIFIED, "(unverified)")
 
 
@@ -72,7 +76,10 @@ def answer_announcement(answer: str, cited: Sequence[Any], notes: Sequence[str] 
     parts: list[str] = []
     if error:
         parts.append(f"The answer failed: {error}")
-    body = " ".join(_spoken_markers(answer).split())
+    lines = [" ".join(line.split()) for line in _spoken_markers(answer).splitlines()]
+    # a heading or list item ends where its line does: a pause, not a run-on sentence
+    body = " ".join(line if line.endswith((".", "!", "?", ":", ";")) else line + "."
+                    for line in lines if line)
     if body:
         parts.append(("Answer, stopped early: " if stopped else "Answer: ") + body)
     elif stopped and not error:

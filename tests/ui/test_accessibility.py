@@ -180,6 +180,8 @@ def test_the_announcement_reads_markers_pages_and_notes_as_words():
     assert text.endswith("the documents may not contain it.")
     assert "[" not in text
     assert answer_announcement("", [], stopped=True) == "Answer stopped."
+    listed = answer_announcement("## Totals\n- **Sales**: $3 [2]\n1. Costs", [])
+    assert listed == "Answer: Totals. Sales: $3 (source 2). Costs."
 
 
 def test_shortcuts_dialog_lists_every_menu_shortcut(qtbot, ui_settings, qsettings):
