@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from app.core.events import AnswerEvent
 from app.engine.answer_marks import answer_notes, matched_only, shown_text
 from app.engine.events import DoneEvent, ErrorEvent, ProgressEvent, SourcesEvent, TokenEvent
+from app.ui.accessibility import Announcer, answer_announcement
 from app.ui.chat_view import ChatView, ShownTurn
 from app.ui.sources_pane import SourceItem, SourcesPane
 
@@ -40,9 +41,11 @@ class AnswerFlow(QObject):
     finished = Signal()
 
     def __init__(self, core: Any, view: ChatView, sources: SourcesPane,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, announcer: Announcer | None = None) -> None:
         super().__init__(parent)
         self.core, self.view, self.sources = core, view, sources
+        # a screen reader hears each answer once, when it is done (never token by token)
+        self.announcer = announcer or Announcer(self)
         self.chat_id: int | None = None
         self.job: Any = None
         self.question = ""
@@ -129,9 +132,16 @@ class AnswerFlow(QObject):
             self.sources.mark_cited(cited, items, matched_only(shown))
             stopped = self.stopped or a.finish_reason == "cancelled"
             self.job = None
-            self.view.finish_answer(shown, stopped=stopped, notes=tuple(answer_notes(a)))
+            notes = tuple(answer_notes(a))
+            self.view.finish_answer(shown, stopped=stopped, notes=notes)
+            cited_items = [i for i in self.sources.items if i.cited]
+            self.announcer.announce(self.view.transcript,
+                                    answer_announcement(shown, cited_items, notes, stopped))
             self.finished.emit()
         elif isinstance(e, ErrorEvent):
             self.job = None
             self.view.finish_answer(None, stopped=self.stopped, error=e.message)
+            self.announcer.announce(self.view.transcript,
+                                    answer_announcement(self.view.last_answer(), [], (),
+                                                        self.stopped, e.message), assertive=True)
             self.finished.emit()

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QLabel, QPlainTextEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
@@ -57,21 +57,45 @@ STYLE = """
 QLabel#paneTitle { font-weight: 600; padding: 6px 2px 4px 2px; }
 QLabel#help { color: palette(placeholder-text); }
 QLabel#answerStatus { color: palette(placeholder-text); }
-QTextBrowser { border: none; }
+QTextBrowser, QPdfView { border: 2px solid transparent; }
 QSplitter::handle { background: %(handle)s; }
-QPushButton#scopeButton { text-align: left; padding: 6px 10px; font-weight: 600; }
-"""
+QPushButton#scopeButton { text-align: left; padding: 6px 10px; font-weight: 600;
+                          border: 2px solid transparent; }
+QAbstractItemView { border: 1px solid palette(mid); padding: 1px; }
+QAbstractItemView:focus, QTextBrowser:focus, QPdfView:focus, QPushButton#scopeButton:focus {
+    border: 2px solid palette(highlight); padding: 0px; }
+QPushButton:default:focus { border: 3px solid palette(highlight); border-radius: 3px;
+                            padding: 2px 10px; background: palette(button); }
+"""  # the :focus borders: where the keyboard is, seen at a glance (Tab never moves unseen)
 
 
 def apply_look(app: QApplication, theme: str = "system") -> None:
-    """Fusion with the system's light or dark scheme (or a forced one)."""
+    """Fusion with the system's light or dark scheme, high contrast where the system asks for
+    it (or a forced theme: light, dark, high-contrast, high-contrast-light)."""
+    from app.ui.look import HIGH_CONTRAST, HIGH_CONTRAST_STYLE, high_contrast_palette
+
     app.setStyle("Fusion")
-    dark = theme == "dark"
+    hints = QGuiApplication.styleHints()
+    dark = theme in ("dark", "high-contrast")
+    high = theme in HIGH_CONTRAST
     if theme == "system":
-        dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
-    app.setPalette(dark_palette() if dark else app.style().standardPalette())
+        dark = hints.colorScheme() == Qt.ColorScheme.Dark
+        high = hints.accessibility().contrastPreference() == Qt.ContrastPreference.HighContrast
+    if high:
+        app.setPalette(high_contrast_palette(dark))
+    else:
+        app.setPalette(dark_palette() if dark else app.style().standardPalette())
     handle = app.palette().color(QPalette.ColorRole.Mid if dark else QPalette.ColorRole.Midlight)
-    app.setStyleSheet(STYLE % {"handle": handle.name()})
+    app.setStyleSheet(STYLE % {"handle": handle.name()} + (HIGH_CONTRAST_STYLE if high else ""))
+
+
+def set_text_size(app: QApplication, point_size: float) -> None:
+    """Every widget's text at this size (large text). The style sheet fixes a widget's font
+    when it polishes it, so the sheet is set again for the new font to reach every widget."""
+    font = QFont(app.font())
+    font.setPointSizeF(point_size)
+    app.setFont(font)
+    app.setStyleSheet(app.styleSheet())
 
 
 # --- crashes become a dialog ---------------------------------------------------------------
@@ -174,7 +198,8 @@ def build_window(settings: Any, qsettings: QSettings | None = None, embedder: An
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     parser = argparse.ArgumentParser(prog="docent-app", description="Docent's window")
-    parser.add_argument("--theme", choices=("system", "light", "dark"), default="system")
+    parser.add_argument("--theme", choices=("system", "light", "dark", "high-contrast",
+                                            "high-contrast-light"), default="system")
     parser.add_argument("-v", "--verbose", action="store_true")
     args, qt_args = parser.parse_known_args(argv[1:])
     from app.logs import setup_logging

@@ -86,3 +86,5 @@ class ChatActions:
         self.chat_model.reset(self.core.chats.list())  # titles come from the first question
         if current is not None:
             self.chat_list.select(current)
+        if self.tabs.currentWidget() is self.splitter:  # ready for the next question
+            self.chat_view.input.setFocus()

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHB
                                QListView, QMenu, QMessageBox, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from app.ui.accessibility import name_qt_parts
+
 ROLE_CHAT_ID = Qt.ItemDataRole.UserRole + 1
 
 
@@ -86,7 +88,7 @@ class ChatList(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
-        new = QPushButton("New chat")
+        new = self.new_button = QPushButton("New chat")
         new.setAccessibleName("New chat")
         new.setToolTip("New chat (Ctrl+N)")
         new.clicked.connect(self.newRequested)
@@ -148,6 +150,7 @@ class ScopeDialog(QDialog):
         self.resize(560, 460)
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
+        self.tree.setHeaderLabel("Folder or file")  # what a screen reader calls the column
         self.tree.setAccessibleName("Folders and files for this chat")
         self._folder_items: dict[str, QTreeWidgetItem] = {}
         self._file_items: dict[str, QTreeWidgetItem] = {}
@@ -188,6 +191,7 @@ class ScopeDialog(QDialog):
         row.addWidget(buttons)
         layout.addLayout(row)
         self.tree.expandAll()
+        name_qt_parts(self)
 
     def _clear(self) -> None:
         for item in [*self._folder_items.values(), *self._file_items.values()]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from PySide6.QtCore import QTimer, QUrl, Signal, Qt
-from PySide6.QtGui import QCursor, QGuiApplication, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtCore import QEvent, QTimer, QUrl, Signal, Qt
+from PySide6.QtGui import QCursor, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
                                QTextBrowser, QToolTip, QVBoxLayout, QWidget)
 
@@ -76,17 +76,15 @@ class ChatView(QWidget):
         self.progress = QProgressBar()  # whole-document answers: one step per part of the file
         self.progress.setAccessibleName("Reading progress")
         self.progress.setTextVisible(False)
-        self.progress.setFixedWidth(96)
         self.progress.setVisible(False)
         self.input = QuestionBox()
         self.input.setPlaceholderText("Ask about your documents…  (Ctrl+Enter to send)")
         self.input.setAccessibleName("Question")
-        self.input.setFixedHeight(76)
+        self.input.setTabChangesFocus(True)  # Tab moves on (no keyboard trap); Enter makes lines
         self.input.submitted.connect(self.submit)
         self.send_button = QPushButton("Send")
         self.send_button.setAccessibleName("Send question")
         self.send_button.setToolTip("Send (Ctrl+Enter)")
-        self.send_button.setDefault(True)
         self.send_button.clicked.connect(self.submit)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setAccessibleName("Stop answer")
@@ -111,10 +109,19 @@ class ChatView(QWidget):
         layout.addWidget(self.input)
         layout.addLayout(buttons)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._on_escape,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._size_to_font()
         self._update_buttons()
         self.render()
+
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.FontChange:  # large text: the boxes grow with it
+            self._size_to_font()
+
+    def _size_to_font(self) -> None:
+        fm = self.fontMetrics()
+        self.input.setFixedHeight(max(76, 3 * fm.lineSpacing() + 28))  # three lines
+        self.progress.setFixedWidth(max(96, 12 * fm.horizontalAdvance("0")))
 
     # --- what the window tells the view ---------------------------------------------
     def set_turns(self, turns: list[ShownTurn]) -> None:
@@ -246,10 +253,6 @@ class ChatView(QWidget):
 
     def last_answer(self) -> str:
         return self.turns[-1].answer if self.turns else ""
-
-    def _on_escape(self) -> None:
-        if self.phase is not AnswerPhase.IDLE:
-            self.stopRequested.emit()
 
     def _on_anchor(self, url: QUrl) -> None:
         target = cite_target(url.scheme(), url.path())

@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
 
 from app.core.events import ModelEvent, ModelState
 from app.ui.bridge import CoreBridge
+from app.ui.look import text_colors
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,21 @@ class FirstRunDialog(QDialog):
         layout.addLayout(row)
         bridge.modelEvent.connect(self.on_model_event)
 
+    def showEvent(self, e: QShowEvent) -> None:
+        super().showEvent(e)
+        self._fit_text()
+
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.FontChange:
+            self._fit_text()
+
+    def _fit_text(self) -> None:
+        """Tall enough for the wrapped text at this width (large fonts: nothing cut off)."""
+        need = self.layout().totalHeightForWidth(self.width())
+        if need > self.height():
+            self.resize(self.width(), need)
+
     def set_entry(self, entry: Any) -> None:
         """Offer another catalog entry (the window offers the catalog's default)."""
         self.entry = entry
@@ -101,8 +118,9 @@ class FirstRunDialog(QDialog):
         e = self.entry
         if e is None:
             return "The model catalog could not be read; choose a GGUF file instead."
+        muted = text_colors(self.palette()).muted
         return (f"<p><b>{e.name}</b><br>{human_bytes(e.size_bytes)} download · licence: "
-                f"{e.licence_name}<br><span style='color:gray'>{e.licence_url}</span><br>"
+                f"{e.licence_name}<br><span style='color:{muted}'>{e.licence_url}</span><br>"
                 "An interrupted download resumes where it stopped; the file is checked "
                 "(sha256) before it is used.</p>")
 

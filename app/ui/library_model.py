@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.core.events import FileEvent, FileInfo, FileState
+from app.ui.look import text_colors
 
 ROLE_INFO = Qt.ItemDataRole.UserRole + 1  # the row's FileInfo
 ROLE_SORT = Qt.ItemDataRole.UserRole + 2
@@ -66,6 +67,33 @@ def folder_label(f: FileInfo) -> str:
     if where == home or where.startswith(home.rstrip(os.sep) + os.sep):
         return "~" + where[len(home.rstrip(os.sep)):]
     return where
+
+
+def state_words(f: FileInfo) -> str:
+    """A file's state as a screen reader says it: "Indexed, 48 pages", "Error: encrypted"."""
+    if f.state is FileState.ERROR:
+        return f"Error: {f.message or f.error_kind or 'could not be indexed'}"
+    label = STATE_LABELS.get(f.state, f.state.value).rstrip("…")
+    if f.state is FileState.INDEXED and f.pages:
+        return f"{label}, {f.pages} page{'s' if f.pages != 1 else ''}"
+    if f.state is FileState.INDEXED and f.chunks:
+        return f"{label}, {f.chunks} passage{'s' if f.chunks != 1 else ''}"
+    return label
+
+
+def cell_words(f: FileInfo, col: Column) -> str:
+    """Each cell in words, never a bare number or a blank (Qt.AccessibleTextRole)."""
+    if col is Column.NAME:
+        return os.path.basename(f.path)
+    if col is Column.STATE:
+        return state_words(f)
+    if col is Column.PAGES:
+        return "pages not counted" if f.pages is None else f"{f.pages} page{'s' if f.pages != 1 else ''}"
+    if col is Column.CHUNKS:
+        return f"{f.chunks} chunks" if f.chunks else "no chunks yet"
+    if col is Column.FOLDER:
+        return f"folder {folder_label(f)}"
+    return f"details: {f.message}" if f.message else "no details"
 
 
 class LibraryModel(QAbstractTableModel):
@@ -162,8 +190,12 @@ class LibraryModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation == Qt.Orientation.Horizontal and role in (Qt.ItemDataRole.DisplayRole,
+                                                                 Qt.ItemDataRole.AccessibleTextRole):
             return HEADERS[Column(section)]
+        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.AccessibleTextRole \
+                and 0 <= section < len(self._rows):  # a screen reader's row header: the file
+            return os.path.basename(self._rows[section].path)
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
@@ -176,11 +208,13 @@ class LibraryModel(QAbstractTableModel):
             return f
         if role in (Qt.ItemDataRole.DisplayRole, ROLE_SORT):
             return self._display(f, col, sort=role == ROLE_SORT)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return cell_words(f, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{f.path}\n{f.message}" if f.message else f.path
         if role == Qt.ItemDataRole.ForegroundRole and col in (Column.STATE, Column.MESSAGE):
             if f.state is FileState.ERROR:
-                return QBrush(QColor("#d33b3b"))
+                return QBrush(QColor(text_colors(QApplication.palette()).bad))  # and "Error" in words
             if f.state is FileState.UNAVAILABLE:
                 return QApplication.palette().brush(QPalette.ColorRole.PlaceholderText)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (Column.PAGES, Column.CHUNKS):

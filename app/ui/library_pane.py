@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QPoint, QUrl, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QUrl, Qt, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QMenu, QProgressBar,
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from app.core.events import FileInfo, FileState, FolderState, IndexProgress
-from app.ui.library_model import ROLE_INFO, Column, LibraryFilter, LibraryModel
+from app.ui.library_model import HEADERS, ROLE_INFO, STATE_LABELS, Column, LibraryFilter, LibraryModel
 
 FOLDER_LABELS = {FolderState.WATCHING: "watching", FolderState.POLLING: "checked every few seconds",
                  FolderState.UNAVAILABLE: "unavailable", FolderState.REMOVED: "removed"}
@@ -61,7 +61,6 @@ class LibraryPane(QWidget):
 
         self.folders = QListWidget()
         self.folders.setAccessibleName("Watched folders")
-        self.folders.setMaximumHeight(52)
         add = QPushButton("Add folder…")
         add.setAccessibleName("Add watched folder")
         add.setToolTip("Watch a folder (Ctrl+O)")
@@ -90,16 +89,14 @@ class LibraryPane(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setAccessibleName("File table rows")
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table (arrows move in it)
         header = self.table.horizontalHeader()
+        header.setAccessibleName("File table columns: activate one to sort by it")
         header.setStretchLastSection(True)
-        header.resizeSection(Column.NAME, 240)
-        header.resizeSection(Column.STATE, 90)
-        header.resizeSection(Column.PAGES, 56)
-        header.resizeSection(Column.CHUNKS, 60)
-        header.resizeSection(Column.FOLDER, 200)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -160,6 +157,27 @@ class LibraryPane(QWidget):
         model.dataChanged.connect(self._update_summary)
         model.modelReset.connect(self._update_summary)
         self._update_summary()
+        self._size_to_font()
+
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.FontChange:  # large text: two folder rows still show
+            self._size_to_font()
+
+    def _size_to_font(self) -> None:
+        fm = self.fontMetrics()
+        self.folders.setMaximumHeight(max(52, 2 * fm.lineSpacing() + 18))
+        # Columns as wide as their headers and states need at this text size (large text:
+        # "Pages" and "Indexed" whole), never narrower than at the usual size.
+        pad = 2 * fm.horizontalAdvance("M")  # cell margins and the sort arrow
+        states = max(fm.horizontalAdvance(s) for s in STATE_LABELS.values())
+        header = self.table.horizontalHeader()
+        for col, least, need in ((Column.NAME, 240, 20 * fm.horizontalAdvance("n")),
+                                 (Column.STATE, 90, states + pad),
+                                 (Column.PAGES, 56, fm.horizontalAdvance(HEADERS[Column.PAGES]) + pad),
+                                 (Column.CHUNKS, 60, fm.horizontalAdvance(HEADERS[Column.CHUNKS]) + pad),
+                                 (Column.FOLDER, 200, 16 * fm.horizontalAdvance("n"))):
+            header.resizeSection(col, max(least, need))
 
     # --- folders -------------------------------------------------------------------
     def set_folders(self, folders: list[tuple[str, FolderState]]) -> None:

@@ -8,6 +8,8 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
+from app.ui.accessibility import name_qt_parts
+
 MAX_LINES = 5000
 
 
@@ -63,6 +65,7 @@ class LogWindow(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.text, 1)
+        name_qt_parts(self)
         handler.signals.record.connect(self._append, Qt.ConnectionType.QueuedConnection)
         self._refill()
 

@@ -7,29 +7,31 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QSplitter, QTabWidget)
 
 from app.core.events import CoreState, CoreStateEvent, FileEvent, ModelEvent, ModelState
 from app.ui import texts
+from app.ui.accessibility import Announcer, name_qt_parts
 from app.ui.answer_flow import AnswerFlow
 from app.ui.bridge import CoreBridge
 from app.ui.chat_actions import ChatActions
 from app.ui.chat_list import ChatList, ChatListModel
 from app.ui.chat_view import ChatView
 from app.ui.drop import DropChoice, DropPlan, classify
+from app.ui.keyboard import chain_tab_order
 from app.ui.library_model import LibraryModel
 from app.ui.library_pane import LibraryPane
-from app.ui.sources_pane import SourceItem, SourcesPane, open_in_system_app
-from app.ui.viewer.source import viewer_source
+from app.ui.sources_pane import SourcesPane, open_in_system_app
 from app.ui.viewer.viewer import SourceViewer
+from app.ui.viewer_actions import ViewerActions
 
 log = logging.getLogger(__name__)
 
 ASKABLE = (ModelState.READY, ModelState.UNLOADED, ModelState.LOADING)
 
 
-class MainWindow(ChatActions, QMainWindow):
+class MainWindow(ChatActions, ViewerActions, QMainWindow):
     def __init__(self, bridge: CoreBridge, qsettings: QSettings | None = None,
                  log_handler: Any = None) -> None:
         super().__init__()
@@ -72,6 +74,7 @@ class MainWindow(ChatActions, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Chat and source viewer")
         self.tabs.addTab(self.splitter, "Chat")
         self.tabs.addTab(self.viewer, "Source")
         self.setCentralWidget(self.tabs)
@@ -88,16 +91,31 @@ class MainWindow(ChatActions, QMainWindow):
             self.statusBar().addWidget(lab)
         self.statusBar().setSizeGripEnabled(True)
 
-        self.flow = AnswerFlow(self.core, self.chat_view, self.sources, self)
+        self.announcer = Announcer(self)
+        self.flow = AnswerFlow(self.core, self.chat_view, self.sources, self, self.announcer)
+        self._viewer_shows: list[tuple[int, str]] = []  # the sources the viewer was given
+        self._chat_focus: Any = None  # where the focus was in the chat tab, for Ctrl+1
         self._build_menus()
         self._connect()
         self._restore_geometry()
         self._update_can_ask()
+        chain_tab_order([self.chat_list.view, self.chat_list.new_button, self.scope_button,
+                         self.chat_view.transcript, self.chat_view.input, self.chat_view.send_button,
+                         self.chat_view.stop_button, self.chat_view.regen_button,
+                         self.chat_view.copy_button, self.sources.view])
+        name_qt_parts(self)
+        self.chat_view.input.setFocus()  # the question box has the focus when the window opens
 
     # --- construction ------------------------------------------------------------------
-    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+    def _action(self, menu, text: str, slot, shortcut=None,  # type: ignore[no-untyped-def]
+                fallback: str = "") -> QAction:
+        """`fallback`: the keys where the platform has none for a standard key (Linux
+        desktops often bind no Preferences or Quit key)."""
         a = QAction(text, self)
-        if shortcut is not None:
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            keys = QKeySequence.keyBindings(shortcut)
+            a.setShortcuts(keys or ([QKeySequence(fallback)] if fallback else []))
+        elif shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
         a.triggered.connect(slot)
         menu.addAction(a)
@@ -108,24 +126,29 @@ class MainWindow(ChatActions, QMainWindow):
         self._action(m, "Add &folder…", self.add_folder, "Ctrl+O")
         self._action(m, "Add &files…", self.add_files)
         m.addSeparator()
-        self._action(m, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self._action(m, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences, "Ctrl+,")
         self._action(m, "Choose &model…", self.show_first_run)
         m.addSeparator()
-        self._action(m, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(m, "&Quit", self.close, QKeySequence.StandardKey.Quit, "Ctrl+Q")
         m = self.menuBar().addMenu("&Chat")
         self._action(m, "&New chat", self.new_chat, "Ctrl+N")
         self.send_action = self._action(m, "&Send", self.chat_view.submit, "Ctrl+Return")
         self.stop_action = self._action(m, "S&top answer", self.flow.stop, "Esc")
+        # Esc stops the answer in the chat tab; in the viewer it closes the find bar. One
+        # Esc shortcut for both would be ambiguous, and Qt then runs neither.
+        self.stop_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.splitter.addAction(self.stop_action)
         self._action(m, "&Regenerate", self.flow.regenerate)
         self._action(m, "&What may answers use…", self.pick_scope)
         m = self.menuBar().addMenu("&View")
         self._action(m, "&Chat", lambda: self.tabs.setCurrentWidget(self.splitter), "Ctrl+1")
-        self._action(m, "&Source viewer", lambda: self.tabs.setCurrentWidget(self.viewer), "Ctrl+2")
+        self._action(m, "&Source viewer", self.show_viewer, "Ctrl+2")
         library = self.dock.toggleViewAction()
         library.setShortcut(QKeySequence("Ctrl+L"))  # room for a page in the viewer
         m.addAction(library)
         self._action(m, "&Log", self.show_log)
         m = self.menuBar().addMenu("&Help")
+        self._action(m, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self._action(m, "&Privacy", lambda: self.open_settings(page="Privacy"))
 
     def _connect(self) -> None:
@@ -136,8 +159,8 @@ class MainWindow(ChatActions, QMainWindow):
         b.progress.connect(self.on_progress)
         b.modelEvent.connect(self.on_model_event)
         b.answerEvent.connect(self.flow.on_answer_event)
-        b.errorEvent.connect(lambda ev: self.statusBar().showMessage(ev.message, 15000))
-        b.workerEvent.connect(lambda ev: self.statusBar().showMessage(ev.message, 15000))
+        b.errorEvent.connect(lambda ev: self.tell(ev.message, 15000, assertive=True))
+        b.workerEvent.connect(lambda ev: self.tell(ev.message, 15000, assertive=True))
         self.chat_view.askRequested.connect(self.ask)
         self.chat_view.stopRequested.connect(self.flow.stop)
         self.chat_view.regenerateRequested.connect(self.flow.regenerate)
@@ -150,6 +173,9 @@ class MainWindow(ChatActions, QMainWindow):
         self.chat_list.deleteRequested.connect(self.delete_chat)
         self.chat_model.renamed.connect(self.rename_chat)
         self.flow.finished.connect(self._answer_finished)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.viewer.passage_shown.connect(self._announce_passage)
+        QApplication.instance().focusChanged.connect(self._focus_changed)
         lib = self.library
         lib.addFolderRequested.connect(self.add_folder)
         lib.removeFolderRequested.connect(self.remove_folder)
@@ -167,6 +193,8 @@ class MainWindow(ChatActions, QMainWindow):
             self.library.set_folders(self.core.folders())
             self.reload_chats()
             self._after_ready()
+            if self.tabs.currentWidget() is self.splitter:
+                self.chat_view.input.setFocus()
         elif ev.state is CoreState.FAILED:
             self.core_label.setText(texts.CORE_FAILED.format(message=ev.message))
             QMessageBox.critical(self, "Docent", texts.CORE_FAILED.format(message=ev.message))
@@ -264,20 +292,6 @@ class MainWindow(ChatActions, QMainWindow):
         if box.clickedButton() in (keep, drop):
             self.core.unwatch_folder(Path(path), keep_chunks=box.clickedButton() is keep)
 
-    # --- the source viewer ---------------------------------------------------------------------
-    def open_source(self, item: SourceItem) -> None:
-        """Show the answer's sources in the viewer tab, open at `item`'s passage."""
-        items = self.sources.items or [item]
-        shas: dict[str, str] = {}
-        for i in items:
-            if i.path not in shas:
-                rec = self.core.file_record(i.path)
-                shas[i.path] = getattr(rec, "sha256", "") or ""
-        sources = [viewer_source(i, shas[i.path]) for i in items]
-        index = next((n for n, i in enumerate(items) if i.number == item.number), 0)
-        self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
-        self.tabs.setCurrentWidget(self.viewer)
-
     # --- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
         if e.mimeData().hasUrls():
@@ -322,12 +336,16 @@ class MainWindow(ChatActions, QMainWindow):
     def show_refused(self, plan: DropPlan) -> None:
         lines = "\n".join(f"• {r}" for r in plan.refused[:20])
         more = f"\n… and {len(plan.refused) - 20} more" if len(plan.refused) > 20 else ""
-        self.statusBar().showMessage(f"{len(plan.refused)} item(s) not added: "
-                                     f"{plan.refused[0]}", 20000)
+        self.tell(f"{len(plan.refused)} item(s) not added: {plan.refused[0]}", 20000)
         box = QMessageBox(QMessageBox.Icon.Warning, texts.REFUSED_TITLE, lines + more, parent=self)
         box.setModal(False)
         box.show()
         self.refused_box = box
+
+    def tell(self, message: str, ms: int, assertive: bool = False) -> None:
+        """A status bar message, also announced: a screen reader does not watch the status bar."""
+        self.statusBar().showMessage(message, ms)
+        self.announcer.announce(self.statusBar(), message, assertive)
 
     # --- dialogs ---------------------------------------------------------------------------------
     def open_settings(self, page: str = "") -> None:

@@ -3,8 +3,9 @@
 Runs on a throwaway data folder under a real X server (Xvfb) and writes PNGs:
 main.png, main-viewer.png (a source open in the viewer tab), reading.png and summary.png
 (a whole-document request), first-run.png,
-library-error.png, settings.png, settings-library.png, dark.png, and the viewer's own viewer-*.png
-(app/ui/viewer/screenshots.py).
+library-error.png, settings.png, settings-library.png, dark.png, high-contrast.png (the
+high-contrast theme), scale-200.png (text twice the system size, as at 200 % scaling), and the
+viewer's own viewer-*.png (app/ui/viewer/screenshots.py).
 """
 from __future__ import annotations
 
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     window.sources.render()
     _settle(app)
     window.grab().save(str(out / "dark.png"))
+    _accessibility_shots(app, window, out)
     window.close()
     apply_look(app, "light")
     from app.ui.viewer.screenshots import save_viewer_screenshots
@@ -164,6 +166,28 @@ def main(argv: list[str] | None = None) -> int:
     save_viewer_screenshots(out)
     print(f"screenshots in {out}: " + ", ".join(sorted(p.name for p in out.glob("*.png"))))
     return 0
+
+
+def _accessibility_shots(app, window, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """high-contrast.png, and scale-200.png: the system font at twice its size (every label,
+    button and box sized from the font, nothing clipped)."""
+    from app.ui.app import apply_look, set_text_size
+
+    def shot(name: str) -> None:
+        _settle(app)
+        window.chat_view.render()
+        window.sources.render()
+        _settle(app)
+        window.grab().save(str(out / name))
+
+    apply_look(app, "high-contrast")
+    window.chat_view.input.setFocus()  # the focus frame shows in the picture
+    shot("high-contrast.png")
+    apply_look(app, "light")
+    normal = app.font().pointSizeF()
+    set_text_size(app, normal * 2)
+    shot("scale-200.png")
+    set_text_size(app, normal)
 
 
 if __name__ == "__main__":

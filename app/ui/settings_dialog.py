@@ -11,7 +11,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSpinBox,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from app.ui.texts import PRIVACY_TEXT, REEMBED_WARNING
+from app.ui.accessibility import name_qt_parts
+from app.ui.look import text_colors
+from app.ui.texts import PRIVACY_TEXT, REEMBED_WARNING, SETTINGS_NOT_SAVED
 
 # Where each setting is shown; anything not named here goes to "Advanced".
 PAGES: dict[str, tuple[str, ...]] = {
@@ -81,6 +83,7 @@ def make_editor(spec: Any, value: Any, parent: QWidget) -> _Editor:
     elif t is list:
         w = QPlainTextEdit(parent)
         w.setPlaceholderText("One per line")
+        w.setTabChangesFocus(True)  # Tab moves on (no keyboard trap); Enter starts a new line
         w.setFixedHeight(80)
         ed = _Editor(spec, w, lambda: [x.strip() for x in w.toPlainText().splitlines() if x.strip()],
                      lambda v: w.setPlainText("\n".join(v or [])))
@@ -121,6 +124,7 @@ class SettingsDialog(QDialog):
         self.apply_fn = apply_fn  # (**changes) -> result; the core validates and saves
         self.editors: dict[str, _Editor] = {}
         self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Settings pages")
         specs = [s for s in settings.field_specs() if s.name not in HIDDEN]
         placed = {n for names in PAGES.values() for n in names}
         for page, names in [*PAGES.items(), ("Advanced", tuple(s.name for s in specs
@@ -131,7 +135,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._privacy_page(), "Privacy")
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color:#d33b3b")
+        self.error.setStyleSheet(f"color:{text_colors(self.palette()).bad}")
         self.error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save |
                                    QDialogButtonBox.StandardButton.Cancel)
@@ -141,6 +145,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        name_qt_parts(self)
 
     def _page(self, title: str, specs: list[Any]) -> QWidget:
         inner = QWidget()
@@ -170,6 +175,7 @@ class SettingsDialog(QDialog):
             col.addWidget(help_label)
             form.addRow(label_for(spec.name), box)
         area = QScrollArea()
+        area.setAccessibleName(f"{title} settings")
         area.setWidgetResizable(True)
         area.setWidget(inner)
         return area
@@ -208,7 +214,7 @@ class SettingsDialog(QDialog):
         try:
             self.apply_fn(**changes)
         except Exception as e:  # the core's validation error: say which value and why
-            self.error.setText(str(e))
+            self.error.setText(SETTINGS_NOT_SAVED.format(reason=e))  # in words, not red alone
             self.error.show()
             return
         self.accept()

@@ -14,6 +14,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from app.engine.answer_marks import inferred_marker
+from app.ui.look import TextColors, text_colors
 from app.ui.markdown import highlight_terms
 
 
@@ -56,7 +57,9 @@ def highlight(text: str, terms: list[str]) -> str:
         return escaped
     pattern = re.compile(r"\b(" + "|".join(re.escape(html.escape(t)) for t in terms) + r")",
                          re.IGNORECASE)
-    return pattern.sub(r'<span style="background-color:#f6d55c; color:#000;">\1</span>', escaped)
+    # bold too: the question's words stand out without the colour
+    return pattern.sub(r'<span style="background-color:#f6d55c; color:#000; font-weight:600;">\1</span>',
+                       escaped)
 
 
 class SourcesPane(QWidget):
@@ -108,42 +111,43 @@ class SourcesPane(QWidget):
 
     def render(self) -> None:
         terms = highlight_terms(self.question)
+        c = text_colors(self.view.palette())  # readable on this theme; the words say it too
         cited = [i for i in self.items if i.cited is not False]
         other = [i for i in self.items if i.cited is False]
         parts: list[str] = []
         if not self.items:
-            parts.append('<p style="color:gray">The passages an answer draws on appear here, '
+            parts.append(f'<p style="color:{c.muted}">The passages an answer draws on appear here, '
                          'with their file and page.</p>')
         for i in cited:
-            parts.append(self._card(i, terms))
+            parts.append(self._card(i, terms, c))
         if other:
             parts.append("<h4>Retrieved but not cited</h4>")
-            parts.append('<p style="color:gray">The model saw these passages but did not cite '
+            parts.append(f'<p style="color:{c.muted}">The model saw these passages but did not cite '
                          'them.</p>')
-            parts.extend(self._card(i, terms) for i in other)
+            parts.extend(self._card(i, terms, c) for i in other)
         if self.unsearched:
             parts.append("<h4>Not searched (could not be indexed)</h4>")
             for path, message in self.unsearched:
                 parts.append(f'<p><b>{html.escape(os.path.basename(path))}</b><br>'
-                             f'<span style="color:#d33b3b">{html.escape(message)}</span></p>')
+                             f'<span style="color:{c.bad}">{html.escape(message)}</span></p>')
         self.view.setHtml("\n".join(parts))
         n = len(self.items)
         self.title.setText(f"Sources ({n})" if n else "Sources")
 
     @staticmethod
-    def _card(i: SourceItem, terms: list[str]) -> str:
-        badge = {True: '<span style="color:#2e8b57">cited</span>',
-                 False: '<span style="color:gray">not cited</span>', None: ""}[i.cited]
+    def _card(i: SourceItem, terms: list[str], c: TextColors) -> str:
+        badge = {True: f'<span style="color:{c.good}">cited</span>',
+                 False: f'<span style="color:{c.muted}">not cited</span>', None: ""}[i.cited]
         if i.cited and i.matched:  # the answer's "[~n]": Docent matched a sentence to it
-            badge = f'<span style="color:#2e8b57">matched by Docent {inferred_marker((i.number,))}</span>'
+            badge = f'<span style="color:{c.good}">matched by Docent {inferred_marker((i.number,))}</span>'
         # A whole document read in order has no retrieval score (its passages carry 0).
         score = f"score {i.score:.2f}" if i.score > 0 else ""
         where = " · ".join(x for x in (i.pages_label, score, badge) if x)
         text = i.text if len(i.text) <= 900 else i.text[:900].rsplit(" ", 1)[0] + " …"
         return (f'<p style="margin-top:10px"><a href="src:{i.number}"><b>[{i.number}] '
                 f'{html.escape(os.path.basename(i.path))}</b></a>'
-                f' &nbsp;<a href="sys:{i.number}" style="color:gray">open file</a><br>'
-                f'<span style="color:gray">{where}</span><br>{highlight(text, terms)}</p>')
+                f' &nbsp;<a href="sys:{i.number}" style="color:{c.muted}">open file</a><br>'
+                f'<span style="color:{c.muted}">{where}</span><br>{highlight(text, terms)}</p>')
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() == "src" and url.path().isdigit():

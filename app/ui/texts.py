@@ -28,3 +28,4 @@ REMOVE_FOLDER = ("Stop watching “{path}”?\n\nKeep its documents in the index
                  "them), or remove them from the index? Your files are never deleted.")
 REFUSED_TITLE = "Some items were not added"
 CLOSING = "Closing…"
+SETTINGS_NOT_SAVED = "Not saved: {reason}"

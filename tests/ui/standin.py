@@ -41,6 +41,8 @@ class StandInCore:
         self._files: dict[str, FileInfo] = {}
         self.answer_tokens = ["The ", "answer ", "is ", "42 ", "[1]", "."]
         self.fail_with = ""  # set: the next answers end with this engine ErrorEvent
+        self.passage_path = "/docs/report.pdf"  # the file every answer cites (page 3)
+        self.token_delay = 0.0  # seconds between tokens: long enough to stop an answer
 
     def subscribe(self, fn: Any) -> Any:
         self._subs.append(fn)
@@ -108,7 +110,7 @@ class StandInCore:
             regenerate: bool = False) -> StandInJob:
         self.calls.append(("regenerate" if regenerate else "ask", (question, chat_id, scope)))
         job = StandInJob(next(self._ids))
-        passage = Passage("c1", "/docs/report.pdf", 3, 3, "Revenue grew to 42 million.", 0.8)
+        passage = Passage("c1", self.passage_path, 3, 3, "Revenue grew to 42 million.", 0.8)
 
         def run() -> None:
             if self.fail_with:
@@ -122,6 +124,7 @@ class StandInCore:
                 if job.cancelled.is_set():
                     break
                 said.append(t)
+                job.cancelled.wait(self.token_delay)
                 self._emit(AnswerEvent(job.id, chat_id, TokenEvent(t)))
             text = "".join(said)
             answer = Answer(question, text, [Citation(1, passage.path, 3, 3, passage.text, 0.8)]

@@ -15,7 +15,8 @@ STATE_SHORT: dict[SourceState, str] = {
 NOT_FOUND = "The passage's words were not found in this file's text; showing its page."
 NO_TEXT_LAYER = "This page has no text layer (a scan?): showing the page without a highlight."
 CANNOT_OPEN = "Could not open this file: {reason}"
-NO_SOURCES = "No sources to show."
+NO_SOURCES = ("No sources to show yet. Ask a question; then Ctrl+2, or Enter on a [1] marker in "
+              "the answer, opens its sources here.")
 FIND_NONE = "Not found: {text}"
 REINDEX = "Re-index"
 OPEN_SYSTEM = "Open in system app"

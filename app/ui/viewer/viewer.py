@@ -23,6 +23,7 @@ from app.ui.viewer.source import SourceState, ViewerSource, check_state
 from app.ui.viewer.text_pane import TextPane, TextShown, document_text
 
 log = logging.getLogger(__name__)
+PREVIOUS_KEY, NEXT_KEY = "Alt+Left", "Alt+Right"  # the answer's previous / next source
 
 
 @dataclass(frozen=True)
@@ -91,21 +92,27 @@ class SourceViewer(QWidget):
     # --- layout ----------------------------------------------------------------------
     def _build(self) -> None:
         self.source_list = QListWidget()
+        self.source_list.setAccessibleName("Sources of the answer")
         self.source_list.currentRowChanged.connect(self._row_changed)
         self.pdf_pane = PdfPane()
+        self.pdf_pane.view.setAccessibleName("Source document pages")
+        self.pdf_pane.view.setAccessibleDescription("The cited passage is highlighted.")
         self.text_pane = TextPane()
+        self.text_pane.setAccessibleName("Source document text")
+        self.text_pane.setAccessibleDescription("The cited passage is selected.")
         self.empty = QLabel(messages.NO_SOURCES)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
         for w in (self.empty, self.pdf_pane, self.text_pane):
             self.stack.addWidget(w)
 
-        self.prev_button = self._tool("◀", "Previous passage", self.previous_passage)
-        self.next_button = self._tool("▶", "Next passage", self.next_passage)
+        self.prev_button = self._tool("◀", f"Previous passage ({PREVIOUS_KEY})", self.previous_passage)
+        self.next_button = self._tool("▶", f"Next passage ({NEXT_KEY})", self.next_passage)
         self.page_field = QSpinBox()
         self.page_field.setMinimum(1)
         self.page_field.setKeyboardTracking(False)
         self.page_field.setToolTip("Page")
+        self.page_field.setAccessibleName("Page number")
         self.page_field.valueChanged.connect(self._page_entered)
         self.page_total = QLabel()
         self.page_label = QLabel("Page")
@@ -135,6 +142,7 @@ class SourceViewer(QWidget):
 
         self.find_field = QLineEdit()
         self.find_field.setPlaceholderText("Find in document (Enter: next, Shift+Enter: previous)")
+        self.find_field.setAccessibleName("Find in document")
         self.find_field.returnPressed.connect(lambda: self.find(self.find_field.text()))
         self.find_status = QLabel()
         find_row = QHBoxLayout()
@@ -167,7 +175,9 @@ class SourceViewer(QWidget):
                 (QKeySequence(Qt.Key.Key_Escape), self.find_box, self.find_box.hide),
                 (QKeySequence("Shift+Return"), self.find_field,
                  lambda: self.find(self.find_field.text(), backward=True)),
-                (QKeySequence(QKeySequence.StandardKey.Copy), self.pdf_pane, self.copy_selection)):
+                (QKeySequence(QKeySequence.StandardKey.Copy), self.pdf_pane, self.copy_selection),
+                (QKeySequence(PREVIOUS_KEY), self, self.previous_passage),
+                (QKeySequence(NEXT_KEY), self, self.next_passage)):
             shortcut = QShortcut(keys, widget, slot)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.pdf_pane.view.verticalScrollBar().valueChanged.connect(self._pdf_scrolled)
@@ -178,6 +188,7 @@ class SourceViewer(QWidget):
         b = QToolButton()
         b.setText(text)
         b.setToolTip(tip)
+        b.setAccessibleName(tip.split(" (")[0])  # "◀" or "+" is no name for a screen reader
         b.clicked.connect(slot)
         return b
 

@@ -1,0 +1,69 @@
+"""The main window's source viewer and keyboard actions: open an answer's sources in the
+viewer tab (a click, Enter on a marker, Ctrl+2), back to the chat (Ctrl+1) where the focus
+was, and Help > Keyboard shortcuts. A part of MainWindow (app/ui/main_window.py), which sets
+up what these use: core, sources, viewer, tabs, splitter, chat_view, _viewer_shows, _chat_focus."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.ui.accessibility import source_words
+from app.ui.keyboard import IN_PLACE, ShortcutsDialog, menu_shortcuts
+from app.ui.sources_pane import SourceItem
+from app.ui.viewer.source import viewer_source
+
+
+class ViewerActions:
+    """MainWindow's viewer and keyboard methods (a mixin: MainWindow is its only subclass)."""
+
+    def open_source(self, item: SourceItem) -> None:
+        """Show the answer's sources in the viewer tab, open at `item`'s passage."""
+        items = self.sources.items or [item]
+        shas: dict[str, str] = {}
+        for i in items:
+            if i.path not in shas:
+                rec = self.core.file_record(i.path)
+                shas[i.path] = getattr(rec, "sha256", "") or ""
+        sources = [viewer_source(i, shas[i.path]) for i in items]
+        index = next((n for n, i in enumerate(items) if i.number == item.number), 0)
+        self._viewer_shows = [(i.number, i.path) for i in items]
+        self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
+        self.tabs.setCurrentWidget(self.viewer)
+
+    def _announce_passage(self, shown: Any) -> None:
+        """Say which source opened and where its passage is; the page view, an image to a
+        screen reader, describes itself with the passage's text."""
+        s = shown.source
+        index = self.viewer.current_index()
+        number = self._viewer_shows[index][0] if 0 <= index < len(self._viewer_shows) else index + 1
+        what = source_words(number, s.path, s.page_start, s.page_end)
+        found = bool(getattr(shown, "highlights", None) or getattr(shown, "selection", None))
+        said = f"Opened {what}" + (f": {shown.note}" if shown.note else
+                                    ", passage highlighted." if found else ".")
+        self.announcer.announce(self.viewer, said)
+        self.viewer.pdf_pane.view.setAccessibleDescription(f"Cited passage: {s.body[:600]}")
+
+    def show_viewer(self) -> None:
+        """Ctrl+2: the viewer, with the current answer's sources (never an empty viewer while
+        the answer has sources)."""
+        self.tabs.setCurrentWidget(self.viewer)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.viewer:
+            items = self.sources.items
+            if items and [(i.number, i.path) for i in items] != self._viewer_shows:
+                self.open_source(next((i for i in items if i.cited), items[0]))
+            self.viewer.source_list.setFocus()
+        elif self.tabs.widget(index) is self.splitter:
+            back = self._chat_focus
+            (back if back is not None and back.isVisible() else self.chat_view.input).setFocus()
+
+    def _focus_changed(self, old: Any, new: Any) -> None:
+        if new is not None and self.splitter.isAncestorOf(new):
+            self._chat_focus = new
+
+    def show_shortcuts(self) -> None:
+        rows = menu_shortcuts(self.menuBar()) + list(IN_PLACE)
+        dialog = ShortcutsDialog(rows, self)
+        self.shortcuts_dialog = dialog
+        dialog.exec()
+
