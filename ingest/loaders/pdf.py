@@ -116,7 +116,7 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
 
     running = pdf_headings.running_lines([_clean(t) for _, t in texts])
     blocks: list[Block] = []
-    previous = None  # the last table so far: a headerless one continues it
+    previous, previous_page = None, 0  # the last table before: a headerless one may continue it
     for page_no, text in texts:
         pos = 0
         for t in found[page_no]:
@@ -126,10 +126,11 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
             # A caption that reads as a section heading stays one for the text below the table.
             if table.caption and (level := pdf_headings.heading_level(table.caption, "", running)):
                 blocks.append(Block(table.caption, page=page_no, heading_level=level))
-            if not table.has_header and previous is not None and previous.width == table.width:
+            if _continues(table, previous, first=t is found[page_no][0] and previous_page == page_no - 1):
+                assert previous is not None
                 table = table.with_header_of(previous)
             blocks.append(Block(table.text, page=page_no, table=table))
-            previous, pos = table, t.end
+            previous, previous_page, pos = table, page_no, t.end
         blocks += _page_blocks(_clean(text[pos:]), page_no, running)
     if failed and len(failed) == page_count:
         raise LoadError(FileErrorKind.CORRUPT, f"no page could be read ({first_error})")
@@ -140,6 +141,13 @@ def _load(path: Path, limits: LoadLimits, raised: bool) -> Document:
         warnings.append(f"none of the {page_count} pages has a text layer")
     return Document(path=path, kind="pdf", blocks=blocks, page_count=page_count, title=_title(reader),
                     warnings=warnings)
+
+
+def _continues(table: Any, previous: Any, first: bool) -> bool:
+    """A table runs on from the previous page: the first on its page (`first`: and that
+    page's last was before it), as wide, with no caption, units or header of its own."""
+    return (first and previous is not None and previous.width == table.width
+            and not (table.has_header or table.caption or table.units))
 
 
 def _clean(text: str) -> str:

@@ -388,7 +388,7 @@ def _spanned(cell: _Cell, anchors: list[float], pitch: float, near: list[int]) -
             runs.append((abs(sum(anchors[a:b + 1]) / (b - a + 1) - centre), range(a, b + 1)))
     if not runs:
         return range(0), math.inf
-    centred = [r for r in runs if r[0] <= pitch / 4]
+    centred = [r for r in runs if r[0] <= pitch / 3]
     if centred:  # the widest run centred on it: a header over three columns heads all three
         miss, run = max(centred, key=lambda r: (len(r[1]), -r[0]))
         return run, miss
