@@ -21,6 +21,9 @@ def own_index(library: Any, emit: EventFn, closing: threading.Event, limit_s: fl
 
     def on_wait(holder: Any) -> None:
         nonlocal waited
+        if not waited:  # the parts that need no lock are loaded meanwhile
+            threading.Thread(target=_prepare, args=(library,), name="docent-prepare",
+                             daemon=True).start()
         waited = True
         event = IndexWaitEvent(holder, index_wait_message(holder))
         _log.info("%s", event.message)
@@ -32,3 +35,10 @@ def own_index(library: Any, emit: EventFn, closing: threading.Event, limit_s: fl
         _log.info("%s", INDEX_RELEASED_MESSAGE)
         emit(IndexWaitEvent(None, INDEX_RELEASED_MESSAGE, waiting=False))
     return True
+
+
+def _prepare(library: Any) -> None:
+    try:
+        library.prepare()
+    except Exception:  # the build after the wait reports it (an embedder missing...)
+        _log.debug("preparing the library while waiting failed", exc_info=True)

@@ -62,6 +62,17 @@ class Library:
             self._lock = lock
         return True
 
+    def prepare(self) -> None:
+        """What needs no owner lock, done while another process holds the index: the
+        store's process started (it opens Chroma at its first call, after the lock) and
+        the embedder loaded. Then taking over the index takes seconds less."""
+        with self._building:
+            if self._wants_store_process and self._store_process is None:
+                from ingest.store_process import StoreProcess
+
+                self._store_process = StoreProcess(self.settings.chroma_dir).start()
+        self.embedder  # noqa: B018 - loaded here
+
     def _acquire(self) -> None:
         with self._building:
             if self._lock is None:

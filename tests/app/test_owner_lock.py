@@ -164,3 +164,25 @@ def test_core_closed_while_it_waits_stops_waiting(watched, embedder):
         assert live_record(watched.index_dir / HOLDER_FILE).pid == holder.pid  # still the holder's
     finally:
         holder.kill()
+
+
+def test_a_core_started_while_another_closes_owns_the_index_once_it_is_let_go(watched, embedder):
+    """Two windows: the second waits for the first (named), and opens once it has closed."""
+    first = Core(watched, embedder=embedder, command="the Docent window")
+    second = Core(watched, embedder=embedder, command="the Docent window")
+    events: "queue.Queue[object]" = queue.Queue()
+    second.subscribe(events.put)
+    try:
+        first.start()
+        assert first.wait_ready(WAIT_S) and first.wait_idle(WAIT_S)
+        second.start()
+        wait = _next(events, IndexWaitEvent)
+        assert wait.holder == LockHolder.this_process("the Docent window", owner=True)
+        first.close()
+        assert second.wait_ready(WAIT_S), second.state
+        _next(events, IndexWaitEvent, lambda e: not e.waiting)  # "let go of the index"
+        assert second.wait_idle(WAIT_S) and second.status().files == 1
+        assert live_record(watched.index_dir / HOLDER_FILE) == wait.holder  # (same pid and name)
+    finally:
+        first.close()
+        second.close()
