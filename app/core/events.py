@@ -141,8 +141,8 @@ class SettingsChanged:
     restart: bool = False  # takes effect at the next start (a re-embed runs live, see Core)
 
 
-CoreEvent = Union[CoreStateEvent, IndexWaitEvent, FolderEvent, FileEvent, IndexProgress, ModelEvent, AnswerEvent,
-                  WorkerEvent, ErrorEvent, SettingsChanged]
+CoreEvent = Union[CoreStateEvent, IndexWaitEvent, FolderEvent, FileEvent, IndexProgress, ModelEvent,
+                  AnswerEvent, WorkerEvent, ErrorEvent, SettingsChanged]
 EventFn = Callable[[CoreEvent], None]
 
 

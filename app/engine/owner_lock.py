@@ -35,14 +35,22 @@ _log = logging.getLogger(__name__)
 
 
 def process_start_time(pid: int) -> float | None:
-    """When process `pid` started (epoch seconds), None when there is no such process."""
-    import psutil
-
+    """When process `pid` started (epoch seconds), None when there is no such process (or
+    it is someone else's: not a Docent of this user). Without psutil: 0.0 for any pid that
+    exists, so only the pid is compared."""
+    try:
+        import psutil
+    except ImportError:
+        if os.name != "posix":  # (there os.kill would stop it): take the record as live
+            return 0.0
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        return 0.0
     try:
         return psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return None
-    except psutil.AccessDenied:  # someone else's process: not a Docent of this user
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         return None
 
 
