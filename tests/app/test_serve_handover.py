@@ -63,6 +63,33 @@ def test_serve_waits_for_a_command_holding_the_index_then_owns_it_and_syncs(tmp_
         _stop(serve, out)
 
 
+def test_a_serve_killed_while_a_search_runs_leaves_nothing_in_the_way(tmp_path):
+    """kill -9 leaves serve's lock file, holder record and endpoint behind: the next search
+    runs by itself, and the next serve takes the index over at once."""
+    home, docs = tmp_path / "home", tmp_path / "docs"
+    target = write(docs / "ledger.txt", TEXT)
+    assert docent(home, "watch", str(docs)).returncode == 0
+    serve, out = start_docent(home, "serve")
+    out.wait_for("In sync")
+    search, said = _search(home, QUERY)
+    serve.kill()
+    serve.wait(WAIT_S)
+    search.communicate(timeout=WAIT_S)
+    # answered before the kill, or told clearly that the owner stopped mid-request
+    assert search.returncode == 0 or "stopped before it finished" in said.text(), said.text()
+    assert "Traceback" not in said.text(), said.text()
+    r = docent(home, "search", QUERY, "--json")
+    assert r.returncode == 0, r.stderr
+    assert [x["file"] for x in json.loads(r.stdout)["results"]] == [str(target)]
+    assert "in use by another Docent process" not in r.stderr, r.stderr
+    serve, out = start_docent(home, "serve")
+    try:
+        out.wait_for("In sync")
+        assert "Waiting for" not in out.text(), out.text()
+    finally:
+        _stop(serve, out)
+
+
 RUNS = int(os.environ.get("DOCENT_HANDOVER_RUNS", "30"))
 SEARCHES = 3
 
