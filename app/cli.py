@@ -13,15 +13,16 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from app.errors import OWNER_STARTING_MESSAGE, DocentError, IndexBusyError
+from app.errors import DocentError, IndexBusyError, command_waits_message
 
 log = logging.getLogger("docent.cli")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
-# Commands an owning process answers; when the index is busy they wait this long for an
-# owner that is still starting (its service comes up once its parts are built).
+# Commands an owning process answers. When another Docent process holds the index they
+# wait (up to this long) for it to answer them (an owner still starting: its service comes
+# up once its parts are built) or to let go of the index (another short command).
 _SERVED = {"index", "ask", "status", "forget", "search"}
-_OWNER_START_S = 15.0
+_HANDOVER_S = 120.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,17 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.ensure_dirs()
     setup_logging(settings.log_dir, args.verbose)
     try:
-        try:
-            return _run(settings, args)
-        except IndexBusyError:
-            if args.command not in _SERVED:
-                raise
-            from app.core.client import find_owner
-
-            print(f"docent: {OWNER_STARTING_MESSAGE}", file=sys.stderr)
-            if find_owner(settings.index_dir, wait_s=_OWNER_START_S) is None:
-                raise
-            return _run(settings, args)
+        return _run_handed_over(settings, args)
     except DocentError as e:
         log.error("%s", e)
         print(f"docent: {e}", file=sys.stderr)
@@ -95,10 +86,31 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _run_handed_over(settings, args) -> int:  # type: ignore[no-untyped-def]
+    """_run, again each time the index was handed over: to an owner whose service now
+    answers, or back to nobody (this command then opens it itself)."""
+    import time
+
+    from app.core.client import wait_for_handover
+
+    deadline, told = time.monotonic() + _HANDOVER_S, False
+    while True:
+        try:
+            return _run(settings, args)
+        except IndexBusyError as e:
+            if args.command not in _SERVED:
+                raise
+            if not told:
+                print(f"docent: {command_waits_message(e.holder)}", file=sys.stderr)
+                told = True
+            if not wait_for_handover(settings.index_dir, deadline):
+                raise
+
+
 def _run(settings, args) -> int:  # type: ignore[no-untyped-def]
     from app.engine.library import Library
 
-    with Library(settings) as lib:
+    with Library(settings, command=f"docent {args.command}") as lib:
         return _COMMANDS[args.command](lib, args)
 
 

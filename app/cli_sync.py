@@ -77,18 +77,23 @@ def cmd_unwatch(lib, args) -> int:  # type: ignore[no-untyped-def]
 def cmd_serve(lib, args) -> int:  # type: ignore[no-untyped-def]
     """A thin shell around the application core: prints its events until stopped."""
     from app.core.core import Core
+    from app.core.events import CoreState
 
     if not lib.settings.watched_folders:
         print("docent: no watched folders; add one with `docent watch PATH`", file=sys.stderr)
         return 2
     stop = threading.Event()
-    core = Core(lib.settings, watch=not args.once)  # builds its own parts; `lib` stays unopened
+    # It builds its own parts (`lib` stays unopened), waiting for another Docent process
+    # that holds the index (IndexWaitEvent, printed) for up to OWNER_WAIT_S.
+    core = Core(lib.settings, watch=not args.once, command="docent serve")
     core.subscribe(_printer())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     core.start()
     try:
-        if not core.wait_ready(None):
-            return 1  # the reason was printed from its CoreStateEvent
+        while not core.wait_ready(0.5) and core.state is CoreState.STARTING and not stop.is_set():
+            pass  # (a wait in slices: SIGTERM stops a serve that is still waiting)
+        if core.state is not CoreState.READY:
+            return 0 if stop.is_set() else 1  # the reason was printed from its CoreStateEvent
         if args.once:
             ok = core.wait_idle(None)
         else:
@@ -104,7 +109,8 @@ def cmd_serve(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 def _printer():  # type: ignore[no-untyped-def]
     from app.core.events import (CoreState, CoreStateEvent, ErrorEvent, FileEvent, FileState,
-                                 FolderEvent, IndexProgress, ModelEvent, ModelState, WorkerEvent)
+                                 FolderEvent, IndexProgress, IndexWaitEvent, ModelEvent, ModelState,
+                                 WorkerEvent)
 
     def show(e: object) -> None:
         if isinstance(e, FolderEvent):
@@ -115,6 +121,8 @@ def _printer():  # type: ignore[no-untyped-def]
             print(f"  {state:8} {e.path}{extra}", flush=True)
         elif isinstance(e, IndexProgress) and e.phase == "idle":
             print(f"In sync ({e.errors} error(s)).", flush=True)
+        elif isinstance(e, IndexWaitEvent):
+            print(f"docent: {e.message}", file=sys.stderr, flush=True)
         elif isinstance(e, CoreStateEvent) and e.state == CoreState.FAILED:
             print(f"docent: {e.message}", file=sys.stderr, flush=True)
         elif isinstance(e, WorkerEvent):

@@ -27,10 +27,48 @@ class EmptyIndexError(DocentError):
 
 
 class IndexBusyError(DocentError):
-    def __init__(self, path: str) -> None:
+    """Another live Docent process holds the index (`holder`: app.engine.owner_lock.LockHolder,
+    None when its record is missing or stale)."""
+
+    def __init__(self, path: str, holder: object = None, waited_s: float = 0.0) -> None:
+        self.path, self.holder = path, holder
+        who = _process(holder)
+        if waited_s:
+            text = (f"Docent waited {waited_s:.0f} s for {who} to finish with the index at {path}, "
+                    "and it still holds it. Close that process and try again, or set DOCENT_HOME "
+                    "to use another data folder.")
+        else:
+            text = (f"The index at {path} is in use by {who}. Close it, or set DOCENT_HOME to "
+                    "use another data folder.")
+        super().__init__(text)
+
+
+def _process(holder: object) -> str:
+    describe = getattr(holder, "describe", None)
+    return f"another Docent process ({describe()})" if describe else "another Docent process"
+
+
+def index_wait_message(holder: object) -> str:
+    """What a starting owner (`docent serve`, the window) says while it waits for the index."""
+    return f"Waiting for {_process(holder)} to finish with the index…"
+
+
+INDEX_RELEASED_MESSAGE = "The other Docent process let go of the index; opening it now."
+
+
+def command_waits_message(holder: object) -> str:
+    return (f"The index is in use by {_process(holder)}; waiting for it to answer this command "
+            "or to let go of the index...")
+
+
+class IndexLockError(DocentError):
+    """The owner lock file cannot be created or opened (read-only disk, permissions)."""
+
+    def __init__(self, path: str, reason: str) -> None:
         super().__init__(
-            f"The index at {path} is in use by another Docent process. Close it, or set "
-            "DOCENT_HOME to use another data folder.")
+            f"Docent cannot create its lock file {path} ({reason}). Its data folder must be on a "
+            "writable disk with free space: check the folder's permissions, or set DOCENT_HOME "
+            "to another data folder.")
 
 
 class EmbedderMissingError(DocentError):
@@ -183,9 +221,6 @@ def owner_reply_not_understood(detail: str) -> str:
 def bad_request_message(detail: str) -> str:
     return f"The Docent process that owns the index did not understand the request: {detail}"
 
-
-OWNER_STARTING_MESSAGE = ("The index is in use by another Docent process; waiting a few seconds "
-                          "in case it is starting and will answer this command...")
 
 OWNER_BUSY_MESSAGE = ("The Docent process that owns the index is answering too many commands at "
                       "once; try again in a moment.")

@@ -80,6 +80,19 @@ def find_owner(index_dir: Path, wait_s: float = 0.0) -> "OwnerClient | None":
         time.sleep(0.25)
 
 
+def wait_for_handover(index_dir: Path, deadline: float) -> bool:
+    """Wait (until `deadline`, a monotonic time) for another process to hand the index over:
+    True once an owner's service answers or nobody holds the index; False at the deadline."""
+    from app.engine.owner_lock import index_free
+
+    while True:
+        if find_owner(index_dir) is not None or index_free(index_dir):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)
+
+
 class OwnerClient:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint

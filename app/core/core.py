@@ -2,13 +2,16 @@
 
 CONTRACT (the window in app/ui/ and `docent serve` are thin shells around this; keep it stable):
 
-    core = Core(settings, embedder=None)        # builds nothing yet; no heavy import
+    core = Core(settings, embedder=None, command="docent serve")  # builds nothing yet
     unsubscribe = core.subscribe(fn)             # fn(CoreEvent) on the core's threads
     core.start()                                 # returns at once; parts are built on a starter
                                                  # thread in a defined order (lock, manifest,
                                                  # embedder, store, keyword, indexer), then the
                                                  # writer, sync and the local service start;
-                                                 # CoreStateEvent(READY) or (FAILED, message)
+                                                 # CoreStateEvent(READY) or (FAILED, message);
+                                                 # another process holding the index is waited
+                                                 # for (IndexWaitEvent) up to owner_wait_s;
+                                                 # start() again after FAILED retries
     core.wait_ready(timeout) -> bool
     core.state -> CoreState
 
@@ -62,6 +65,7 @@ from app.core.supervisor import Supervisor
 from app.core.translate import file_info, folder_state
 from app.core.writer import CancellableEmbedder, GuardedIndexer, WriteGuard
 from app.core.writer_queue import WriterQueue, _abs
+from app.engine.owner_lock import OWNER_WAIT_S
 from app.engine.search_service import RetrieverCache, search_here
 from app.errors import DocentError, core_start_failed_message
 
@@ -96,8 +100,11 @@ class _WriterView:
 
 class Core(WriterQueue):
     def __init__(self, settings: "Settings", embedder: Any = None, *, watch: bool = True,
-                 quiet_s: float | None = None, poll_s: float | None = None) -> None:
+                 quiet_s: float | None = None, poll_s: float | None = None,
+                 command: str = "Docent", owner_wait_s: float = OWNER_WAIT_S) -> None:
         self.settings = settings
+        self.command = command  # what a waiting process calls this one
+        self.owner_wait_s = owner_wait_s
         self._embedder = embedder  # injectable: tests share one loaded model
         self._watch = watch  # False: reconcile and index only (`docent serve --once`)
         self._quiet_s, self._poll_s = quiet_s, poll_s
@@ -157,7 +164,12 @@ class Core(WriterQueue):
 
     # --- start-up ------------------------------------------------------------------
     def start(self) -> None:
-        """Returns at once; the parts are built on the starter thread."""
+        """Returns at once; the parts are built on the starter thread. After FAILED it
+        starts again from nothing (the window's Retry)."""
+        if self._state is CoreState.FAILED:
+            self._ready.clear()
+            self.library = self.sync = self._indexer = self._cancellable = None
+            self._journal = self._reader = self._answers = self._chats = self._service = None
         self._set_state(CoreState.STARTING)
         self._spawn("start", self._build)
 
@@ -181,13 +193,18 @@ class Core(WriterQueue):
             self._start_failed(core_start_failed_message(f"{type(e).__name__}: {e}"))
 
     def _build_parts(self) -> None:
+        from app.core.ownership import own_index
         from app.core.reader import ManifestReader
         from app.engine.library import Library
         from ingest.sync.service import SyncService
 
         s = self.settings
         # The store in its own process: its writes would hold the GIL (window stalls).
-        lib = self.library = Library(s, embedder=self._embedder, store_process=True)
+        lib = self.library = Library(s, embedder=self._embedder, store_process=True,
+                                     command=self.command)
+        self._chats = self._open_chats()  # readable while another process holds the index
+        if not own_index(lib, self._emit, self._closing, self.owner_wait_s):
+            return  # closed while another process held the index
         lib.build()  # lock, manifest, embedder, store, keyword, indexer: once, in this order
         if self._closing.is_set():
             return
@@ -196,7 +213,6 @@ class Core(WriterQueue):
         self._indexer = GuardedIndexer(inner, self.guard)
         self._journal = JobJournal(s.index_dir / JOURNAL_FILE)
         self._reader = ManifestReader(s.manifest_path)
-        self._chats = self._open_chats()
         self._fast_paths = _fast_paths()
         sync = SyncService(_WriterView(lib, self._indexer), on_event=self._on_sync,
                            watch=self._watch, quiet_s=self._quiet_s, poll_s=self._poll_s)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable, Union
 from app.engine.events import Event as EngineAnswerEvent
 
 if TYPE_CHECKING:
+    from app.engine.owner_lock import LockHolder
     from ingest.loaders.pdf_speedups import FastPaths
 
 
@@ -53,6 +54,16 @@ class ModelState(str, enum.Enum):
 class CoreStateEvent:
     state: CoreState
     message: str = ""
+
+
+@dataclass(frozen=True)
+class IndexWaitEvent:
+    """While STARTING: another Docent process holds the index and this core waits for it
+    (`waiting`), or it let go and this core owns it now (not `waiting`)."""
+
+    holder: "LockHolder | None"  # None: a process whose record is missing (starting) or stale
+    message: str  # for the log, the status bar and the library pane
+    waiting: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,8 +141,8 @@ class SettingsChanged:
     restart: bool = False  # takes effect at the next start (a re-embed runs live, see Core)
 
 
-CoreEvent = Union[CoreStateEvent, FolderEvent, FileEvent, IndexProgress, ModelEvent, AnswerEvent,
-                  WorkerEvent, ErrorEvent, SettingsChanged]
+CoreEvent = Union[CoreStateEvent, IndexWaitEvent, FolderEvent, FileEvent, IndexProgress, ModelEvent,
+                  AnswerEvent, WorkerEvent, ErrorEvent, SettingsChanged]
 EventFn = Callable[[CoreEvent], None]
 
 

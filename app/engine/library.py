@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from app.errors import EmbedderMissingError, IndexBusyError, NoModelError
+from app.errors import EmbedderMissingError, NoModelError
 from app.offline import enforce_offline
 from app.resources import bundled_embedder
 from app.settings import Settings
@@ -22,12 +22,14 @@ from app.settings import Settings
 
 class Library:
     def __init__(self, settings: Settings, embedder=None,  # type: ignore[no-untyped-def]
-                 store_process: bool = False) -> None:
+                 store_process: bool = False, command: str = "docent") -> None:
         """`store_process`: the embedded Chroma store runs in a child process
         (ingest/store_process.py), so its writes never hold this process's GIL; what a
-        long-running owner with a window wants. One-shot commands keep it in-process."""
+        long-running owner with a window wants. One-shot commands keep it in-process.
+        `command`: what the owner lock's record calls this process ("docent search")."""
         enforce_offline()
         self.settings = settings
+        self.command = command
         settings.ensure_dirs()
         self._building = threading.RLock()
         self._lock = None
@@ -44,18 +46,37 @@ class Library:
         self.recipe_generation = 0  # +1 when searches switch to a new recipe's collection
 
     # --- ownership: one process owns a Chroma path -----------------------------
+    def own(self, wait=None) -> bool:  # type: ignore[no-untyped-def]
+        """Take the owner lock, waiting as `wait` (app.engine.owner_lock.LockWait) says; by
+        default briefly, as a short command does. False: the wait was cancelled. Raises
+        IndexBusyError (naming the live holder) or IndexLockError (the lock cannot be made)."""
+        from app.engine.owner_lock import LockHolder, LockWait, OwnerLock
+
+        wait = wait or LockWait()
+        if self._lock is not None:
+            return True
+        lock = OwnerLock(self.settings.index_dir, LockHolder.this_process(self.command, wait.owner))
+        if not lock.acquire(wait):
+            return False
+        with self._building:
+            self._lock = lock
+        return True
+
+    def prepare(self) -> None:
+        """What needs no owner lock, done while another process holds the index: the
+        store's process started (it opens Chroma at its first call, after the lock) and
+        the embedder loaded. Then taking over the index takes seconds less."""
+        with self._building:
+            if self._wants_store_process and self._store_process is None:
+                from ingest.store_process import StoreProcess
+
+                self._store_process = StoreProcess(self.settings.chroma_dir).start()
+        self.embedder  # noqa: B018 - loaded here
+
     def _acquire(self) -> None:
         with self._building:
-            if self._lock is not None:
-                return
-            from filelock import FileLock, Timeout
-
-            lock = FileLock(str(self.settings.index_dir / ".owner.lock"))
-            try:
-                lock.acquire(timeout=2)
-            except Timeout as e:
-                raise IndexBusyError(str(self.settings.index_dir)) from e
-            self._lock = lock
+            if self._lock is None:
+                self.own()
 
     def build(self) -> "Library":
         """Build every part now, in dependency order (owner lock, manifest, embedder,

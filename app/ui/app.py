@@ -188,7 +188,7 @@ def build_window(settings: Any, qsettings: QSettings | None = None, embedder: An
     from app.ui.bridge import CoreBridge
     from app.ui.main_window import MainWindow
 
-    core = Core(settings, embedder=embedder)
+    core = Core(settings, embedder=embedder, command="the Docent window")
     bridge = CoreBridge(core)
     window = MainWindow(bridge, qsettings)
     bridge.setParent(window)

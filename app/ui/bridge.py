@@ -14,8 +14,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.core.events import (AnswerEvent, CoreState, CoreStateEvent, ErrorEvent, FileEvent,
-                             FolderEvent, IndexProgress, ModelEvent, ModelState, SettingsChanged,
-                             WorkerEvent)
+                             FolderEvent, IndexProgress, IndexWaitEvent, ModelEvent, ModelState,
+                             SettingsChanged, WorkerEvent)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ class CoreBridge(QObject):
     """Subscribes to a core and re-emits each event as a signal (always on the GUI thread)."""
 
     coreState = Signal(object)  # CoreStateEvent
+    indexWait = Signal(object)  # IndexWaitEvent: another Docent process holds the index
     folderEvent = Signal(object)  # FolderEvent
     fileEvent = Signal(object)  # FileEvent
     progress = Signal(object)  # IndexProgress
@@ -35,9 +36,9 @@ class CoreBridge(QObject):
 
     _relay = Signal(object)  # any thread -> GUI thread
 
-    _ROUTES = {CoreStateEvent: "coreState", FolderEvent: "folderEvent", FileEvent: "fileEvent",
-               IndexProgress: "progress", ModelEvent: "modelEvent", AnswerEvent: "answerEvent",
-               WorkerEvent: "workerEvent", ErrorEvent: "errorEvent",
+    _ROUTES = {CoreStateEvent: "coreState", IndexWaitEvent: "indexWait", FolderEvent: "folderEvent",
+               FileEvent: "fileEvent", IndexProgress: "progress", ModelEvent: "modelEvent",
+               AnswerEvent: "answerEvent", WorkerEvent: "workerEvent", ErrorEvent: "errorEvent",
                SettingsChanged: "settingsChanged"}
 
     def __init__(self, core: Any, parent: QObject | None = None) -> None:
@@ -71,7 +72,8 @@ class CoreBridge(QObject):
         getattr(self, name).emit(event)
 
     def start(self) -> None:
-        """Start the core (returns at once; it builds its parts on its own thread)."""
+        """Start the core (returns at once; it builds its parts on its own thread); after
+        FAILED, start it again (Retry)."""
         self.core.start()
 
     def close(self, timeout: float = 3.0) -> None:

@@ -50,6 +50,7 @@ class LibraryPane(QWidget):
     reindexRequested = Signal(list)  # [path]
     removeRequested = Signal(list)  # [path]
     pauseToggled = Signal(bool)  # True: pause
+    retryRequested = Signal()  # open the library again (after it could not be opened)
 
     def __init__(self, model: LibraryModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,6 +125,17 @@ class LibraryPane(QWidget):
         self.pause_button.clicked.connect(self._toggle_pause)
         self.summary = QLabel()
         self.summary.setObjectName("librarySummary")
+        # Why the library is not open yet (another Docent process holds it) or could not be.
+        self.notice = QLabel()
+        self.notice.setObjectName("libraryNotice")
+        self.notice.setWordWrap(True)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setAccessibleName("Open the library again")
+        self.retry_button.clicked.connect(self.retryRequested)
+        notice = QHBoxLayout()
+        notice.addWidget(self.notice, 1)
+        notice.addWidget(self.retry_button)
+        self.show_notice("")
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Watched folders"))
@@ -147,6 +159,7 @@ class LibraryPane(QWidget):
         progress.addWidget(self.pause_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(notice)
         layout.addWidget(folder_box)
         layout.addLayout(filt)
         layout.addWidget(self.table, 1)
@@ -178,6 +191,12 @@ class LibraryPane(QWidget):
                                  (Column.CHUNKS, 60, fm.horizontalAdvance(HEADERS[Column.CHUNKS]) + pad),
                                  (Column.FOLDER, 200, 16 * fm.horizontalAdvance("n"))):
             header.resizeSection(col, max(least, need))
+
+    def show_notice(self, text: str, retry: bool = False) -> None:
+        """A line above the folders: "" hides it; `retry` offers Retry beside it."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+        self.retry_button.setVisible(retry)
 
     # --- folders -------------------------------------------------------------------
     def set_folders(self, folders: list[tuple[str, FolderState]]) -> None:

@@ -10,7 +10,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QSplitter, QTabWidget)
 
-from app.core.events import CoreState, CoreStateEvent, FileEvent, ModelEvent, ModelState
+from app.core.events import (CoreState, CoreStateEvent, FileEvent, IndexWaitEvent, ModelEvent,
+                             ModelState)
 from app.ui import texts
 from app.ui.accessibility import Announcer, name_qt_parts
 from app.ui.answer_flow import AnswerFlow
@@ -154,6 +155,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
     def _connect(self) -> None:
         b = self.bridge
         b.coreState.connect(self.on_core_state)
+        b.indexWait.connect(self.on_index_wait)
         b.fileEvent.connect(self.on_file_event)
         b.folderEvent.connect(lambda ev: self.library.update_folder(ev.folder, ev.state))
         b.progress.connect(self.on_progress)
@@ -182,11 +184,13 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         lib.reindexRequested.connect(lambda paths: [self.core.reindex(Path(p)) for p in paths])
         lib.removeRequested.connect(lambda paths: self.core.forget([Path(p) for p in paths]))
         lib.pauseToggled.connect(self._pause)
+        lib.retryRequested.connect(self.retry_open)
         self.library_model.rowsInserted.connect(self._refresh_unsearched)
         self.library_model.dataChanged.connect(self._refresh_unsearched)
 
     # --- core state ------------------------------------------------------------------------
     def on_core_state(self, ev: CoreStateEvent) -> None:
+        self.library.show_notice("")
         if ev.state is CoreState.READY:
             self.core_label.setText("")
             self.library_model.reset(self.core.files())
@@ -195,12 +199,33 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
             self._after_ready()
             if self.tabs.currentWidget() is self.splitter:
                 self.chat_view.input.setFocus()
-        elif ev.state is CoreState.FAILED:
-            self.core_label.setText(texts.CORE_FAILED.format(message=ev.message))
-            QMessageBox.critical(self, "Docent", texts.CORE_FAILED.format(message=ev.message))
+        elif ev.state is CoreState.FAILED:  # said, with a Retry; the window stays usable
+            text = texts.CORE_FAILED.format(message=ev.message)
+            self.core_label.setText(text)
+            self.announcer.announce(self.core_label, text, assertive=True)
+            self.library.show_notice(text, retry=True)
+            self.chat_model.reset([])  # the core closed the chats it had opened
+            box = self.failed_box = QMessageBox(QMessageBox.Icon.Critical, "Docent", text, parent=self)
+            box.addButton(QMessageBox.StandardButton.Retry).clicked.connect(self.retry_open)
+            box.addButton(QMessageBox.StandardButton.Close)
+            box.setModal(False)
+            box.show()
+        elif ev.state is CoreState.STARTING:
+            self.core_label.setText(texts.CORE_LOADING)
         elif ev.state is CoreState.CLOSING:
             self.core_label.setText(texts.CLOSING)
         self._update_can_ask()
+
+    def on_index_wait(self, ev: IndexWaitEvent) -> None:
+        """Another Docent process holds the index: say so until this core has it."""
+        self.core_label.setText(ev.message if ev.waiting else texts.CORE_LOADING)
+        self.library.show_notice(ev.message if ev.waiting else "")
+        if ev.waiting and self.core.chats is not None and not self.chat_model.rowCount():
+            self.reload_chats()  # readable meanwhile (asking waits for the library)
+
+    def retry_open(self) -> None:
+        if self.bridge.state is CoreState.FAILED:
+            self.bridge.start()
 
     def _after_ready(self) -> None:
         state = self.core.model_state
