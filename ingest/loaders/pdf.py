@@ -158,7 +158,8 @@ def _page_text(reader: Any, index: int) -> tuple[str, list[Any]]:
     """One page's plain text and the tables found in it (pdf_tables); a page the drop-ins
     fail on is read again by stock pypdf. A page whose tables cannot be recovered is
     plain text, and the log says which page."""
-    from ingest.loaders.pdf_tables import Collector, find_tables
+    from ingest.loaders.pdf_lines import Collector
+    from ingest.loaders.pdf_tables import find_tables
 
     collector = Collector(lambda t: clean_text(t.translate(_LIGATURES)))
     text = _extract(reader, index, collector)

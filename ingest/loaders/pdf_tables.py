@@ -6,7 +6,7 @@ text with its position, and the pieces concatenate to exactly the plain text,
 so each piece also has its place in that text. From the positions (the
 "stream" idea of Camelot and pdfplumber's text strategy, written small):
 
-1. pieces on one baseline form a line; pieces far apart on it are cells;
+1. pieces on one baseline form a line, pieces far apart on it cells (pdf_lines);
 2. a run of lines with values in columns, beside a label on the left, is a table;
    the columns are where the values of its rows line up;
 3. short lines just above its first row whose pieces sit over the columns are
@@ -22,73 +22,20 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from ingest.loaders.pdf_lines import CHAR_EM, CURRENCY, Cell, Line, Piece, page_lines
 from ingest.tables import MAX_COLUMNS, MAX_HEADER_WORDS, Row, Table
 
-_VALUE = re.compile(r"^[(\-−–—]?\s*[$€£¥]?\s*\(?[-−]?\d[\d,.]*\)?\s*%?\)?\*?$|^[—–-]+$|^n/?a$|^nm$", re.I)
-_CURRENCY = frozenset("$€£¥")
 _UNITS = re.compile(r"\b(?:in (?:millions|thousands|billions|units|percent)|except\b|\$ in |amounts? in |"
                     r"in [A-Z]{3}\b|expressed in)", re.I)
 _PAREN = re.compile(r"\(\s*([^()]*?)\s*\)")
 _TOTAL_WORD = re.compile(r"^\s*total\b", re.I)
-_CHAR_EM = 0.5  # mean glyph width in ems: digits are 0.5-0.56, text a little less
 _SPAN_WIDTH = 0.3  # a header spanning columns is at least this share of their spread wide
 _ZONE_SLACK_EM = 0.8  # values of two columns may seem to overlap by this much (estimated widths)
-_CELL_GAP_EM = 1.2  # pieces further apart than this on one line are separate cells
-_LINE_TOL = 0.45  # baselines within this share of the font size are one line
 _MAX_ROW_GAP = 3.2  # a table's lines are at most this many line heights apart
 _MAX_HEAD_LINES = 5
 _MIN_ROWS = 2
 _LABEL_WORDS = 16  # a label-only line longer than this is prose, and ends the table
-
-
-@dataclass
-class Piece:
-    """One visitor call: `start`/`end` are offsets in the page's plain text."""
-
-    text: str
-    x0: float
-    x1: float
-    y: float
-    size: float
-    start: int
-    end: int
-
-
-@dataclass
-class _Cell:
-    text: str
-    x0: float
-    x1: float
-    start: int
-    end: int
-
-    @property
-    def is_value(self) -> bool:
-        return bool(_VALUE.match(self.text))
-
-
-@dataclass
-class _Line:
-    y: float
-    size: float
-    cells: list[_Cell]
-
-    @property
-    def start(self) -> int:
-        return min(c.start for c in self.cells)
-
-    @property
-    def end(self) -> int:
-        return max(c.end for c in self.cells)
-
-    @property
-    def text(self) -> str:
-        return " ".join(c.text for c in self.cells)
-
-    def values(self, left: float) -> list[_Cell]:
-        return [c for c in self.cells if c.x0 >= left and (c.is_value or c.text in _CURRENCY)]
 
 
 @dataclass(frozen=True)
@@ -101,50 +48,9 @@ class FoundTable:
     top: float  # y of its first line (PDF points, larger is higher on the page)
 
 
-class Collector:
-    """visitor_text for pypdf's extract_text: the pieces with their positions."""
-
-    def __init__(self, clean: Any = None) -> None:
-        self.pieces: list[Piece] = []
-        self._clean = clean or (lambda t: t)
-        self.rotated = 0
-        self._offset = 0
-
-    def reset(self) -> None:
-        self.pieces = []
-        self.rotated = 0
-        self._offset = 0
-
-    def __call__(self, text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
-        start = self._offset
-        self._offset += len(text)
-        stripped = text.strip()
-        if not stripped or "\n" in stripped:
-            return
-        try:
-            a, b, c, d, e, f = (float(v) for v in tm)
-            ca, cb, cc, cd, ce, cf = (float(v) for v in cm)
-        except (TypeError, ValueError):
-            return
-        if abs(b) > 1e-6 or abs(cb) > 1e-6:
-            self.rotated += 1
-            return
-        scale = math.hypot(a, b) * math.hypot(ca, cb)
-        em = float(size or 0) * (scale or 1.0)
-        if not em or em > 200:
-            return
-        x = e * ca + f * cc + ce
-        y = e * cb + f * cd + cf
-        lead = len(text) - len(text.lstrip())
-        x0 = x + lead * 0.28 * em
-        first = start + lead
-        self.pieces.append(Piece(" ".join(self._clean(stripped).split()) or stripped, x0, x0 + len(stripped) * _CHAR_EM * em, y, em,
-                                 first, first + len(stripped)))
-
-
 def find_tables(pieces: list[Piece], text: str) -> list[FoundTable]:
     """The tables among a page's pieces, each with the span of `text` its lines cover."""
-    lines = _lines(pieces)
+    lines = page_lines(pieces)
     found: list[FoundTable] = []
     i = 0
     while i < len(lines):
@@ -158,38 +64,10 @@ def find_tables(pieces: list[Piece], text: str) -> list[FoundTable]:
     return _disjoint(found)
 
 
-def _lines(pieces: list[Piece]) -> list[_Line]:
-    lines: list[_Line] = []
-    for p in sorted(pieces, key=lambda p: (-p.y, p.x0)):
-        line = lines[-1] if lines else None
-        if line is not None and abs(line.y - p.y) <= _LINE_TOL * max(line.size, p.size):
-            line.cells.append(_Cell(p.text, p.x0, p.x1, p.start, p.end))
-            continue
-        lines.append(_Line(p.y, p.size, [_Cell(p.text, p.x0, p.x1, p.start, p.end)]))
-    for line in lines:
-        line.cells = _merge_cells(sorted(line.cells, key=lambda c: c.x0), line.size)
-    return lines
-
-
-def _merge_cells(cells: list[_Cell], size: float) -> list[_Cell]:
-    """Pieces of one line closer than a cell gap are one cell ("Total", "net sales")."""
-    out: list[_Cell] = []
-    for c in cells:
-        if (out and c.x0 - out[-1].x1 < _CELL_GAP_EM * size and not (c.is_value and out[-1].is_value)
-                and not (c.text in _CURRENCY and out[-1].is_value)):
-            last = out[-1]
-            if not (last.text in _CURRENCY and c.is_value) or c.x0 - last.x1 < 0.5 * size:
-                out[-1] = _Cell(f"{last.text} {c.text}", last.x0, max(last.x1, c.x1),
-                                min(last.start, c.start), max(last.end, c.end))
-                continue
-        out.append(c)
-    return out
-
-
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
 
-def _is_row(line: _Line) -> bool:
+def _is_row(line: Line) -> bool:
     """Values in at least one column to the right of something, or in two columns. A
     line of years alone ("2023  2022") heads the columns below it."""
     cells = line.cells
@@ -203,7 +81,7 @@ def _is_row(line: _Line) -> bool:
     return len(values) == 1 and len(cells) >= 2 and values[0].x0 - cells[0].x1 > 2 * line.size
 
 
-def _label_only(line: _Line, value_left: float, below: _Line | None = None) -> bool:
+def _label_only(line: Line, value_left: float, below: Line | None = None) -> bool:
     """One cell left of the values: a section label, or a label wrapped onto the row below
     (that row's label then goes on in lower case)."""
     if len(line.cells) != 1 or line.cells[0].x0 >= value_left:
@@ -214,7 +92,7 @@ def _label_only(line: _Line, value_left: float, below: _Line | None = None) -> b
     return nxt[:1].islower()
 
 
-def _table_at(lines: list[_Line], i: int, text: str) -> tuple[FoundTable, int, int] | None:
+def _table_at(lines: list[Line], i: int, text: str) -> tuple[FoundTable, int, int] | None:
     if not _is_row(lines[i]):
         return None
     # 1. the body: rows, and label-only lines between them (sections, wrapped labels)
@@ -303,24 +181,24 @@ def _table_at(lines: list[_Line], i: int, text: str) -> tuple[FoundTable, int, i
     return FoundTable(start, end, table, lines[first_line].y), first_line, body[-1]
 
 
-def _row_values(line: _Line) -> list[_Cell]:
+def _row_values(line: Line) -> list[Cell]:
     cells = line.cells[1:] if not line.cells[0].is_value else line.cells
-    return [c for c in cells if c.text not in _CURRENCY]
+    return [c for c in cells if c.text not in CURRENCY]
 
 
-def _zones(cells: list[_Cell]) -> list[tuple[float, float]]:
+def _zones(cells: list[Cell]) -> list[tuple[float, float]]:
     """Column extents: the union of overlapping value extents, left to right."""
     zones: list[list[float]] = []
     for c in sorted(cells, key=lambda c: c.x0):
         # x1 is estimated from the glyph count: a touch of overlap is not a shared column
-        if zones and c.x0 <= zones[-1][1] - _ZONE_SLACK_EM * (c.x1 - c.x0) / max(len(c.text), 1) / _CHAR_EM:
+        if zones and c.x0 <= zones[-1][1] - _ZONE_SLACK_EM * (c.x1 - c.x0) / max(len(c.text), 1) / CHAR_EM:
             zones[-1][1] = max(zones[-1][1], c.x1)
         else:
             zones.append([c.x0, c.x1])
     return [(a, b) for a, b in zones]
 
 
-def _zone_of(cell: _Cell, zones: list[tuple[float, float]]) -> int:
+def _zone_of(cell: Cell, zones: list[tuple[float, float]]) -> int:
     best, best_overlap = 0, -math.inf
     for n, (a, b) in enumerate(zones):
         overlap = min(b, cell.x1) - max(a, cell.x0)
@@ -329,7 +207,7 @@ def _zone_of(cell: _Cell, zones: list[tuple[float, float]]) -> int:
     return best
 
 
-def _header_like(line: _Line, left: float) -> bool:
+def _header_like(line: Line, left: float) -> bool:
     words = line.text.split()
     if len(words) > 2 * MAX_HEADER_WORDS or line.text.endswith((".", ":")) or (
             len(line.cells) == 1 and _UNITS.search(line.text)):
@@ -340,7 +218,7 @@ def _header_like(line: _Line, left: float) -> bool:
     return bool(over) and all(len(c.text.split()) <= MAX_HEADER_WORDS for c in over)
 
 
-def _headers(head: list[_Line], zones: list[tuple[float, float]], left: float) -> tuple[list[str], str]:
+def _headers(head: list[Line], zones: list[tuple[float, float]], left: float) -> tuple[list[str], str]:
     """Each column's header lines, top-down. The lowest header piece over a column is its
     anchor; a piece on a line above heads the columns whose anchors are nearest to it, so
     a spanning header ("Three Months Ended", centred over two columns) heads both, and one
@@ -373,7 +251,7 @@ def _headers(head: list[_Line], zones: list[tuple[float, float]], left: float) -
     return [" ".join(p) for p in parts], " ".join(stub)
 
 
-def _spanned(cell: _Cell, anchors: list[float], pitch: float, near: list[int]) -> tuple[range, float]:
+def _spanned(cell: Cell, anchors: list[float], pitch: float, near: list[int]) -> tuple[range, float]:
     """The run of columns a header piece heads, and by how far it misses their centre: of
     the consecutive columns nearer to it than to any other piece of its line (`near`),
     the widest run centred on it (a header is centred over the columns it spans)."""
@@ -395,17 +273,17 @@ def _spanned(cell: _Cell, anchors: list[float], pitch: float, near: list[int]) -
     return min(runs, key=lambda r: r[0])[::-1]
 
 
-def _dist(cell: _Cell, x: float) -> float:
+def _dist(cell: Cell, x: float) -> float:
     return max(cell.x0 - x, x - cell.x1, 0.0)
 
 
-def _rows(lines: list[_Line], zones: list[tuple[float, float]], left: float) -> list[Row]:
+def _rows(lines: list[Line], zones: list[tuple[float, float]], left: float) -> list[Row]:
     margin = min(c.x0 for ln in lines for c in ln.cells)
     rows: list[Row] = []
     section, section_indent = "", -1
     pending = ""  # a wrapped label's first line
     for line in lines:
-        label_cells = [c for c in line.cells if c.x1 <= left and not c.is_value and c.text not in _CURRENCY]
+        label_cells = [c for c in line.cells if c.x1 <= left and not c.is_value and c.text not in CURRENCY]
         label = " ".join(c.text for c in label_cells)
         indent = round((label_cells[0].x0 - margin) / line.size) if label_cells else 0
         if not _is_row(line):
@@ -424,7 +302,7 @@ def _rows(lines: list[_Line], zones: list[tuple[float, float]], left: float) -> 
         for c in line.cells:
             if c in label_cells:
                 continue
-            if c.text in _CURRENCY:
+            if c.text in CURRENCY:
                 currency = c.text
                 continue
             n = _zone_of(c, zones)
@@ -444,7 +322,7 @@ def _rows(lines: list[_Line], zones: list[tuple[float, float]], left: float) -> 
 Box = tuple[float, float, float, float]
 
 
-def _box(first: _Cell, last: _Cell, line: _Line) -> Box:
+def _box(first: Cell, last: Cell, line: Line) -> Box:
     """(x0, y0, x1, y1) in PDF points, y up; x1 estimated from the glyph count."""
     return (round(first.x0, 1), round(line.y - 0.25 * line.size, 1), round(last.x1, 1),
             round(line.y + 0.8 * line.size, 1))
