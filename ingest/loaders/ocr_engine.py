@@ -96,25 +96,46 @@ def models_dir() -> Path:
     return root
 
 
+# What each `ocr_languages` choice lets the recogniser output (code point ranges, end
+# excluded). The model reads Chinese, Japanese and Latin-script text; limiting it to the
+# scripts the user reads stops look-alike CJK characters from replacing Latin ones.
+_LATIN = ((0x20, 0x250), (0x370, 0x400), (0x1E00, 0x1F00), (0x2000, 0x2300))
+_CJK = ((0x3000, 0x3040), (0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0xFF00, 0xFFF0),
+        (0x20000, 0x30000))
+_KANA = ((0x3040, 0x3100), (0x31F0, 0x3200))
+SCRIPTS: dict[str, tuple[tuple[int, int], ...]] = {
+    "latin": _LATIN,
+    "latin+chinese": _LATIN + _CJK,
+    "latin+japanese": _LATIN + _CJK + _KANA,
+}
+
+
 class OcrEngine:
     """Detection + recognition sessions, loaded on first use."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int = 0) -> None:
+    def __init__(self, languages: str = "latin", model_dir: Path | None = None, threads: int = 0) -> None:
+        if languages not in SCRIPTS:
+            raise ValueError(f"unknown OCR languages {languages!r}; one of {', '.join(SCRIPTS)}")
+        self._ranges = SCRIPTS[languages]
         self._dir = model_dir
         self._threads = threads
         self._det: Any = None
         self._rec: Any = None
         self._charset: list[str] = []
+        self._banned: Any = None  # classes outside the chosen scripts
 
     @staticmethod
     @functools.cache
-    def shared(threads: int = 0) -> OcrEngine:
-        """One engine per process (a parser worker reads many pages; the models load once)."""
-        return OcrEngine(threads=threads)
+    def shared(languages: str = "latin") -> OcrEngine:
+        """One engine per process and languages (a parser worker reads many pages; the
+        models load once)."""
+        return OcrEngine(languages)
 
     def _load(self) -> None:
         if self._det is not None:
             return
+        import numpy as np
+
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -129,6 +150,8 @@ class OcrEngine:
         self._rec = ort.InferenceSession(str(root / "rec" / "rec.onnx"), opts, providers=providers)
         keys = (root / "ppocrv5_dict.txt").read_text(encoding="utf-8").splitlines()
         self._charset = ["", *keys, " "]  # CTC blank first; the space the model was trained with last
+        self._banned = np.array([bool(c) and not any(a <= ord(c[0]) < b for a, b in self._ranges)
+                                 for c in self._charset])
 
     def read(self, image: Any) -> OcrPage:
         """Lines of a PIL image (any mode) or a 2-D uint8 grey array, in reading order."""
@@ -201,6 +224,9 @@ class OcrEngine:
         """Greedy CTC: best class per step, repeats collapsed, blanks dropped."""
         import numpy as np
 
+        if self._banned is not None and self._banned.any():
+            probs = probs[:, : len(self._banned)].copy()
+            probs[:, self._banned] = 0.0
         best = probs.argmax(axis=1)
         conf = probs.max(axis=1)
         keep = best != 0

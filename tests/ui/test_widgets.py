@@ -143,15 +143,17 @@ def test_drop_classification_says_which_and_why(tmp_path):
 
     good = tmp_path / "notes.txt"
     good.write_text("hello")
-    odd = tmp_path / "photo.jpg"
-    odd.write_bytes(b"\xff\xd8")
+    odd = tmp_path / "song.mp3"
+    odd.write_bytes(b"ID3")
+    scan = tmp_path / "photo.jpg"  # read by OCR
+    scan.write_bytes(b"\xff\xd8")
     folder = tmp_path / "dir"
     folder.mkdir()
-    plan = classify([QUrl.fromLocalFile(str(p)) for p in (good, odd, folder, tmp_path / "gone.pdf")]
+    plan = classify([QUrl.fromLocalFile(str(p)) for p in (good, odd, scan, folder, tmp_path / "gone.pdf")]
                     + [QUrl("https://example.com/x.pdf")])
-    assert plan.files == [good] and plan.folders == [folder]
+    assert plan.files == [good, scan] and plan.folders == [folder]
     reasons = {Path(r.path).name if "://" not in r.path else r.path: r.reason for r in plan.refused}
-    assert "not supported" in reasons["photo.jpg"] and ".jpg" in reasons["photo.jpg"]
+    assert "not supported" in reasons["song.mp3"] and ".mp3" in reasons["song.mp3"]
     assert "does not exist" in reasons["gone.pdf"]
     assert "on this computer" in reasons["https://example.com/x.pdf"]
 
