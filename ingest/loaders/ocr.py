@@ -44,8 +44,10 @@ def read_pages(pages: Iterable[tuple[int, PageImage]], total: int, languages: st
     failed: list[int] = []
     first_error = ""
     done = 0
+    progress.report(done, total)  # before the renderer or the models load: the time limit grows now
     for page_no, image in pages:
-        progress.report(done, total)
+        if done:
+            progress.report(done, total)
         try:
             page = engine.read(_grey(image()))
         except MemoryError:
@@ -116,8 +118,8 @@ def _check_pixels(size: tuple[int, int], limits: Any) -> None:
     if width < 1 or height < 1:
         raise LoadError(FileErrorKind.CORRUPT, f"the image is {width} × {height} pixels")
     if width * height > limits.max_image_pixels:
-        raise LoadError(FileErrorKind.TOO_LARGE, f"{width:,} × {height:,} pixels > "
-                                                 f"{limits.max_image_pixels / 1e6:.0f} megapixels")
+        raise LoadError(FileErrorKind.TOO_LARGE, f"{width:,} × {height:,} pixels ({width * height / 1e6:,.0f} "
+                                                 f"megapixels) > {limits.max_image_pixels / 1e6:.0f} megapixels")
 
 
 def _grey(image: Any) -> Any:

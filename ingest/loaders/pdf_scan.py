@@ -5,10 +5,11 @@ nearly empty (a scanner's page stamp) or garbage (a broken invisible layer). Bor
 pages are never rendered: the check reads only the text pypdf already extracted, and
 opens the file again only when some page came out (nearly) empty.
 
-Pages are rendered by QtPdf (pdfium, in the PySide6-Pdf wheel Docent ships) to a grey
-image at 200 dpi. QtPdf renders without a QGuiApplication, so this works in the
-headless parser worker; no Qt widget is involved. Where PySide6 is not installed, the
-page's largest embedded image is used instead (a scan is one image per page).
+A scanned page is one image; that image, decoded by pypdf and Pillow, is what OCR reads
+(turned as the page's /Rotate turns it). Rendering the page instead (QtPdf's pdfium) is not
+possible in the parser worker: pdfium reserves gigabytes of address space up front and
+aborts (SIGTRAP) under the worker's memory cap. Limits: a page scanned as several strips
+is read from its largest strip only; text drawn as vector art over the scan is not read.
 """
 from __future__ import annotations
 
@@ -19,11 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.document import Document
-from ingest.errors import FileErrorKind, LoadError
 from ingest.loaders.ocr import PageImage, read_pages
 
-_DPI = 200
-_MAX_RENDER_SIDE = 4000  # px: a poster-sized page is rendered smaller than 200 dpi
 _MIN_TEXT_CHARS = 30  # letters and digits: fewer is a stamp or a page number, not a text layer
 _MIN_IMAGE_PIXELS = 300 * 300  # smaller images are logos and signatures, not scans
 _WORD = re.compile(r"[A-Za-z]+")
@@ -49,7 +47,7 @@ def load_pdf_with_ocr(path: Path, limits: Any) -> Document:
         doc.warnings.append(f"only the first {limits.ocr_max_pages} of {len(scans)} scanned pages were read "
                             "by OCR (ocr_max_pages)")
         scans = scans[: limits.ocr_max_pages]
-    outcome = read_pages(_page_images(path, scans), len(scans), limits.ocr_languages)
+    outcome = read_pages(_page_images(path, scans, limits), len(scans), limits.ocr_languages)
     replaced = set(scans)
     kept = [b for b in doc.blocks if b.page not in replaced]
     doc.blocks = sorted(kept + outcome.blocks, key=lambda b: b.page or 0)  # stable: each page's order kept
@@ -78,99 +76,67 @@ def usable_text(text: str) -> bool:
 
 def scanned_pages(path: Path, pages: list[int]) -> list[int]:
     """Those of `pages` (1-based) that draw a large image: candidates for OCR."""
-    from pypdf import PdfReader
-
-    reader = PdfReader(path)
-    if reader.is_encrypted:
-        reader.decrypt("")
+    reader = _reader(path)
     found = []
     for page_no in pages:
         try:
-            if _largest_image(reader.pages[page_no - 1].get("/Resources"), depth=0) >= _MIN_IMAGE_PIXELS:
-                found.append(page_no)
+            pixels, _ = _largest_image(reader.pages[page_no - 1], depth=0)
         except Exception:  # a damaged resource dictionary: not a page we can say is a scan
             continue
+        if pixels >= _MIN_IMAGE_PIXELS:
+            found.append(page_no)
     return found
 
 
-def _largest_image(resources: Any, depth: int) -> int:
-    """Pixels of the largest image XObject in `resources`, through nested forms."""
-    if resources is None or depth > 4:
-        return 0
-    xobjects = resources.get_object().get("/XObject")
-    if xobjects is None:
-        return 0
-    best = 0
-    for ref in xobjects.get_object().values():
-        obj = ref.get_object()
-        subtype = obj.get("/Subtype")
-        if subtype == "/Image":
-            best = max(best, int(obj.get("/Width", 0)) * int(obj.get("/Height", 0)))
-        elif subtype == "/Form":
-            best = max(best, _largest_image(obj.get("/Resources"), depth + 1))
-    return best
-
-
-def _page_images(path: Path, pages: list[int]) -> Iterator[tuple[int, PageImage]]:
-    try:
-        from PySide6.QtPdf import QPdfDocument  # noqa: F401 (only whether QtPdf is here)
-    except ImportError:
-        yield from _embedded_images(path, pages)
-        return
-    document = _open_qtpdf(path)
-    try:
-        for page_no in pages:
-            yield page_no, (lambda n=page_no: _render(document, n - 1))
-    finally:
-        document.close()
-
-
-def _open_qtpdf(path: Path) -> Any:
-    from PySide6.QtPdf import QPdfDocument
-
-    document = QPdfDocument()
-    error = document.load(str(path))
-    if error != QPdfDocument.Error.None_:
-        name = getattr(error, "name", str(error))
-        if name == "IncorrectPassword":
-            raise LoadError(FileErrorKind.ENCRYPTED)
-        raise LoadError(FileErrorKind.CORRUPT, f"the page renderer could not open it ({name})")
-    return document
-
-
-def _render(document: Any, index: int) -> Any:
-    """Page `index` as a grey PIL image on white, at _DPI."""
-    import numpy as np
-    from PIL import Image
-    from PySide6.QtCore import QSize
-    from PySide6.QtGui import QImage
-
-    size = document.pagePointSize(index)
-    scale = min(_DPI / 72, _MAX_RENDER_SIDE / max(size.width(), size.height(), 1))
-    width, height = max(1, int(size.width() * scale)), max(1, int(size.height() * scale))
-    image = document.render(index, QSize(width, height))
-    if image.isNull():
-        raise RuntimeError("the page could not be rendered")
-    image = image.convertToFormat(QImage.Format.Format_ARGB32)  # BGRA in memory, not premultiplied
-    rows = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes()).reshape(height, -1)
-    bgra = rows[:, : width * 4].reshape(height, width, 4).astype(np.float32)
-    grey = bgra[..., 2] * 0.299 + bgra[..., 1] * 0.587 + bgra[..., 0] * 0.114
-    alpha = bgra[..., 3] / 255.0
-    return Image.fromarray(np.clip(grey * alpha + 255.0 * (1.0 - alpha), 0, 255).astype(np.uint8))
-
-
-def _embedded_images(path: Path, pages: list[int]) -> Iterator[tuple[int, PageImage]]:
+def _reader(path: Path) -> Any:
     from pypdf import PdfReader
 
     reader = PdfReader(path)
     if reader.is_encrypted:
-        reader.decrypt("")
+        reader.decrypt("")  # load_pdf has already refused files this does not open
+    return reader
 
-    def largest(index: int) -> Any:
-        images = list(reader.pages[index].images)
-        if not images:
-            raise RuntimeError("the page's image could not be decoded")
-        return max((img.image for img in images), key=lambda im: im.size[0] * im.size[1])
 
+def _largest_image(holder: Any, depth: int) -> tuple[int, list[str]]:
+    """(pixels, name path) of the largest image XObject drawn from `holder` (a page or a
+    form), through nested forms; the path is what pypdf's `page.images[...]` takes."""
+    resources = holder.get("/Resources")
+    if resources is None or depth > 4:
+        return 0, []
+    xobjects = resources.get_object().get("/XObject")
+    if xobjects is None:
+        return 0, []
+    best: tuple[int, list[str]] = (0, [])
+    for name, ref in xobjects.get_object().items():
+        obj = ref.get_object()
+        subtype = obj.get("/Subtype")
+        if subtype == "/Image":
+            found = (int(obj.get("/Width", 0)) * int(obj.get("/Height", 0)), [str(name)])
+        elif subtype == "/Form":
+            pixels, path = _largest_image(obj, depth + 1)
+            found = (pixels, [str(name), *path])
+        else:
+            continue
+        best = max(best, found, key=lambda f: f[0])
+    return best
+
+
+def _page_images(path: Path, pages: list[int], limits: Any) -> Iterator[tuple[int, PageImage]]:
+    reader = _reader(path)
     for page_no in pages:
-        yield page_no, (lambda n=page_no: largest(n - 1))
+        yield page_no, (lambda n=page_no: _page_image(reader.pages[n - 1], limits))
+
+
+def _page_image(page: Any, limits: Any) -> Any:
+    """The page's scan, upright as the page is shown. Its size is checked before it is
+    decoded: a 20,000 x 20,000 px image fails this page, not the worker's memory."""
+    pixels, name = _largest_image(page, depth=0)
+    if not name:
+        raise RuntimeError("the page has no image")
+    if pixels > limits.max_image_pixels:
+        raise RuntimeError(f"its image has {pixels / 1e6:,.0f} megapixels > {limits.max_image_pixels / 1e6:.0f}")
+    image = page.images[name if len(name) > 1 else name[0]].image
+    rotation = int(page.get("/Rotate", 0) or 0) % 360
+    if rotation:  # /Rotate turns the page clockwise for display; PIL's rotate is anticlockwise
+        image = image.rotate(-rotation, expand=True)
+    return image
