@@ -138,6 +138,7 @@ class OcrEngine:
         self._rec: Any = None
         self._charset: list[str] = []
         self._banned: Any = None  # classes outside the chosen scripts
+        self._words: Any = None  # spaces back into run-together capitals (ocr_words)
 
     @staticmethod
     @functools.cache
@@ -169,6 +170,9 @@ class OcrEngine:
         providers = ["CPUExecutionProvider"]
         self._det = ort.InferenceSession(str(root / "det" / "det.onnx"), opts, providers=providers)
         self._rec = ort.InferenceSession(str(root / "rec" / "rec.onnx"), opts, providers=providers)
+        from ingest.loaders.ocr_words import Splitter
+
+        self._words = Splitter.shared()
         keys = (root / "ppocrv5_dict.txt").read_text(encoding="utf-8").splitlines()
         self._charset = ["", *keys, " "]  # CTC blank first; the space the model was trained with last
         self._banned = np.array([bool(c) and not any(a <= ord(c[0]) < b for a, b in self._ranges)
@@ -238,7 +242,7 @@ class OcrEngine:
             for (box, _), p in zip(batch, probs):
                 text, score = self._decode(p)
                 if text.strip() and score >= _MIN_SCORE:
-                    lines.append(OcrLine(_LOST_SPACE.sub(r"\1, \2", text.strip()), box, score))
+                    lines.append(OcrLine(self._words.fix(_LOST_SPACE.sub(r"\1, \2", text.strip())), box, score))
         return lines
 
     def _decode(self, probs: Any) -> tuple[str, float]:

@@ -131,6 +131,19 @@ def test_usable_text_tells_a_text_layer_from_a_stamp_or_garbage():
     assert usable_text("Revenue 81,797 82,959 293,787 304,182 Cost 45,384 47,074 165,066 171,495")
 
 
+def test_run_together_capitals_get_their_spaces_back_and_real_words_stay_whole():
+    from ingest.loaders.ocr_words import Splitter
+
+    split = Splitter.shared().fix
+    assert split("CONDENSEDCONSOLIDATEDSTATEMENTSOFOPERATIONS") == "CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS"
+    assert split("PART I. FINANCIALINFORMATION") == "PART I. FINANCIAL INFORMATION"
+    assert split("STATEMENTS OFINCOME (Unaudited)") == "STATEMENTS OF INCOME (Unaudited)"
+    for word in ("STOCKHOLDERS", "INTANGIBLE", "NONMARKETABLE", "UNAUDITED", "NVIDIA", "INFORMATION"):
+        assert split(f"{word} EQUITY") == f"{word} EQUITY"
+    assert split("ITEM1. Balance at October31, 2022 in Q3") == "ITEM 1. Balance at October 31, 2022 in Q3"
+    assert Splitter({}).fix("FINANCIALINFORMATION ITEM2") == "FINANCIALINFORMATION ITEM 2"  # no dictionary
+
+
 def test_languages_limit_what_the_recogniser_may_write(scans):
     from ingest.loaders.ocr_engine import OcrEngine
 
