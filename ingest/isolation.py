@@ -298,8 +298,8 @@ class _PoolState:
                     if len(message) == 2:  # pages of a scan read so far
                         if message[0] == job_id:
                             limit = max(limit, self.time_limit(message[1]))
-                            if self.on_progress is not None:
-                                self.on_progress(path, message[1])
+                            if (listener := self.on_progress) is not None:
+                                listener(path, message[1])
                         continue
                     got_id, doc, kind, detail, secs = message
                     if got_id == job_id:  # always, with one job per worker; be safe anyway
@@ -370,6 +370,12 @@ class ParserPool:
 
     def load(self, path: Path) -> LoadResult:
         return self.submit(path).result()
+
+    def set_progress(self, on_progress: ProgressFn | None) -> ProgressFn | None:
+        """Who hears of scanned pages read from now on (ingest.pipeline, per index run);
+        returns who did."""
+        previous, self._state.on_progress = self._state.on_progress, on_progress
+        return previous
 
     def close(self, wait: bool = True) -> None:
         """wait=True finishes queued and running parses first; wait=False cancels

@@ -219,6 +219,18 @@ def test_the_worker_gives_a_scan_more_time_per_page_and_reports_it(tmp_path):
 
 
 @pytest.mark.slow
+def test_indexing_a_scan_reports_its_pages_as_they_are_read(library, tmp_path, scans):
+    image_pdf(tmp_path / "scan.pdf", scans)
+    heard = []
+    report = library.indexer.index_paths([tmp_path / "scan.pdf"], progress=heard.append)
+    assert report.indexed == 1 and not report.failures
+    pages = [(p.done, p.total) for p in heard if p.phase == "pages"]
+    assert pages == [(0, 2), (1, 2), (2, 2)] and {p.path for p in heard if p.phase == "pages"} == {
+        str(tmp_path / "scan.pdf")}
+    assert library.indexer.pool.set_progress(None) is None  # the run's listener is gone with the run
+
+
+@pytest.mark.slow
 def test_image_formats_and_tiff_pages_in_the_parser_worker(tmp_path, scans):
     from ingest.isolation import ParserPool
 

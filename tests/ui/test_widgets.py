@@ -49,6 +49,15 @@ def test_progress_text_moves_per_file_and_never_says_a_bare_percent():
     assert "0 of 20" in a and "q1.pdf" in a and "%" not in a
     assert "1 of 20" in b and "q2.pdf" in b and "5 min" in b
     assert progress_text(IndexProgress("idle", errors=2)).startswith("Up to date")
+    scan = progress_text(IndexProgress("indexing", done=1, total=20, current="/x/scan.pdf", scan="/x/scan.pdf",
+                                       scan_done=11, scan_total=40))
+    assert scan.endswith("scan.pdf · page 12 of 40 (reading the scan)")
+    ahead = progress_text(IndexProgress("indexing", done=1, total=20, current="/x/q2.pdf", scan="/x/scan.pdf",
+                                        scan_done=0, scan_total=40))
+    assert "q2.pdf" in ahead and ahead.endswith("scan.pdf: page 1 of 40 (reading the scan)")
+    done = progress_text(IndexProgress("indexing", done=1, total=20, current="/x/q2.pdf", scan="/x/scan.pdf",
+                                       scan_done=40, scan_total=40))
+    assert "reading the scan" not in done
 
 
 def test_stream_renders_on_a_timer_not_per_token(qtbot):
