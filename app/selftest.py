@@ -25,6 +25,7 @@ SAMPLE_PDF = "lighthouse-log.pdf"
 SAMPLE_TEXT = "field-notes.txt"
 QUESTION = "When was the lighthouse on Corran Point first lit?"
 EXPECTED_FACT = "1871"  # in the PDF only; a tiny model may not repeat it, so it is reported, not required
+OCR_LINE = "Corran Point light first lit in 1871"  # drawn into an image, read back by OCR
 
 
 @dataclass
@@ -155,6 +156,7 @@ def _run(report: SelfTestReport, model: Path, work: Path, max_tokens: int) -> No
     if not report.check("bundled samples present", (samples / SAMPLE_PDF).is_file()
                         and (samples / SAMPLE_TEXT).is_file(), str(samples)):
         return
+    _check_ocr(report)
     if not report.check("model file exists", model.is_file(), str(model)):
         return
     docs = work / "docs"
@@ -170,6 +172,24 @@ def _run(report: SelfTestReport, model: Path, work: Path, max_tokens: int) -> No
             os.environ.pop("DOCENT_HOME", None)
         else:
             os.environ["DOCENT_HOME"] = saved
+
+
+def _check_ocr(report: SelfTestReport) -> None:
+    """The OCR models and onnxruntime are in the install: a line drawn with Pillow's own
+    font is read back word for word."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ingest.loaders.ocr_engine import OcrEngine
+
+    t = time.perf_counter()
+    image = Image.new("L", (1000, 140), 255)
+    ImageDraw.Draw(image).text((30, 40), OCR_LINE, fill=0, font=ImageFont.load_default(size=36))
+    try:
+        read = OcrEngine().read(image).text
+    except Exception as e:  # missing models or onnxruntime: a failed check, not a crash
+        read = f"{type(e).__name__}: {e}"
+    report.seconds["ocr"] = round(time.perf_counter() - t, 3)
+    report.check("OCR reads a line from an image", read.split() == OCR_LINE.split(), read)
 
 
 def _index_and_ask(report: SelfTestReport, model: Path, home: Path, files: list[Path],

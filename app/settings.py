@@ -110,6 +110,12 @@ class Settings:
                                    300.0, minimum=1, maximum=86_400, restart=True)
     parse_memory_mb: int = _desc("Memory cap for the parser worker process.", 3072,
                                  minimum=256, maximum=1_048_576, restart=True)
+    ocr: str = _desc("Read scanned PDF pages and image files (PNG, JPEG, TIFF, WebP) by OCR, on this "
+                     "machine. 'off' indexes only text layers; images are then reported as having "
+                     "no text.", "on", choices=("on", "off"), restart=True)
+    ocr_languages: str = _desc("Scripts OCR may read: 'latin' (English, French, German, Spanish, …), "
+                               "or Latin with Chinese or with Japanese.", "latin",
+                               choices=("latin", "latin+chinese", "latin+japanese"), restart=True)
     watched_folders: list[str] = _desc("Folders kept in sync with the index by `docent serve` "
                                        "and the window (`docent watch PATH`).", factory=list)
     ignore_patterns: list[str] = _desc("Paths never indexed inside watched folders, gitignore "

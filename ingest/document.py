@@ -84,7 +84,7 @@ class Document:
     """A successfully parsed file."""
 
     path: Path
-    kind: str  # "pdf", "text", "markdown", "html", "docx"
+    kind: str  # "pdf", "text", "markdown", "html", "docx", "image" (read by OCR)
     blocks: list[Block] = field(default_factory=list)
     page_count: int | None = None
     title: str | None = None

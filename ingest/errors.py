@@ -15,7 +15,7 @@ class FileErrorKind(str, Enum):
     VANISHED = "vanished"  # listed, then gone before it could be read
     TIMEOUT = "timeout"  # parser took longer than the limit
     OUT_OF_MEMORY = "out_of_memory"  # parser exceeded the memory cap
-    NO_TEXT = "no_text"  # parsed, but no extractable text (e.g. scanned PDF)
+    NO_TEXT = "no_text"  # parsed, but no text: no text layer and none read by OCR (or OCR off)
     INTERNAL = "internal"  # a bug in Docent: reported, never silent
 
 
@@ -30,7 +30,7 @@ MESSAGES: dict[FileErrorKind, str] = {
     FileErrorKind.VANISHED: "The file disappeared before it could be read.",
     FileErrorKind.TIMEOUT: "Parsing took too long and was stopped.",
     FileErrorKind.OUT_OF_MEMORY: "Parsing needed more memory than allowed and was stopped.",
-    FileErrorKind.NO_TEXT: "No text could be extracted (a scanned document needs OCR).",
+    FileErrorKind.NO_TEXT: "No text was found: the file has no text layer, and OCR read none from it.",
     FileErrorKind.INTERNAL: "Docent failed on this file; please report it.",
 }
 

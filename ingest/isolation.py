@@ -12,6 +12,7 @@ must keep heavy imports inside functions. A warning is logged if it does not.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import itertools
 import logging
 import multiprocessing as mp
@@ -28,12 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest import progress
 from ingest.child_start import ChildDidNotStart, StartInterrupted, await_hello
 from ingest.document import Document
 from ingest.errors import FileErrorKind, LoadError
 from ingest.loaders import LoadLimits, load_document
 
 LoadFn = Callable[[Path, LoadLimits], Document]
+ProgressFn = Callable[[Path, progress.PageProgress], None]  # pages of a scan read so far
 Reply = tuple[Document | None, str | None, str, float]  # document, error kind value, detail, seconds
 
 _STARTUP_TIMEOUT_S = 60.0
@@ -95,7 +98,8 @@ def _worker_main(conn: Any, memory_limit_mb: int, limits: LoadLimits, load_fn: L
     conn.send(sorted(_HEAVY_MODULES & sys.modules.keys()))  # "ready"
     while (msg := _recv_or_none(conn)) is not None:
         job_id, path = msg
-        doc, kind, detail, secs = _run_one(load_fn, Path(path), limits)
+        with progress.reporting(functools.partial(_send_progress, conn, job_id)):
+            doc, kind, detail, secs = _run_one(load_fn, Path(path), limits)
         try:
             conn.send((job_id, doc, kind, detail, secs))
         except MemoryError:
@@ -104,6 +108,10 @@ def _worker_main(conn: Any, memory_limit_mb: int, limits: LoadLimits, load_fn: L
             conn.send((job_id, None, FileErrorKind.INTERNAL.value, f"result not sendable: {exc}", secs))
         if kind == FileErrorKind.OUT_OF_MEMORY.value:
             return  # the heap after a MemoryError is suspect: the parent starts a fresh worker
+
+
+def _send_progress(conn: Any, job_id: int, page: progress.PageProgress) -> None:
+    conn.send((job_id, page))  # two items: the parent tells it from a reply (five)
 
 
 def _recv_or_none(conn: Any) -> Any:
@@ -225,10 +233,12 @@ class _PoolState:
     """Everything the dispatcher threads share. It holds no reference to the
     ParserPool, so an unreferenced pool is collected and its finalizer runs."""
 
-    def __init__(self, timeout_s: float, limits: LoadLimits, load_fn: LoadFn) -> None:
+    def __init__(self, timeout_s: float, limits: LoadLimits, load_fn: LoadFn,
+                 on_progress: ProgressFn | None = None) -> None:
         self.timeout_s = timeout_s
         self.limits = limits
         self.load_fn = load_fn
+        self.on_progress = on_progress
         self.jobs: queue.SimpleQueue[tuple[cf.Future[LoadResult], Path] | None] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.workers: list[_Worker] = []
@@ -254,7 +264,13 @@ class _PoolState:
                 worker.discard(graceful=not self.stop.is_set())
 
     def run_here(self, path: Path) -> LoadResult:
-        return _result(path, *_run_one(self.load_fn, path, self.limits))
+        report = functools.partial(self.on_progress, path) if self.on_progress else None
+        with progress.reporting(report):
+            return _result(path, *_run_one(self.load_fn, path, self.limits))
+
+    def time_limit(self, page: progress.PageProgress | None) -> float:
+        """Seconds a parse may take: the file's limit, plus per page its scan has to OCR."""
+        return self.timeout_s + (page.total * self.limits.ocr_page_timeout_s if page else 0.0)
 
     def run_isolated(self, worker: _Worker, path: Path) -> LoadResult | None:
         """The parse's result; None if close() interrupted it."""
@@ -265,20 +281,27 @@ class _PoolState:
             return LoadResult(path, None, FileErrorKind.INTERNAL, f"could not start a parser process: {exc}")
         t0 = time.monotonic()  # after start-up: spawning a replacement is not the file's fault
         job_id = next(self.job_ids)
-        deadline = t0 + self.timeout_s
+        limit = self.time_limit(None)
         try:
             worker.conn.send((job_id, str(path)))
             while True:
                 if self.stop.is_set():
                     worker.discard()
                     return None
-                remaining = deadline - time.monotonic()
+                remaining = t0 + limit - time.monotonic()
                 if remaining <= 0:
                     worker.discard()
-                    return LoadResult(path, None, FileErrorKind.TIMEOUT, f"stopped after {self.timeout_s:g} s",
+                    return LoadResult(path, None, FileErrorKind.TIMEOUT, f"stopped after {limit:g} s",
                                       time.monotonic() - t0)
                 if worker.conn.poll(min(_POLL_S, remaining)):
-                    got_id, doc, kind, detail, secs = worker.conn.recv()
+                    message = worker.conn.recv()
+                    if len(message) == 2:  # pages of a scan read so far
+                        if message[0] == job_id:
+                            limit = max(limit, self.time_limit(message[1]))
+                            if (listener := self.on_progress) is not None:
+                                listener(path, message[1])
+                        continue
+                    got_id, doc, kind, detail, secs = message
                     if got_id == job_id:  # always, with one job per worker; be safe anyway
                         break
         except (EOFError, OSError):
@@ -314,12 +337,15 @@ class ParserPool:
 
     workers=0 parses in-process on one thread, without isolation or timeout
     (tests, debugging). `load_fn` must be a module-level function, so that
-    spawned workers can import it.
+    spawned workers can import it. A file whose scanned pages are read by OCR gets
+    `limits.ocr_page_timeout_s` more per page on top of `timeout_s`, and each page read
+    is passed to `on_progress` (called on a dispatcher thread).
     """
 
     def __init__(self, workers: int = 1, timeout_s: float = 120.0, memory_limit_mb: int = 2048,
-                 limits: LoadLimits = LoadLimits(), load_fn: LoadFn = load_document) -> None:
-        self._state = state = _PoolState(timeout_s, limits, load_fn)
+                 limits: LoadLimits = LoadLimits(), load_fn: LoadFn = load_document,
+                 on_progress: ProgressFn | None = None) -> None:
+        self._state = state = _PoolState(timeout_s, limits, load_fn, on_progress)
         self._lock = threading.Lock()
         self._closed = False
         if workers > 0:
@@ -344,6 +370,12 @@ class ParserPool:
 
     def load(self, path: Path) -> LoadResult:
         return self.submit(path).result()
+
+    def set_progress(self, on_progress: ProgressFn | None) -> ProgressFn | None:
+        """Who hears of scanned pages read from now on (ingest.pipeline, per index run);
+        returns who did."""
+        previous, self._state.on_progress = self._state.on_progress, on_progress
+        return previous
 
     def close(self, wait: bool = True) -> None:
         """wait=True finishes queued and running parses first; wait=False cancels

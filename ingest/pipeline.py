@@ -65,7 +65,8 @@ class IndexReport:
 
 @dataclass(frozen=True)
 class Progress:
-    """Emitted as work advances; `phase` is scanned | file_done | finished."""
+    """Emitted as work advances; `phase` is scanned | file_done | finished, or pages: `done`
+    of `total` pages of the scan `path` read by OCR so far (from the parser's thread)."""
 
     phase: str
     done: int = 0
@@ -170,7 +171,14 @@ class Indexer:
 
         todo = [w for f in found.files if (w := self._plan(f, report)) is not None]
         emit(Progress("scanned", 0, len(todo)))
-        self._run(todo, report, emit)
+        set_progress = getattr(self.pool, "set_progress", None)
+        heard = set_progress(lambda path, page: emit(Progress("pages", page.done, page.total, str(path)))) \
+            if set_progress and progress else None
+        try:
+            self._run(todo, report, emit)
+        finally:
+            if set_progress and progress:
+                set_progress(heard)
         report.seconds = time.perf_counter() - t0
         emit(Progress("finished", len(todo), len(todo)))
         return report

@@ -121,7 +121,6 @@ def transformers_model_excludes(models_dir: Path) -> list[str]:
 EXCLUDES = [
     "tkinter", "_tkinter", "turtle", "idlelib", "pydoc_data", "lib2to3",
     "pytest", "_pytest", "pytestqt", "IPython", "jupyter", "notebook", "matplotlib", "pandas",
-    "onnxruntime",  # Chroma's default embedding function only: Docent passes its own vectors
     "llama_cpp.server", "fastapi", "uvicorn", "starlette", "sse_starlette", "starlette_context",
     "chromadb.server", "chromadb.cli", "chromadb.test", "chromadb.app",
     "torch.utils.tensorboard", "tensorboard", "torchvision", "torchaudio", "triton",
@@ -142,7 +141,9 @@ FORBIDDEN = (
     "*libcuda*", "*libcudnn*", "*libcublas*", "*libnccl*", "*libcufft*", "*libcusparse*",
     "*libnvrtc*", "*libnvJitLink*", "nvidia/*", "*QtWebEngine*", "*Qt6WebEngine*",
     "*Qt6*Quick*", "*Qt6*Qml*", "*QtQuick*", "*QtQml*", "*pyside6qml*", "*/qml/*", "*libtorch_cuda*",
-    "*onnxruntime*",
+    # onnxruntime is bundled since OCR (ingest/loaders/ocr_engine.py) runs on it; its GPU
+    # providers are not
+    "*onnxruntime_providers_cuda*", "*onnxruntime_providers_tensorrt*",
 )
 
 # Files PyInstaller's own hooks collect that Docent does not use.

@@ -96,6 +96,9 @@ class IndexProgress:
     errors: int = 0
     current: str = ""  # the file being indexed now
     eta_s: float | None = None
+    scan: str = ""  # a scan being read by OCR, and how far: page scan_done + 1 of scan_total
+    scan_done: int = 0
+    scan_total: int = 0
 
 
 @dataclass(frozen=True)

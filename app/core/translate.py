@@ -36,7 +36,7 @@ def translate(event: sync.SyncEvent, folder_of: FolderOf) -> CoreEvent | None:
         return FolderEvent(event.folder, fstate, event.reason) if fstate else None
     if isinstance(event, sync.SyncProgress):
         return IndexProgress(event.phase, event.done, event.total, event.pending, event.errors,
-                             event.current, event.eta_s)
+                             event.current, event.eta_s, event.scan, event.scan_done, event.scan_total)
     return None
 
 

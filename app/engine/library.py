@@ -202,7 +202,8 @@ class Library:
         chunker = Chunker(embedder.tokenizer, s.chunk_tokens, s.chunk_overlap, embedder.info().max_tokens)
         self._pool = ParserPool(workers=1, timeout_s=s.parse_timeout_s,
                                 memory_limit_mb=s.parse_memory_mb,
-                                limits=LoadLimits(max_bytes=s.max_file_mb * 1024 * 1024))
+                                limits=LoadLimits(max_bytes=s.max_file_mb * 1024 * 1024, ocr=s.ocr == "on",
+                                                  ocr_languages=s.ocr_languages))
         return Indexer(manifest, store, embedder, chunker, self._pool, self.index_version,
                        secondary=[keyword])
 

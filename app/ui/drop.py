@@ -80,4 +80,4 @@ def classify_path(path: Path, plan: DropPlan) -> None:
 
 
 def supported_list() -> str:
-    return "PDF, text, Markdown, HTML and Word (.docx) files"
+    return "PDF, text, Markdown, HTML, Word (.docx) and image (PNG, JPEG, TIFF, WebP) files"

@@ -41,6 +41,10 @@ def progress_text(p: IndexProgress) -> str:
     parts = [f"{p.done} of {p.total} files", format_eta(p.eta_s)]
     if name:
         parts.append(name)
+    if p.scan and p.scan_done < p.scan_total:
+        scan = os.path.basename(p.scan)
+        page = f"page {p.scan_done + 1} of {p.scan_total} (reading the scan)"
+        parts.append(page if scan == name else f"{scan}: {page}")
     return " · ".join(parts)
 
 

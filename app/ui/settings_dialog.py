@@ -20,7 +20,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "Answers": ("model_path", "n_ctx", "n_threads", "max_answer_tokens", "temperature",
                 "context_tokens", "top_k", "retrieval_mode", "reranker_path"),
     "Library": ("ignore_patterns", "max_file_mb", "parse_timeout_s", "parse_memory_mb",
-                "watch_quiet_s", "watch_poll_s"),
+                "ocr", "ocr_languages", "watch_quiet_s", "watch_poll_s"),
     "Embedding": ("embedder_path", "chunk_tokens", "chunk_overlap", "embed_batch_size"),
 }
 HIDDEN = ("watched_folders",)  # managed in the library pane
@@ -32,7 +32,8 @@ LABELS = {"n_ctx": "Context size (tokens)", "n_threads": "Threads", "top_k": "Pa
           "model_path": "Model file", "context_tokens": "Passages budget (tokens)",
           "llm_backend": "Answer backend", "remote_n_ctx": "Remote context size (tokens)",
           "max_file_mb": "Largest file (MB)", "parse_timeout_s": "Parse time limit (s)",
-          "parse_memory_mb": "Parser memory (MB)", "watch_quiet_s": "Quiet time before indexing (s)",
+          "parse_memory_mb": "Parser memory (MB)", "ocr": "Read scans (OCR)",
+          "ocr_languages": "OCR scripts", "watch_quiet_s": "Quiet time before indexing (s)",
           "watch_poll_s": "Poll interval (s)", "chunk_tokens": "Chunk size (tokens)",
           "chunk_overlap": "Chunk overlap (tokens)", "embed_batch_size": "Embedding batch size"}
 _UNITS = {"mb": "MB", "s": "s"}  # a field name's unit suffix, shown in brackets

@@ -25,6 +25,9 @@ _KIND_BY_SUFFIX: dict[str, str] = {
     ".md": "markdown", ".markdown": "markdown",
     ".htm": "html", ".html": "html", ".xhtml": "html",
     ".docx": "docx",
+    # Read by OCR (ingest/loaders/ocr.py).
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image",
+    ".webp": "image",
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_KIND_BY_SUFFIX)
 
@@ -38,6 +41,15 @@ class LoadLimits:
     # pypdf's default element-count limits (100k) reject some real filings;
     # a file that hits them is retried once with the limits multiplied by this.
     pdf_limit_factor: int = 100
+    # OCR of image files and of PDF pages without a usable text layer (Settings: ocr,
+    # ocr_languages). A scan's pages beyond ocr_max_pages are left unread, with a warning.
+    ocr: bool = True
+    ocr_languages: str = "latin"
+    ocr_max_pages: int = 2000
+    # Each page OCR'd adds this to the parse's time limit (ingest.isolation): reading a
+    # page is seconds on a laptop CPU, so a 100-page scan is not stopped as "stuck".
+    ocr_page_timeout_s: float = 60.0
+    max_image_pixels: int = 150_000_000
 
 
 def kind_for(path: Path) -> str | None:
@@ -70,7 +82,7 @@ def load_document(path: Path | str, limits: LoadLimits = LoadLimits()) -> Docume
     # Whitespace-only blocks are noise for the chunker; drop them here once.
     doc.blocks = [b for b in doc.blocks if b.text.strip()]
     if not doc.blocks:
-        kind = FileErrorKind.NO_TEXT if doc.kind == "pdf" else FileErrorKind.EMPTY
+        kind = FileErrorKind.NO_TEXT if doc.kind in ("pdf", "image") else FileErrorKind.EMPTY
         raise LoadError(kind, "; ".join(doc.warnings[:3]))
     return doc
 
@@ -95,8 +107,11 @@ def _load(path: Path, limits: LoadLimits) -> Document:
 
 def _parser(kind: str) -> Callable[[Path, LoadLimits], Document]:
     if kind == "pdf":
-        from ingest.loaders.pdf import load_pdf
-        return load_pdf
+        from ingest.loaders.pdf_scan import load_pdf_with_ocr
+        return load_pdf_with_ocr
+    if kind == "image":
+        from ingest.loaders.ocr import load_image
+        return load_image
     if kind == "docx":
         from ingest.loaders.docx import load_docx
         return load_docx

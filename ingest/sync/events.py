@@ -41,6 +41,9 @@ class SyncProgress:
     errors: int = 0
     eta_s: float | None = None
     current: str = ""  # the file being indexed now (its "indexing" state, for a GUI)
+    scan: str = ""  # a scan being read by OCR (parsed ahead, so not always `current`)
+    scan_done: int = 0  # its pages read so far
+    scan_total: int = 0
 
 
 SyncEvent = Union[FolderEvent, FileEvent, SyncProgress]

@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections import deque
 from concurrent.futures import CancelledError
 from pathlib import Path
@@ -358,6 +358,10 @@ class SyncService(Roots):
                 self._emit(self.progress.snapshot("indexing", self._pending(), path))
 
         def progress(p: Any) -> None:
+            if p.phase == "pages":  # from the parser's thread: only a progress line, no state
+                self._emit(replace(self.progress.snapshot("indexing", self._pending(), current()),
+                                   scan=p.path, scan_done=p.done, scan_total=p.total))
+                return
             if p.phase != "file_done":
                 return
             done.add(p.path)

@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "index": "tests.bench.bench_index",
     "sync": "tests.bench.bench_sync",
     "viewer": "tests.bench.bench_viewer",
+    "ocr": "tests.bench.bench_ocr",  # scanned 10-Q pages through the parser worker: s/page, accuracy
     "ui": "tests.bench.bench_ui",  # the real window offscreen: start, Enter->sources, stalls, Esc, close
     "startup": "tests.bench.bench_startup",  # 100k synthetic chunks: build, check, reconcile
     "retrieval_scifact": "tests.bench.bench_retrieval_scifact",

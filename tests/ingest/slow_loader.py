@@ -24,6 +24,14 @@ def hostile_load(path: Path, limits: LoadLimits) -> Document:
     if name.startswith("nap"):  # a slow but finite parse
         time.sleep(1.0)
         return Document(path=path, kind="text", blocks=[Block("nap")], title=str(os.getpid()))
+    if name.startswith("scan"):  # a scan of 3 pages, 1.5 s each to "read": longer than a 1 s limit
+        from ingest import progress
+
+        for page in range(3):
+            progress.report(page, 3)
+            time.sleep(1.5)
+        progress.report(3, 3)
+        return Document(path=path, kind="image", blocks=[Block("scanned")], page_count=3)
     if name.startswith("hog"):  # grows until the address-space cap stops it
         hoard = []
         while True:

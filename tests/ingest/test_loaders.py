@@ -338,11 +338,14 @@ def test_vanished_and_dangling_paths(tmp_path: Path) -> None:
 
 
 def test_unsupported_suffix_and_directory(tmp_path: Path) -> None:
-    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
-    assert error_of(tmp_path / "photo.jpg").kind == FileErrorKind.UNSUPPORTED
+    (tmp_path / "song.mp3").write_bytes(b"ID3" + bytes(100))
+    assert error_of(tmp_path / "song.mp3").kind == FileErrorKind.UNSUPPORTED
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))  # images are read by OCR now
+    assert error_of(tmp_path / "photo.jpg").kind == FileErrorKind.CORRUPT
     (tmp_path / "folder.txt").mkdir()
     assert error_of(tmp_path / "folder.txt").kind == FileErrorKind.UNSUPPORTED
-    assert {".pdf", ".txt", ".md", ".html", ".htm", ".docx", ".markdown", ".text"} <= SUPPORTED_SUFFIXES
+    assert {".pdf", ".txt", ".md", ".html", ".htm", ".docx", ".markdown", ".text",
+            ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"} <= SUPPORTED_SUFFIXES
 
 
 def test_too_large(tmp_path: Path) -> None:

@@ -104,9 +104,16 @@ def test_torch_keeps_its_runtime_and_drops_tests_and_headers():
 @pytest.mark.parametrize("dest", ["nvidia/cublas/lib/libcublas.so.12", "torch/lib/libcudnn.so.9",
                                   "libcuda.so.1", "torch/lib/libtorch_cuda.so",
                                   "PySide6/Qt/lib/libQt6WebEngineCore.so.6",
-                                  "PySide6/QtWebEngineWidgets.abi3.so", "onnxruntime/capi/x.so"])
+                                  "PySide6/QtWebEngineWidgets.abi3.so",
+                                  "onnxruntime/capi/libonnxruntime_providers_cuda.so"])
 def test_forbidden_files_never_pass(dest):
     assert rules.is_forbidden(dest) and rules.drop_reason(dest) is not None
+
+
+def test_onnxruntime_on_the_cpu_is_bundled_for_ocr():
+    for dest in ("onnxruntime/capi/onnxruntime_pybind11_state.so", "onnxruntime/capi/libonnxruntime.so.1"):
+        assert not rules.is_forbidden(dest) and rules.drop_reason(dest) is None, dest
+    assert "onnxruntime" not in rules.EXCLUDES
 
 
 def test_transformers_keeps_the_embedder_families_only():

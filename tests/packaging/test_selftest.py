@@ -36,6 +36,7 @@ def test_self_test_without_a_model_file_fails_with_a_report(tmp_path):
     assert not report.ok
     failed = [c.name for c in report.checks if not c.ok]
     assert failed == ["model file exists"]
+    assert "OCR reads a line from an image" in {c.name for c in report.checks}
 
 
 @pytest.mark.slow
@@ -48,6 +49,7 @@ def test_docent_self_test_indexes_the_samples_and_answers_offline(smollm_path, t
     assert report["ok"] and not report["frozen"] and report["network_attempts"] == []
     assert report["sources"][0] == {**report["sources"][0], "file": "lighthouse-log.pdf", "page_start": 1}
     assert report["answer"].strip()
-    assert {c["name"] for c in report["checks"]} >= {"sample PDF and text indexed", "model answered"}
+    assert {c["name"] for c in report["checks"]} >= {"sample PDF and text indexed", "model answered",
+                                                   "OCR reads a line from an image"}
     # nothing is indexed into the user's data folder (the CLI only creates its empty folders)
     assert not [p for p in (tmp_path / "untouched").rglob("*") if p.is_file() and "index" in p.parts]

@@ -49,6 +49,15 @@ def test_progress_text_moves_per_file_and_never_says_a_bare_percent():
     assert "0 of 20" in a and "q1.pdf" in a and "%" not in a
     assert "1 of 20" in b and "q2.pdf" in b and "5 min" in b
     assert progress_text(IndexProgress("idle", errors=2)).startswith("Up to date")
+    scan = progress_text(IndexProgress("indexing", done=1, total=20, current="/x/scan.pdf", scan="/x/scan.pdf",
+                                       scan_done=11, scan_total=40))
+    assert scan.endswith("scan.pdf · page 12 of 40 (reading the scan)")
+    ahead = progress_text(IndexProgress("indexing", done=1, total=20, current="/x/q2.pdf", scan="/x/scan.pdf",
+                                        scan_done=0, scan_total=40))
+    assert "q2.pdf" in ahead and ahead.endswith("scan.pdf: page 1 of 40 (reading the scan)")
+    done = progress_text(IndexProgress("indexing", done=1, total=20, current="/x/q2.pdf", scan="/x/scan.pdf",
+                                       scan_done=40, scan_total=40))
+    assert "reading the scan" not in done
 
 
 def test_stream_renders_on_a_timer_not_per_token(qtbot):
@@ -143,15 +152,17 @@ def test_drop_classification_says_which_and_why(tmp_path):
 
     good = tmp_path / "notes.txt"
     good.write_text("hello")
-    odd = tmp_path / "photo.jpg"
-    odd.write_bytes(b"\xff\xd8")
+    odd = tmp_path / "song.mp3"
+    odd.write_bytes(b"ID3")
+    scan = tmp_path / "photo.jpg"  # read by OCR
+    scan.write_bytes(b"\xff\xd8")
     folder = tmp_path / "dir"
     folder.mkdir()
-    plan = classify([QUrl.fromLocalFile(str(p)) for p in (good, odd, folder, tmp_path / "gone.pdf")]
+    plan = classify([QUrl.fromLocalFile(str(p)) for p in (good, odd, scan, folder, tmp_path / "gone.pdf")]
                     + [QUrl("https://example.com/x.pdf")])
-    assert plan.files == [good] and plan.folders == [folder]
+    assert plan.files == [good, scan] and plan.folders == [folder]
     reasons = {Path(r.path).name if "://" not in r.path else r.path: r.reason for r in plan.refused}
-    assert "not supported" in reasons["photo.jpg"] and ".jpg" in reasons["photo.jpg"]
+    assert "not supported" in reasons["song.mp3"] and ".mp3" in reasons["song.mp3"]
     assert "does not exist" in reasons["gone.pdf"]
     assert "on this computer" in reasons["https://example.com/x.pdf"]
 

@@ -119,9 +119,15 @@ def prepare_pdf(source: ViewerSource, state: SourceState, gui_thread: QThread,
     if state in (SourceState.CURRENT, SourceState.UNVERIFIED) and source.body.strip():
         highlights, coverage = passage_highlights(document, source)
         if not highlights:
-            has_text = any(document.getAllText(p - 1).text().strip() for p in source.pages
-                           if 0 < p <= document.pageCount())
-            note = messages.NOT_FOUND if has_text else messages.NO_TEXT_LAYER
+            pages = [p for p in source.pages if 0 < p <= document.pageCount()]
+            has_text = any(document.getAllText(p - 1).text().strip() for p in pages)
+            if not has_text and pages:  # a scan: its lines as OCR reads them (ingest reads the same)
+                from app.ui.viewer.scan_highlight import scan_highlights
+
+                sizes = {p - 1: document.pagePointSize(p - 1) for p in pages}
+                highlights, coverage = scan_highlights(source.path, pages, source.body, sizes)
+            if not highlights:
+                note = messages.NOT_FOUND if has_text else messages.NO_TEXT_LAYER
     if keep_open:
         document.close()  # Python owns it: freed on this thread when the reference goes
         return PreparedPdf(None, highlights, coverage, note)
