@@ -159,6 +159,9 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
     heads = _table_heads(units)
     hits = [0 if i in heads.values() or is_separator(units[i].text) else len(stems & _stems(k))
             for i, k in enumerate(keys)]
+    for h in set(heads.values()):  # a caption comes with its rows: it does not compete with them
+        if h > 0 and not units[h - 1].row and any(hits[i] for i, head in heads.items() if head == h):
+            hits[h - 1] = 0
     figured: dict[int, bool] = {}  # parsed only for units that could be kept (a hot path)
 
     def states_figure(i: int) -> bool:
@@ -174,18 +177,12 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
         return "" if any(hits) else text
     keep: set[int] = set()
     words = 0
-    headed: set[int] = set()  # tables whose header row is counted already
     for i in order:
         n = len(units[i].text.split())
-        head = heads.get(i)
-        if head is not None and head not in headed:  # its first kept row brings the header
-            n += len(units[head].text.split())
         if keep and words + n > max_words:
             continue
         keep.add(i)
         words += n
-        if head is not None:
-            headed.add(head)
     for i in sorted(keep):  # a table row keeps its table's header row, separator and caption
         if i in heads:
             h = heads[i]
