@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # A column header is at most this many words: a stacked header ("Three Months Ended" /
 # "July 1, 2023") fits; a paragraph above the table is not a header.
@@ -72,7 +72,6 @@ class Table:
     units: str = ""
     stub: str = ""
     continued: bool = False
-    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def width(self) -> int:

@@ -45,7 +45,6 @@ class FoundTable:
     start: int
     end: int
     table: Table
-    top: float  # y of its first line (PDF points, larger is higher on the page)
 
 
 def find_tables(pieces: list[Piece], text: str) -> list[FoundTable]:
@@ -178,7 +177,7 @@ def _table_at(lines: list[Line], i: int, text: str) -> tuple[FoundTable, int, in
     inside = sum(len(re.sub(r"\s", "", text[c.start:c.end])) for ln in covered for c in ln.cells)
     if len(re.sub(r"\s", "", text[start:end])) != inside:
         return None
-    return FoundTable(start, end, table, lines[first_line].y), first_line, body[-1]
+    return FoundTable(start, end, table), first_line, body[-1]
 
 
 def _row_values(line: Line) -> list[Cell]:
