@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 from app.engine.doc_rank import NO_FOCUS, DocFocus, DocRanker, FocusKind
-from app.engine.retrieval import Passage
+from app.engine.retrieval import Passage, after_heading
 from app.engine.selection import trim_passages
 from app.engine.scope import Scope
 from ingest.document import PAGE_SEPARATOR, PageSpan
@@ -346,7 +346,8 @@ def merge_spans(spans: Iterable[PageSpan]) -> tuple[PageSpan, ...]:
 def table_head(text: str, heading: str, body: str) -> str:
     """What a chunk's text holds between its heading line and its body: a table chunk's
     caption, units and header rows (ingest.chunker); "" for text."""
-    rest = text[len(heading) + 1:] if heading and text.startswith(heading + "\n") else text
+    rest = after_heading(text, heading)
+    rest = text if rest is None else rest
     return rest[:-len(body)] if body and len(rest) > len(body) and rest.endswith(body) else ""
 
 
@@ -354,9 +355,8 @@ def _body(c: StoredChunk) -> str:
     """Chunk text without the heading line the chunker prepends (the first part keeps it)."""
     if c.body:
         return c.body
-    if c.heading and c.text.startswith(c.heading + "\n"):
-        return c.text[len(c.heading) + 1:]
-    return c.text
+    rest = after_heading(c.text, c.heading)
+    return c.text if rest is None else rest
 
 
 def join_overlapping(a: str, b: str, probe: int = 12) -> str:

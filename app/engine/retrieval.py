@@ -30,9 +30,8 @@ class Passage:
         the text less its heading line."""
         if self.body:
             return self.body
-        if self.heading and self.text.startswith(self.heading + "\n"):
-            return self.text[len(self.heading) + 1:]
-        return self.text
+        rest = after_heading(self.text, self.heading)
+        return self.text if rest is None else rest
 
     @property
     def name(self) -> str:
@@ -41,6 +40,14 @@ class Passage:
     @property
     def pages_label(self) -> str:
         return pages_label(self.page_start, self.page_end)
+
+
+def after_heading(text: str, heading: str) -> str | None:
+    """`text` less the heading line the chunker puts first; None when it does not start
+    with that line (no heading, or a piece cut from the middle of a chunk)."""
+    if heading and text.startswith(heading + "\n"):
+        return text[len(heading) + 1:]
+    return None
 
 
 def pages_label(start: int | None, end: int | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import PurePath
 from typing import AbstractSet, Any, Callable, Protocol, Sequence
 
 from app.engine.figures import key_figures
-from app.engine.retrieval import Passage
+from app.engine.retrieval import Passage, after_heading
 from ingest.tables import is_separator, is_table_line
 
 CountTokens = Callable[[str], int]
@@ -217,8 +217,8 @@ def trim_passages(passages: Sequence[Passage], query: str) -> list[Passage]:
     sectioned: set[tuple[str, str]] = set()  # and the sections it named
     out = []
     for p in passages:
-        heading = p.heading if p.heading and p.text.startswith(p.heading + "\n") else ""
-        rest = p.text[len(heading) + 1:] if heading else p.text
+        after = after_heading(p.text, p.heading)
+        heading, rest = (p.heading, after) if after is not None else ("", p.text)
         cut = trim_text(rest, stems, seen.setdefault(p.path, set()), shared=shared)
         if not cut:  # all it would add is in a passage above
             continue

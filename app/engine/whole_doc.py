@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from app.engine.doc_rank import DocFocus, FocusKind
 from app.engine.hybrid import passage_of
-from app.engine.retrieval import Passage
+from app.engine.retrieval import Passage, after_heading
 from app.engine.scope import Scope
 from ingest.store import StoredChunk
 
@@ -103,6 +103,5 @@ class WholeDocRequests:
         for i in range(0, len(chunks), per_source):
             p = passage_of([(c, 0.0) for c in chunks[i:i + per_source]])  # read, not ranked: no score
             # The model reads the document's name once per part, not on every source.
-            shown = p.text[len(p.heading) + 1:] if p.heading and p.text.startswith(p.heading + "\n") else ""
-            out.append(replace(p, text=shown or p.page_text))
+            out.append(replace(p, text=after_heading(p.text, p.heading) or p.page_text))
         return out
