@@ -241,7 +241,7 @@ class Chunker:
         if not rows or budget < self.max_tokens // 3 or max(counts) > budget:
             return None
         out: list[tuple[Chunk, list[_Unit]]] = []
-        offset = len(head) + 1 if head else 0  # row offsets in block.text
+        start = block_start + (len(head) + 1 if head else 0)  # the next part's offset in the page
         a = 0
         while a < len(rows):
             b, used = a + 1, counts[a]
@@ -249,8 +249,8 @@ class Chunker:
                 used += counts[b]
                 b += 1
             body = "\n".join(rows[a:b])
-            start = block_start + offset + sum(len(r) + 1 for r in rows[:a])
             unit = _Unit(body, block.page, used, start, span_page)
+            start += len(body) + 1
             text = "\n".join(x for x in (heading, head, body) if x)
             out.append((Chunk(0, text, block.page, block.page, heading, heading_tokens + head_tokens + used,
                               _spans([unit]), body), [unit]))

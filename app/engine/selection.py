@@ -157,9 +157,10 @@ def trim_text(text: str, stems: set[str], seen: set[str] | None = None,
     shared = set() if shared is None else shared
     keys = [" ".join(u.text.lower().split()) for u in units]
     heads = _table_heads(units)
-    hits = [0 if i in heads.values() or is_separator(units[i].text) else len(stems & _stems(k))
+    header_rows = set(heads.values())
+    hits = [0 if i in header_rows or is_separator(units[i].text) else len(stems & _stems(k))
             for i, k in enumerate(keys)]
-    for h in set(heads.values()):  # a caption comes with its rows: it does not compete with them
+    for h in header_rows:  # a caption comes with its rows: it does not compete with them
         if h > 0 and not units[h - 1].row and any(hits[i] for i, head in heads.items() if head == h):
             hits[h - 1] = 0
     figured: dict[int, bool] = {}  # parsed only for units that could be kept (a hot path)
