@@ -13,6 +13,7 @@ from ingest.manifest import FileStatus
 from ingest.pipeline import IndexReport, Progress
 
 if TYPE_CHECKING:
+    from app.engine.computation import Computation
     from app.engine.library import Library
 
 
@@ -94,6 +95,23 @@ def answer_json(a: Answer) -> dict[str, Any]:
         "figures": [{"text": f.text, "start": f.start, "end": f.end, "status": f.status.value,
                      "cited": list(f.cited), "found_in": list(f.found_in)} for f in a.figures],
         "unverified_figures": [f.text for f in a.unverified_figures],
+        "computation": computation_json(a.computation) if a.computation is not None else None,
+    }
+
+
+def computation_json(c: "Computation") -> dict[str, Any]:
+    """A computed answer's inputs (each with its source and, in a table, its row and column),
+    formula and result; numbers as exact strings."""
+    return {
+        "status": c.status.value, "formula": c.formula, "working": c.working,
+        "result": c.result, "value": None if c.value is None else str(c.value), "unit": c.unit.value,
+        "detail": c.detail,
+        "inputs": [{"letter": i.letter, "label": i.label, "figure": i.text, "source": i.source,
+                    "cited": i.cited, "value": str(i.quantity.value), "percent": i.quantity.percent,
+                    "scale": str(i.scale), "row": i.cell.row if i.cell else None,
+                    "column": i.cell.column if i.cell else None} for i in c.inputs],
+        "missing": [{"letter": m.letter, "label": m.label, "figure": m.figure, "cited": m.cited}
+                    for m in c.missing],
     }
 
 

@@ -302,3 +302,42 @@ def owner_model_in_use_message(loaded: str, asked: str) -> str:
     # memory, and loading a second beside it could need gigabytes more.
     return (f"The Docent process that owns the index answers with {loaded}; it does not load "
             f"{asked} beside it. Ask without --model, or close that process to use another model.")
+
+
+# --- computed answers (app.engine.computation) ---------------------------------------------
+def computed_heading(result: str, formula: str) -> str:
+    return f"{result}, computed by Docent as {formula}:"
+
+
+def computed_note(formula: str, sources: str) -> str:
+    return f"Computed by Docent, not written by the model: {formula}, from the figures in {sources}."
+
+
+def quoted_heading(result: str) -> str:
+    return f"{result}, as the source states it:"
+
+
+def compute_missing_input(letter: str, label: str, cited: int) -> str:
+    return (f"Docent could not compute this: the figure given for {letter} ({label}) is not in source [{cited}] "
+            "nor in any other source given, so no number is shown.")
+
+
+def compute_not_in_sources(what: str) -> str:
+    return f"The documents do not contain {what}, so Docent cannot compute this."
+
+
+def compute_no_inputs() -> str:
+    return ("Docent could not compute this: the model named no figures from the sources to compute it from. "
+            "Ask again naming the figures, or ask for each figure on its own.")
+
+
+def compute_formula_failed(detail: str) -> str:
+    return f"Docent could not compute this: {detail}, so no number is shown."
+
+
+def compute_found_inputs() -> str:
+    return "Figures found:"
+
+
+def compute_progress() -> str:
+    return "Finding the figures to compute from"

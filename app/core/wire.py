@@ -13,6 +13,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -347,6 +348,11 @@ def _value(tp: Any, v: Any, where: str) -> Any:  # noqa: C901 - one branch per k
             return tp(v)
         except ValueError:
             raise WireError(f"{where}: {v!r} is not a {tp.__name__}") from None
+    if tp is Decimal and isinstance(v, str):  # written by _plain as its exact string
+        try:
+            return Decimal(v)
+        except ArithmeticError:
+            raise WireError(f"{where}: {v!r} is not a number") from None
     if tp is float and isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     if tp in (str, int, bool) and type(v) is tp:

@@ -14,13 +14,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
 
 from app.engine.attribution import PassageIndex, SentenceAttribution, attribute, supporting_sources
 from app.engine.backend import GenerationStats, LLMBackend, PreparedPrompt
 from app.engine.citations import MarkerFilter, clean_markers
+from app.engine.compute_request import compute_request
 from app.engine.events import Answer, Citation, DoneEvent, ErrorEvent, Event, SourcesEvent, TokenEvent
-from app.engine.figures import FigureCheck, PassageFigures, check_figures
+from app.engine.figures import FigureCheck, FigureStatus, PassageFigures, check_figures
 from app.engine.grounding import Grounding, GroundingCheck, check_grounding
 from app.engine.loops import LoopDetector
 from app.engine.owner import ModelOwner
@@ -30,6 +32,7 @@ from app.engine.selection import Budget, select_passages
 from app.errors import DocentError
 
 if TYPE_CHECKING:
+    from app.engine.computation import Computation
     from app.engine.whole_doc import DocumentTarget, WholeDocRequests
 
 log = logging.getLogger(__name__)
@@ -55,8 +58,10 @@ class Answerer:
                  max_answer_tokens: int = 512, temperature: float = 0.2,
                  owner: ModelOwner | None = None, budget: Budget | None = None,
                  describe: Callable[[Sequence[str]], list[str]] | None = None,
-                 whole_doc: "WholeDocRequests | None" = None, system_prompt: str = SYSTEM_PROMPT) -> None:
+                 whole_doc: "WholeDocRequests | None" = None, system_prompt: str = SYSTEM_PROMPT,
+                 computes: bool = True) -> None:
         self.retriever = retriever
+        self.computes = computes  # False: arithmetic questions are answered in prose like any other
         self.system_prompt = system_prompt  # fixed per Answerer: load() warms its KV once
         self.whole_doc = whole_doc  # None: every question is answered from retrieval
         # paths -> what those documents say they are (grounding.document_descriptions)
@@ -96,6 +101,13 @@ class Answerer:
                 return
             passages = self.retriever.search(retrieval_query(question, history or []), self.top_k, where)
             self.load()
+            request = compute_request(question) if self.computes else None
+            if request is not None:
+                from app.engine.compute_answer import answer_by_computing
+
+                yield from answer_by_computing(self, question, passages, history or [], request,
+                                               StopFlag(cancel), t0)
+                return
 
             def build() -> BuiltPrompt:
                 chosen = passages
@@ -136,12 +148,19 @@ class Answerer:
         yield DoneEvent(self.checked_answer(prompt, stats, time.perf_counter() - t0, passages))
 
     def generate(self, prepared: PreparedPrompt, max_tokens: int, stop: StopFlag,
-                 stats: GenerationStats, loops: LoopDetector) -> Iterator[str]:
+                 stats: GenerationStats, loops: LoopDetector, grammar: str | None = None,
+                 temperature: float | None = None) -> Iterator[str]:
         """The model's pieces for `prepared`, streamed from the owner thread. Once `loops`
         sees the text repeat, `stop` is set (the model stops within a token) and nothing
-        more is yielded; `stats` are final when this returns."""
-        for piece in self.owner.stream(lambda: self.llm.stream(
-                prepared, max_tokens, self.temperature, stop, stats), stop):
+        more is yielded; `stats` are final when this returns. grammar: GBNF its output follows."""
+        heat = self.temperature if temperature is None else temperature
+
+        def produce() -> Iterator[str]:
+            if grammar is None:
+                return self.llm.stream(prepared, max_tokens, heat, stop, stats)
+            return self.llm.stream(prepared, max_tokens, heat, stop, stats, grammar=grammar)
+
+        for piece in self.owner.stream(produce, stop):
             if loops.feed(piece):
                 stop.set()
                 self.owner.call(lambda: None)  # queued behind the stream: its stats are final
@@ -162,22 +181,26 @@ class Answerer:
             yield ErrorEvent(f"The model failed while reading {target.path}: {e}")
 
     def checked_answer(self, prompt: BuiltPrompt, stats: GenerationStats, seconds: float,
-                       retrieved: Sequence[Passage] = ()) -> Answer:
+                       retrieved: Sequence[Passage] = (), computation: "Computation | None" = None) -> Answer:
         """The Answer of a finished turn: its text with valid markers only, every sentence
-        attributed, its figures and its grounding checked against the passages shown."""
+        attributed, its figures and its grounding checked against the passages shown. The
+        figures of a computation's result line are Docent's own: marked computed."""
         text = clean_markers(prompt.turn.answer, prompt.visible).strip()
         try:
             attributions, figures, grounding = self._checks(text, prompt, retrieved)
         except Exception:  # a check that fails must not cost the user the answer
             log.exception("checking the answer against its sources failed")
             attributions, figures, grounding = [], [], GroundingCheck(Grounding.UNCHECKED)
+        if computation is not None:
+            a, b = computation.result_span
+            figures = [replace(f, status=FigureStatus.COMPUTED) if a <= f.start < b else f for f in figures]
         citations = [Citation(n, p.path, p.page_start, p.page_end, snippet(p.page_text, 300), p.score,
                               p.spans, p.page_text, inferred)
                      for n, inferred, p in ((n, i, prompt.visible[n]) for n, i in supporting_sources(attributions))]
         return Answer(prompt.turn.question, text, citations,
                       prompt.sources, stats.prompt_tokens, stats.completion_tokens, stats.ttft_s,
                       seconds, stats.finish_reason, self.llm.name, stats.cached_tokens,
-                      prompt.turn, attributions, figures, grounding)
+                      prompt.turn, attributions, figures, grounding, computation)
 
     def _checks(self, text: str, prompt: BuiltPrompt, retrieved: Sequence[Passage],
                 ) -> tuple[list[SentenceAttribution], list[FigureCheck], GroundingCheck]:

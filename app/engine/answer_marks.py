@@ -6,17 +6,22 @@ of every sentence and sees which figures could not be found:
 - a sentence the model left uncited but Docent matched to passages ends in "[~n]" (a run
   of such sentences in one paragraph, from the same passages, ends in one);
 - a figure found in none of its sentence's sources is followed by UNVERIFIED;
+- a result Docent computed (app.engine.computation) starts with COMPUTED, and a note
+  under the answer gives its formula and the sources of its inputs;
 - notes under the answer say what was flagged and why (their wording: app.errors).
 """
 from __future__ import annotations
 
 import re
 
+from app.engine.arith import symbols
 from app.engine.citations import MARKER
+from app.engine.computation import ComputeStatus
 from app.engine.events import Answer
-from app.errors import repetition_note, unverified_figure_note
+from app.errors import computed_note, repetition_note, unverified_figure_note
 
 UNVERIFIED = "⚠"
+COMPUTED = "∑"
 INFERRED_MARKER = re.compile(r"\[~(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _END_PUNCT = re.compile(r"[.!?:;]+$")
 
@@ -43,6 +48,8 @@ def shown_text(answer: Answer) -> str:
         inserts.append((at, 1, " " + inferred_marker(a.sources)))  # "... 42 million [~2]."
     for f in answer.unverified_figures:
         inserts.append((f.end, 0, UNVERIFIED))  # at one offset: "42 million⚠ [~2]"
+    if answer.computation is not None and answer.computation.status is ComputeStatus.COMPUTED:
+        inserts.append((0, -1, COMPUTED + " "))
     text = answer.text
     for at, _, piece in sorted(inserts, reverse=True):
         text = text[:at] + piece + text[at:]
@@ -56,6 +63,10 @@ def answer_notes(answer: Answer) -> list[str]:
     if answer.finish_reason == "repetition":
         notes.append(repetition_note())
     notes += [f"{UNVERIFIED} {unverified_figure_note(f.text, f.found_in)}" for f in answer.unverified_figures]
+    c = answer.computation
+    if c is not None and c.status is ComputeStatus.COMPUTED:
+        sources = ", ".join(f"[{n}]" for n in dict.fromkeys(i.source for i in c.inputs))
+        notes.append(f"{COMPUTED} {computed_note(symbols(c.formula) + (' = ' + c.working if c.working else ''), sources)}")
     if answer.grounding.note:
         notes.append(answer.grounding.note)
     return notes

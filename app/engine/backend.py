@@ -53,6 +53,9 @@ class LLMBackend(Protocol):
         """Evaluate a fixed prefix (the system prompt) ahead of the first question."""
 
     def stream(self, prompt: PreparedPrompt, max_tokens: int, temperature: float,
-               cancel: threading.Event | None, stats: GenerationStats) -> Iterator[str]: ...
+               cancel: threading.Event | None, stats: GenerationStats,
+               grammar: str | None = None) -> Iterator[str]:
+        """grammar: a GBNF grammar the output must follow (llama.cpp's form); a backend that
+        cannot constrain its output passes it on or ignores it (the caller parses leniently)."""
 
     def close(self) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.engine.attribution import SentenceAttribution
+from app.engine.computation import Computation
 from app.engine.figures import FigureCheck
 from app.engine.grounding import Grounding, GroundingCheck
 from app.engine.prompt import NumberedSource, Turn
@@ -43,6 +44,7 @@ class Answer:
     attributions: list[SentenceAttribution] = field(default_factory=list)  # one per sentence of text
     figures: list[FigureCheck] = field(default_factory=list)  # every key figure in text, checked
     grounding: GroundingCheck = field(default_factory=lambda: GroundingCheck(Grounding.UNCHECKED))
+    computation: Computation | None = None  # a computed answer's inputs, formula and result
 
     @property
     def unverified_figures(self) -> list[FigureCheck]:

@@ -112,6 +112,7 @@ class FigureStatus(enum.Enum):
     OTHER_SOURCE = "other_source"  # not in the cited passages, but in another given passage
     FROM_QUESTION = "from_question"  # the question stated it
     UNVERIFIED = "unverified"  # in no passage given for the answer
+    COMPUTED = "computed"  # Docent worked it out from verified inputs (app.engine.computation)
 
 
 @dataclass(frozen=True)

@@ -143,8 +143,10 @@ class LocalLLM:
         return n
 
     def stream(self, prompt: PreparedPrompt, max_tokens: int, temperature: float,
-               cancel: threading.Event | None, stats: GenerationStats) -> Iterator[str]:
-        """Yield text pieces as generated; stop within one token (or one graph node) of cancel."""
+               cancel: threading.Event | None, stats: GenerationStats,
+               grammar: str | None = None) -> Iterator[str]:
+        """Yield text pieces as generated; stop within one token (or one graph node) of cancel.
+        grammar: GBNF the output must follow (a computed answer's plan)."""
         tokens: list[int] = list(prompt.payload)
         stats.prompt_tokens = len(tokens)
         stats.cached_tokens = self.cached_prefix(tokens)
@@ -152,9 +154,14 @@ class LocalLLM:
         t0 = time.perf_counter()
         self._cancel = cancel
         self._set_abort_polling(True)
+        constrained = None
+        if grammar is not None:
+            from llama_cpp import LlamaGrammar
+
+            constrained = LlamaGrammar.from_string(grammar, verbose=False)
         it = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
                                         stop=list(prompt.stop), stream=True, seed=self.seed,
-                                        repeat_penalty=self.repeat_penalty)
+                                        repeat_penalty=self.repeat_penalty, grammar=constrained)
         try:
             for part in it:
                 if stats.completion_tokens == 0:

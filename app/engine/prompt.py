@@ -68,7 +68,7 @@ def format_sources(sources: Sequence[NumberedSource]) -> str:
     return "\n\n".join(parts)
 
 
-def user_message(turn: Turn) -> str:
+def user_message(turn: Turn, instruction: str = "") -> str:
     lines = []
     if turn.sources:
         lines.append(f"Sources:\n\n{format_sources(turn.sources)}")
@@ -77,6 +77,8 @@ def user_message(turn: Turn) -> str:
     if not turn.sources and not turn.reused:
         lines.append("Sources: none found.")
     lines.append(f"Question: {turn.question}")
+    if instruction:  # how to answer this one question (a computed answer's form); not kept in the history
+        lines.append(instruction)
     return "\n\n".join(lines)
 
 
@@ -101,14 +103,14 @@ class PromptBuilder:
     def system_messages(self) -> list[Message]:
         return [Message("system", self.system_prompt)]
 
-    def _messages(self, history: Sequence[Turn], turn: Turn) -> list[Message]:
+    def _messages(self, history: Sequence[Turn], turn: Turn, instruction: str = "") -> list[Message]:
         msgs = self.system_messages()
         for t in history:
             msgs += [Message("user", user_message(t)), Message("assistant", t.answer)]
-        return msgs + [Message("user", user_message(turn))]
+        return msgs + [Message("user", user_message(turn, instruction))]
 
     def build(self, question: str, passages: Sequence[Passage],
-              history: Sequence[Turn] = ()) -> BuiltPrompt:
+              history: Sequence[Turn] = (), instruction: str = "") -> BuiltPrompt:
         history = list(history)
         # Numbers never repeat within a chat, even after old turns leave the window.
         first = max([s.number for t in history for s in t.sources] or [0]) + 1
@@ -122,7 +124,7 @@ class PromptBuilder:
                 for extra in turn.sources[self.follow_up_new(len(passages)):]:
                     ranked.remove(extra.passage)
                 continue
-            prepared = self.prepare(self._messages(history, turn))
+            prepared = self.prepare(self._messages(history, turn, instruction))
             if prepared.n_tokens <= self.budget:
                 return BuiltPrompt(prepared, turn, visible, len(history), dropped, truncated)
             if history:

@@ -57,7 +57,8 @@ class RemoteLLM:
         """The server manages its own cache; nothing to do here."""
 
     def stream(self, prompt: PreparedPrompt, max_tokens: int, temperature: float,
-               cancel: threading.Event | None, stats: GenerationStats) -> Iterator[str]:
+               cancel: threading.Event | None, stats: GenerationStats,
+               grammar: str | None = None) -> Iterator[str]:
         self.load()
         assert self._client is not None
         import httpx
@@ -66,6 +67,8 @@ class RemoteLLM:
                 "max_tokens": max(1, min(max_tokens, self.n_ctx - prompt.n_tokens))}
         if self.model:
             body["model"] = self.model
+        if grammar is not None:  # llama.cpp's server reads it; servers that do not, ignore it
+            body["grammar"] = grammar
         stats.prompt_tokens = prompt.n_tokens
         t0 = time.perf_counter()
         try:

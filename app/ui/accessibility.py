@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractButton, QComboBox, QHeaderView, QLineEdit, QMenuBar,
                                QTableView, QToolButton, QWidget)
 
-from app.engine.answer_marks import INFERRED_MARKER, UNVERIFIED
+from app.engine.answer_marks import COMPUTED, INFERRED_MARKER, UNVERIFIED
 from app.engine.citations import MARKER
 
 
@@ -65,7 +65,8 @@ def _spoken_markers(text: str) -> str:
         return "(" + ", ".join(f"source {n}" for n in numbers if n) + ")"
 
     text = _MARKUP.sub("", text)  # "**", "# ", "- ": read aloud as "star star", "number sign"
-    return INFERRED_MARKER.sub(words, MARKER.sub(words, text)).replace(UNVERIFIED, "(unverified)")
+    spoken = INFERRED_MARKER.sub(words, MARKER.sub(words, text))
+    return spoken.replace(UNVERIFIED, "(unverified)").replace(COMPUTED + " ", "(computed by Docent) ")
 
 
 def answer_announcement(answer: str, cited: Sequence[Any], notes: Sequence[str] = (),

@@ -1,0 +1,67 @@
+"""A question that asks for arithmetic, answered by Docent's arithmetic.
+
+The model reads the same sources as for any answer, but writes only its plan (the
+inputs with their markers and a formula; app.engine.compute_plan), constrained by a
+grammar; Docent looks every input up in its source, evaluates the formula and writes
+the answer with its working (app.engine.computation). The plan is a few dozen tokens,
+so a computed answer costs about what a quoted one does.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from app.engine.backend import GenerationStats
+from app.engine.compute_plan import INSTRUCTION, grammar, parse_plan
+from app.engine.compute_request import ComputeRequest
+from app.engine.computation import compute
+from app.engine.events import DoneEvent, ErrorEvent, Event, ProgressEvent, SourcesEvent, TokenEvent
+from app.engine.loops import LoopDetector
+from app.engine.prompt import BuiltPrompt, Turn
+from app.engine.retrieval import Passage
+from app.engine.selection import select_passages
+from app.errors import compute_progress
+
+if TYPE_CHECKING:
+    from app.engine.answer import Answerer, StopFlag
+
+log = logging.getLogger(__name__)
+
+PLAN_TOKENS = 220  # eight inputs with their labels and a formula fit in ~200
+
+
+def answer_by_computing(answerer: "Answerer", question: str, passages: Sequence[Passage], history: list[Turn],
+                        request: ComputeRequest, stop: "StopFlag", started: float) -> Iterator[Event]:
+    def build() -> BuiltPrompt:
+        chosen = list(passages)
+        if answerer.budget is not None:
+            chosen = select_passages(passages, answerer.llm.count_tokens, answerer.budget)
+        return answerer.builder().build(question, chosen, history, INSTRUCTION)
+
+    prompt = answerer.owner.call(build)
+    yield SourcesEvent([s.passage for s in prompt.sources], prompt.prepared.n_tokens,
+                       tuple(s.number for s in prompt.sources))
+    yield ProgressEvent(0, 1, compute_progress())
+    stats = GenerationStats()
+    pieces: list[str] = []
+    try:
+        for piece in answerer.generate(prompt.prepared, PLAN_TOKENS, stop, stats, LoopDetector(),
+                                       grammar=grammar(), temperature=0.0):
+            pieces.append(piece)
+    except Exception as e:  # llama.cpp / HTTP failures reach the user, never kill the app
+        log.exception("generation of a computation's plan failed")
+        yield ErrorEvent(f"The model failed while answering: {e}")
+        return
+    if stop.is_set():
+        stats.finish_reason = "cancelled"
+        prompt.turn.answer = ""
+        yield DoneEvent(answerer.checked_answer(prompt, stats, time.perf_counter() - started, passages))
+        return
+    plan = parse_plan("".join(pieces))
+    computation = compute(plan, prompt.visible, request)
+    log.info("computed answer: %s (%d inputs, formula %r)", computation.status.value, len(plan.inputs),
+             plan.formula)
+    prompt.turn.answer = computation.text
+    yield TokenEvent(computation.text)
+    yield DoneEvent(answerer.checked_answer(prompt, stats, time.perf_counter() - started, passages, computation))

@@ -1,0 +1,115 @@
+"""Each input the model named, looked up in the passage it cites: the source's figure
+(not the model's copy), its scale, and, in a table, the row and column it stands in.
+
+A figure is found when the cited passage holds the same quantity (app.engine.figures:
+"$81.8 billion" is the table's 81,797 under "in millions"). One copied with the wrong
+marker but present in exactly one other given source is taken from that source, and
+the working cites it there; one found nowhere stops the computation.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Mapping
+
+from app.engine.arith import Quantity
+from app.engine.compute_plan import PlannedInput
+from app.engine.figures import Figure, parse_figures, same_figure
+from app.engine.retrieval import Passage
+from ingest.tables import TableCell, parse_cells
+
+_SCALE_LINE = re.compile(r"\b(?:in|amounts in|dollars in|\$ in|expressed in)\s+(thousands|millions|billions)\b",
+                         re.IGNORECASE)
+_SCALE_WORDS = {"thousands": Decimal(10) ** 3, "millions": Decimal(10) ** 6, "billions": Decimal(10) ** 9}
+_MONEY_LINE = re.compile(r"\$|\bdollars?\b|\bUSD\b|€|£|\bEUR\b|\bGBP\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FoundInput:
+    letter: str
+    label: str  # what it is: the table's row and column where it stands in one, else the model's words
+    text: str  # the figure as the source writes it
+    source: int  # the source that holds it
+    quantity: Quantity  # its value at full scale (81,797 in millions -> 81,797,000,000)
+    scale: Decimal  # the scale it is written at (10**6 for "81,797" under "in millions")
+    currency: bool
+    cited: int  # the source the model cited (== source unless re-attributed)
+    cell: TableCell | None = None
+
+
+@dataclass(frozen=True)
+class MissingInput:
+    letter: str
+    label: str
+    figure: str
+    cited: int
+
+
+def passage_scale(text: str) -> Decimal | None:
+    m = _SCALE_LINE.search(text)
+    return _SCALE_WORDS[m.group(1).lower()] if m else None
+
+
+def find_input(planned: PlannedInput, visible: Mapping[int, Passage]) -> FoundInput | MissingInput:
+    wanted = parse_figures(planned.figure)
+    if not wanted:
+        return MissingInput(planned.letter, planned.label, planned.figure, planned.source)
+    fig = wanted[0]
+    order = [planned.source] if planned.source in visible else []
+    hit = _lookup(fig, planned, visible[planned.source]) if order else None
+    if hit is None:  # a wrong marker: the figure may stand in exactly one other source
+        others = [(n, h) for n, p in visible.items() if n != planned.source
+                  for h in [_lookup(fig, planned, p)] if h is not None]
+        if len(others) != 1:
+            return MissingInput(planned.letter, planned.label, planned.figure, planned.source)
+        source, hit = others[0]
+    else:
+        source = planned.source
+    figure, cell, text = hit
+    scale = figure.scale or passage_scale(text) or Decimal(1)
+    currency = figure.currency or bool(_MONEY_LINE.search(_head(text)))  # the source's, not the model's
+    sign = -1 if _negative(figure) else 1
+    quantity = Quantity(sign * figure.value, 0, True) if figure.percent else Quantity(sign * figure.value * scale, 1)
+    label = f"{cell.row}, {cell.column}" if cell is not None and cell.column else (
+        cell.row if cell is not None else planned.label)
+    return FoundInput(planned.letter, label, figure.text, source, quantity, scale, currency,
+                      planned.source, cell)
+
+
+def _head(text: str) -> str:
+    return "\n".join(text.splitlines()[:6])
+
+
+def _negative(source_fig: Figure) -> bool:
+    """Parentheses or a minus in the source (a loss, an outflow). The model's sign is not
+    trusted: a formula that needs a negation writes it."""
+    return source_fig.text.startswith(("(", "-", "−", "–"))
+
+
+def _lookup(fig: Figure, planned: PlannedInput, passage: Passage) -> tuple[Figure, TableCell | None, str] | None:
+    text = passage.text
+    # The digits as written; or, for a figure the model rounded to a scale word ("$81.8 billion"),
+    # the same quantity. A bare "0" or "12" matches only itself: at an implicit scale it would
+    # match almost anything.
+    exact = [g for g in parse_figures(text) if _digits(g.text) == _digits(fig.text)]
+    rounded = [g for g in parse_figures(text) if fig.scale is not None and fig.value != 0 and same_figure(fig, g)]
+    figures = exact or rounded
+    if not figures:
+        return None
+    figure = figures[0]
+    cells = [c for c in parse_cells(text) if _digits(c.value) == _digits(figure.text)]
+    cell = max(cells, key=lambda c: _overlap(planned.label, f"{c.row} {c.column}")) if cells else None
+    if cell is not None:
+        at_cell = next((g for g in figures if _digits(g.text) == _digits(cell.value)), figure)
+        figure = at_cell
+    return figure, cell, text
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"[^\d.]", "", text).rstrip(".")
+
+
+def _overlap(a: str, b: str) -> int:
+    words = {w for w in re.findall(r"[a-z0-9]+", a.lower()) if len(w) > 2}
+    return len(words & set(re.findall(r"[a-z0-9]+", b.lower())))

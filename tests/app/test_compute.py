@@ -1,0 +1,212 @@
+"""Computed answers, the logic: the evaluator, the request, the plan, the lookup, the text."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.engine.arith import FormulaError, FormulaErrorKind, Quantity, evaluate, names_in
+from app.engine.compute_plan import LETTERS, grammar, parse_plan
+from app.engine.compute_request import Wanted, compute_request
+from app.engine.computation import ComputeStatus, ResultUnit, compute
+from app.engine.figures import key_figures, same_figure
+from app.engine.retrieval import Passage
+
+STATEMENT = """CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS (Unaudited)
+(In millions, except number of shares)
+|  | Three Months Ended July 1, 2023 | Three Months Ended June 25, 2022 |
+|---|---|---|
+| Net sales: Products | $60,584 | $63,355 |
+| Net sales: Services | 21,213 | 19,604 |
+| Total net sales | 81,797 | 82,959 |
+| Other income/(expense), net | (265) | (10) |
+| Net income | $19,881 | $19,442 |"""
+PROSE = "Invoice 1041 was for $1,200. Invoice 1042 was for $950.50 and invoice 1043 for $2,310.25."
+
+
+def amount(v: str) -> Quantity:
+    return Quantity(Decimal(v), 1)
+
+
+def visible() -> dict[int, Passage]:
+    return {1: Passage("a", "/docs/10q.pdf", 4, 4, STATEMENT, 0.9),
+            2: Passage("b", "/docs/invoices.txt", None, None, PROSE, 0.5)}
+
+
+# --- the evaluator --------------------------------------------------------------
+@pytest.mark.parametrize("formula, expected", [
+    ("A + B", Decimal("3")), ("(A - B) / B * 100", Decimal("-50")), ("avg(A, B, 3)", Decimal("2")),
+    ("sum(A, B)", Decimal("3")), ("pct_change(B, A)", Decimal("-50")), ("-A + abs(-B)", Decimal("1")),
+    ("A × B ÷ B − A", Decimal("0")),
+])
+def test_evaluates_with_decimal_arithmetic(formula: str, expected: Decimal) -> None:
+    q = evaluate(formula, {"A": Quantity(Decimal(1)), "B": Quantity(Decimal(2))})
+    assert q.value == expected
+
+
+def test_units_flow_through_a_formula() -> None:
+    money = {"A": amount("800"), "B": amount("900")}
+    assert evaluate("B - A", money).amount_power == 1
+    assert evaluate("A / B", money).amount_power == 0  # amount / amount: a ratio
+    change = evaluate("pct_change(A, B)", money)
+    assert change.percent and change.value == Decimal("12.5")
+    assert evaluate("A * 10%" if False else "A * B / B", money).amount_power == 1
+
+
+@pytest.mark.parametrize("formula, kind", [
+    ("A / (B - B)", FormulaErrorKind.DIVISION_BY_ZERO), ("pct_change(C, A)", FormulaErrorKind.UNKNOWN_NAME),
+    ("__import__('os')", FormulaErrorKind.UNKNOWN_NAME), ("A.__class__", FormulaErrorKind.SYNTAX),
+    ("A +", FormulaErrorKind.SYNTAX), ("A + P", FormulaErrorKind.UNIT_MISMATCH), ("open(A)", FormulaErrorKind.UNKNOWN_NAME),
+    ("A ** 2", FormulaErrorKind.SYNTAX), ("[A, B]", FormulaErrorKind.SYNTAX), ("'1' + A", FormulaErrorKind.SYNTAX),
+])
+def test_formulas_docent_does_not_evaluate_fail_with_a_kind(formula: str, kind: FormulaErrorKind) -> None:
+    inputs = {"A": amount("5"), "B": amount("5"), "P": Quantity(Decimal(12), 0, True)}
+    with pytest.raises(FormulaError) as e:
+        evaluate(formula, inputs)
+    assert e.value.kind is kind
+
+
+def test_a_huge_formula_is_refused_not_evaluated() -> None:
+    with pytest.raises(FormulaError):
+        evaluate(" + ".join(["A"] * 500), {"A": amount("1")})
+    assert names_in("pct_change(B, A) + C") == ["B", "A", "C"]
+
+
+# --- which questions compute ------------------------------------------------------
+@pytest.mark.parametrize("question, wanted", [
+    ("What was the percent change in operating income from 2022 to 2023?", Wanted.PERCENT),
+    ("What is the total of the three invoices?", Wanted.ANY),
+    ("What was the average of the monthly readings?", Wanted.ANY),
+    ("How much more did we spend on travel than on training?", Wanted.ANY),
+    ("What percentage of revenue came from services?", Wanted.PERCENT),
+    ("What was the net profit margin in 2023?", Wanted.PERCENT),
+    ("How many days payable outstanding, DPO defined as 365 * AP / COGS?", Wanted.DAYS),
+    ("Calculate the ratio of current assets to current liabilities.", Wanted.ANY),
+    ("By how much did inventories change between March and June?", Wanted.ANY),
+])
+def test_computation_requests_are_recognised(question: str, wanted: Wanted) -> None:
+    request = compute_request(question)
+    assert request is not None and request.wanted is wanted
+
+
+@pytest.mark.parametrize("question", [
+    "What was Apple's total net sales in the quarter?", "Summarise the termination clause.",
+    "What are the major factors contributing to the change in gross margin?",
+    "Why did operating expenses increase?", "Who signed the lease?",
+])
+def test_questions_answered_by_quoting_are_not(question: str) -> None:
+    assert compute_request(question) is None
+
+
+def test_precision_and_given_formulas_are_read() -> None:
+    r = compute_request("What is the percent change, rounded to one decimal place?")
+    assert r is not None and r.decimals == 1
+    r = compute_request("Calculate DPO, defined as 365 × average payables / cost of sales, to the nearest whole number")
+    assert r is not None and r.decimals == 0 and r.formula_given
+
+
+# --- the plan's form ------------------------------------------------------------------
+def test_the_grammar_offers_each_letter_in_order() -> None:
+    g = grammar()
+    assert g.startswith("root ::= in0") and all(f'"{c} = "' in g for c in LETTERS)
+    assert "missing ::=" in g and 'fn ::= "avg" | "sum" | "pct_change" | "abs"' in g
+
+
+def test_plans_are_read_leniently() -> None:
+    plan = parse_plan("Here you go:\nA = total net sales, Q3 2023: 81,797 [1]\n  B = services: $21,213 million [1]\n"
+                      "A = again: 5 [1]\nRESULT = B / A * 100\ntrailing prose")
+    assert [i.letter for i in plan.inputs] == ["A", "B"] and plan.formula == "B / A * 100"
+    assert plan.inputs[1].figure == "$21,213 million" and plan.inputs[1].source == 1
+    assert parse_plan("MISSING = Tesla's 2022 revenue\n").missing == "Tesla's 2022 revenue"
+    assert parse_plan("I think it is 12%.") .inputs == ()
+
+
+# --- inputs found in their sources, and the answer written ----------------------------------
+def test_a_share_is_computed_from_table_cells_with_their_headers() -> None:
+    request = compute_request("What percentage of total net sales came from Services in the quarter ended July 1, 2023?")
+    assert request is not None
+    plan = parse_plan("A = services: 21,213 [1]\nB = total net sales: 81,797 [1]\nRESULT = A / B * 100\n")
+    c = compute(plan, visible(), request)
+    assert c.status is ComputeStatus.COMPUTED and c.unit is ResultUnit.PERCENT
+    assert c.result == "25.9%" and c.value == Decimal("25.9")
+    assert c.inputs[0].label == "Net sales: Services, Three Months Ended July 1, 2023"
+    assert c.inputs[0].quantity.value == Decimal("21213") * 10 ** 6  # "In millions"
+    assert "[1]" in c.text and c.text.startswith("25.9%, computed by Docent as A ÷ B × 100 = 21,213 ÷ 81,797 × 100")
+    assert c.text[c.result_span[0]:c.result_span[1]].startswith("25.9%")
+
+
+def test_a_change_keeps_the_sources_scale_and_sign() -> None:
+    request = compute_request("By how much did other income change from 2022 to 2023?")
+    assert request is not None
+    plan = parse_plan("A = other income 2022: (10) [1]\nB = other income 2023: (265) [1]\nRESULT = B - A\n")
+    c = compute(plan, visible(), request)
+    assert c.status is ComputeStatus.COMPUTED and c.unit is ResultUnit.AMOUNT
+    assert c.result == "-$255 million" and c.working == "(-265) − (-10)"  # the statement is in dollars
+
+
+def test_a_total_from_prose_keeps_cents_and_currency() -> None:
+    request = compute_request("What is the total of the three invoices?")
+    assert request is not None
+    plan = parse_plan("A = invoice 1041: $1,200 [2]\nB = invoice 1042: $950.50 [2]\nC = invoice 1043: $2,310.25 [2]\n"
+                      "RESULT = sum(A, B, C)\n")
+    c = compute(plan, visible(), request)
+    assert c.result == "$4,460.75" and c.status is ComputeStatus.COMPUTED
+
+
+def test_a_rounded_or_misattributed_input_is_taken_from_where_it_stands() -> None:
+    request = compute_request("What is the ratio of net income to total net sales?")
+    assert request is not None
+    # "$81.8 billion" is 81,797 rounded; 19,881 is cited as [2] but stands in [1] only
+    plan = parse_plan("A = net income: 19,881 [2]\nB = total net sales: $81.8 billion [1]\nRESULT = A / B\n")
+    c = compute(plan, visible(), request)
+    assert c.status is ComputeStatus.COMPUTED and c.unit is ResultUnit.RATIO
+    assert [i.source for i in c.inputs] == [1, 1] and c.inputs[0].cited == 2
+    assert same_figure(key_figures(c.result)[0], key_figures("0.24")[0])
+
+
+def test_an_input_in_no_source_stops_the_computation_without_a_number() -> None:
+    request = compute_request("What is the average of the invoices?")
+    assert request is not None
+    plan = parse_plan("A = invoice 1041: $1,200 [2]\nB = invoice 1044: $777 [2]\nRESULT = avg(A, B)\n")
+    c = compute(plan, visible(), request)
+    assert c.status is ComputeStatus.MISSING_INPUT and c.value is None
+    assert "B (invoice 1044)" in c.text and "777" not in c.text
+    assert c.missing[0].letter == "B" and not c.has_result
+
+
+@pytest.mark.parametrize("form, status", [
+    ("MISSING = the 2019 figures\n", ComputeStatus.NOT_IN_SOURCES),
+    ("", ComputeStatus.NO_INPUTS),
+    ("A = invoice 1041: $1,200 [2]\n", ComputeStatus.NO_INPUTS),
+    ("A = invoice 1041: $1,200 [2]\nB = invoice 1041: 1,200 [2]\nRESULT = A / (A - B)\n", ComputeStatus.FORMULA_FAILED),
+    ("A = invoice: $1,200 [2]\nRESULT = A + 1 +\n", ComputeStatus.FORMULA_FAILED),
+])
+def test_bad_plans_give_a_sentence_and_no_number(form: str, status: ComputeStatus) -> None:
+    request = compute_request("What is the total of the invoices?")
+    assert request is not None
+    c = compute(parse_plan(form), visible(), request)
+    assert c.status is status and c.value is None and c.text
+    assert not [f for f in key_figures(c.text.split("\n")[0]) if f.value not in (Decimal(1041), Decimal(1200))]
+
+
+def test_a_single_input_is_quoted_not_computed() -> None:
+    request = compute_request("What was the net profit margin?")
+    assert request is not None
+    c = compute(parse_plan("A = net income: $19,881 [1]\nRESULT = A\n"), visible(), request)
+    assert c.status is ComputeStatus.QUOTED and c.result == "$19,881 million" and c.result_span == (0, 0)
+
+
+def test_a_computed_answer_crosses_the_wire_whole() -> None:
+    """`docent serve`'s clients (the CLI beside a running window) get the inputs, cells and exact values."""
+    from app.core import wire
+    from app.engine.events import Answer
+
+    request = compute_request("What percentage of total net sales came from Services?")
+    assert request is not None
+    c = compute(parse_plan("A = services: 21,213 [1]\nB = total net sales: 81,797 [1]\nRESULT = A / B * 100\n"),
+                visible(), request)
+    a = Answer("q", c.text, computation=c)
+    back = wire.decode(wire.encode(wire.AnswerDone(a)))
+    assert back == wire.AnswerDone(a)
+    assert back.answer.computation.inputs[0].cell.column == "Three Months Ended July 1, 2023"
+    assert back.answer.computation.value == Decimal("25.9")
