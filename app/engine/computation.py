@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.engine.arith import FormulaError, Quantity, evaluate, names_in, symbols
-from app.engine.compute_inputs import FoundInput, MissingInput, find_input
+from app.engine.compute_inputs import FoundInput, MissingInput, described, find_input
 from app.engine.compute_plan import Plan
 from app.engine.compute_request import ComputeRequest, Wanted
 from app.engine.retrieval import Passage
@@ -61,7 +61,7 @@ class Computation:
 
 def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest) -> Computation:
     if plan.missing and not plan.formula:
-        text = compute_not_in_sources(plan.missing)
+        text = compute_not_in_sources(described(plan.missing))
         return Computation(ComputeStatus.NOT_IN_SOURCES, "", detail=plan.missing, text=text)
     if not plan.inputs or not plan.formula:
         return Computation(ComputeStatus.NO_INPUTS, plan.formula, text=compute_no_inputs())

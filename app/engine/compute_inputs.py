@@ -54,7 +54,7 @@ def passage_scale(text: str) -> Decimal | None:
 def find_input(planned: PlannedInput, visible: Mapping[int, Passage]) -> FoundInput | MissingInput:
     wanted = parse_figures(planned.figure)
     if not wanted:
-        return MissingInput(planned.letter, planned.label, planned.figure, planned.source)
+        return MissingInput(planned.letter, described(planned.label), planned.figure, planned.source)
     fig = wanted[0]
     order = [planned.source] if planned.source in visible else []
     hit = _lookup(fig, planned, visible[planned.source]) if order else None
@@ -62,7 +62,7 @@ def find_input(planned: PlannedInput, visible: Mapping[int, Passage]) -> FoundIn
         others = [(n, h) for n, p in visible.items() if n != planned.source
                   for h in [_lookup(fig, planned, p)] if h is not None]
         if len(others) != 1:
-            return MissingInput(planned.letter, planned.label, planned.figure, planned.source)
+            return MissingInput(planned.letter, described(planned.label), planned.figure, planned.source)
         source, hit = others[0]
     else:
         source = planned.source
@@ -72,9 +72,23 @@ def find_input(planned: PlannedInput, visible: Mapping[int, Passage]) -> FoundIn
     sign = -1 if _negative(figure) else 1
     quantity = Quantity(sign * figure.value, 0, True) if figure.percent else Quantity(sign * figure.value * scale, 1)
     label = f"{cell.row}, {cell.column}" if cell is not None and cell.column else (
-        cell.row if cell is not None else planned.label)
+        cell.row if cell is not None else _context(text, figure) or described(planned.label))
     return FoundInput(planned.letter, label, figure.text, source, quantity, scale, currency,
                       planned.source, cell)
+
+
+def _context(text: str, figure: Figure) -> str:
+    """What the source says the figure is: the words before it in its sentence ("Invoice 1042
+    from Bright Lamp Supply was for"), not the model's description, which may be anything."""
+    before = re.split(r"(?<=[.;!?])\s+|\n", text[:figure.start])[-1]
+    words = before.split()[-10:]
+    return " ".join(words).strip(" ,:;($")
+
+
+def described(label: str) -> str:
+    """The model's description without its numbers (a figure there would be read as a claim)."""
+    return " ".join(w for w in label.split() if not re.search(r"\d", w) or re.fullmatch(r"(?:19|20)\d\d", w)) \
+        or "a figure"
 
 
 def _head(text: str) -> str:

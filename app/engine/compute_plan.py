@@ -20,11 +20,11 @@ LETTERS = "ABCDEFGH"
 
 # Shown after the question; the system prompt stays the one every answer shares (its KV cache).
 INSTRUCTION = (
-    "Do not calculate. List each figure the calculation needs, copied exactly from the sources, "
-    "one per line as `A = what it is (item and period): figure [source number]`, then one line "
-    "`RESULT = ` with the formula over A, B, ... using + - * / ( ) and avg(...), sum(...), "
-    "pct_change(old, new). If the question gives a formula, follow it. If a needed figure is not "
-    "in the sources, write only `MISSING = ` and what is missing.")
+    "Do not calculate. First list each figure the calculation needs, one per line, in the form "
+    "`A = <what the figure is, with its period>: <the figure copied exactly from the source> [<source "
+    "number>]`. Then write `RESULT = ` and the formula over the letters, "
+    "using + - * / ( ), avg(A, B), sum(A, B), pct_change(old, new). If the question gives a formula, "
+    "follow it. If a needed figure is not in the sources, write only `MISSING = ` and what is missing.")
 
 
 def _input_rule(i: int) -> str:
@@ -37,7 +37,7 @@ def grammar() -> str:
     rules = [
         f"root ::= in0{nested} result | missing",
         *(_input_rule(i) for i in range(MAX_INPUTS)),
-        'label ::= [^:\\n\\[\\]=] [^:\\n\\[\\]=]{0,79}',
+        "label ::= [A-Za-z0-9] [A-Za-z0-9 ,.'()&%/$-]{0,79}",
         'figure ::= "-"? "("? "$"? [0-9] [0-9,]{0,15} ("." [0-9]{1,6})? ")"? ("%" | " million" | " billion" '
         '| " thousand")?',
         'src ::= [1-9] [0-9]?',

@@ -28,6 +28,8 @@ from tests.bench.common import BENCH_LLM, REPO, SEC_DOCS, cpu_info, emit, log, p
 
 QUESTIONS = REPO / "tests" / "bench" / "data" / "compute_questions.csv"
 CACHE_HOME = REPO / ".bench" / "cache" / "answers-home"  # bench_answers' index, reused
+ARMS = {"both": (("prose", False), ("computed", True)), "prose": (("prose", False),),
+        "computed": (("computed", True),)}
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         answerer.load()
         try:
             for i, q in enumerate(questions, 1):
-                for arm, computes in (("prose", False), ("computed", True)):
+                for arm, computes in ARMS[args.arms]:
                     answerer.computes = computes
                     r = ask(answerer, q, arm)
                     rows.append(r)
@@ -138,7 +140,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"{r.seconds:.1f}s | {' '.join(r.answer.split())[:140]}")
         finally:
             answerer.close()
-    ratios = [c.seconds / p.seconds for p, c in zip(rows[0::2], rows[1::2], strict=True) if p.seconds > 0]
+    ratios = [c.seconds / p.seconds for p, c in zip(rows[0::2], rows[1::2], strict=True)
+              if p.seconds > 0] if args.arms == "both" else []
     return {"model": Path(s.model_path).name, "questions_file": str(QUESTIONS.relative_to(REPO)),
             "prose": summarise(rows, "prose"), "computed": summarise(rows, "computed"),
             "time_ratio_computed_to_prose_median": round(statistics.median(ratios), 3) if ratios else None,
@@ -153,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=Path, default=SEC_DOCS)
     ap.add_argument("--home", type=Path, default=CACHE_HOME)
     ap.add_argument("--limit", type=int, default=0, help="only the first N library questions")
+    ap.add_argument("--arms", choices=sorted(ARMS), default="both", help="prose, computed, or both (the ratio)")
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--n-ctx", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=2)
