@@ -115,7 +115,7 @@ def _run(settings, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from app.cli_output import IndexProgressBar, print_index_report
+    from app.cli.output import IndexProgressBar, print_index_report
     from app.core.client import with_owner
 
     if args.no_wait:
@@ -142,7 +142,7 @@ def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
 def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
     from contextlib import closing
 
-    from app.cli_output import consume_answer
+    from app.cli.output import consume_answer
     from app.core.client import with_owner
     from app.core.service_hosts import scope_where
     from app.core.wire import AskRequest
@@ -171,7 +171,7 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_status(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from app.cli_output import local_status, print_status
+    from app.cli.output import local_status, print_status
     from app.core.client import with_owner
 
     status = with_owner(lib.settings.index_dir, lambda o: o.status()) or local_status(lib)
@@ -221,8 +221,8 @@ _COMMANDS = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "forget":
              "demo": cmd_demo}
 
 # Command groups that live in their own modules: each has add_parser(sub) and COMMANDS.
-_EXTENSIONS = ("app.cli_models", "app.cli_search", "app.cli_chat", "app.cli_sync",
-               "app.selftest")
+_EXTENSIONS = ("app.cli.models", "app.cli.search", "app.cli.chat", "app.cli.sync",
+               "app.cli.selftest")
 
 
 def _extension_modules():  # type: ignore[no-untyped-def]
@@ -232,6 +232,3 @@ def _extension_modules():  # type: ignore[no-untyped-def]
     for m in modules:
         _COMMANDS.update(m.COMMANDS)
     return modules
-
-if __name__ == "__main__":
-    sys.exit(main())
