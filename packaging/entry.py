@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
 
     select_llama_library()
     if argv[:1] == ["--self-test"]:
-        from app.selftest import main as self_test
+        from app.cli.selftest import main as self_test
 
         return self_test(argv[1:])
     if argv[:1] == ["--version"]:
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
         print(f"docent {app_version()}")
         return 0
     if argv[:1] == ["--window-check"]:  # start the window offscreen, report when it shows
-        from app.selftest import window_check_main
+        from app.cli.selftest import window_check_main
 
         return window_check_main(argv[1:])
     if (not argv or argv[:1] == ["gui"]) and _has_window():

@@ -129,7 +129,7 @@ class Core(WriterQueue):
         self._chats: "ChatStore | None" = None
         self._service: Any = None
         self._threads: dict[str, threading.Thread] = {}
-        self._retrievers = RetrieverCache()
+        self._retrievers, self._search_lock = RetrieverCache(), threading.Lock()  # the service searches on many threads
         self._current = ""  # the file the writer has in hand
         self._fast_paths: Any = None
 
@@ -265,7 +265,8 @@ class Core(WriterQueue):
 
     def search(self, req: Any) -> Any:
         """A SearchRequest answered here (the local service calls this for other shells)."""
-        return search_here(self.library, req, self._retrievers)
+        with self._search_lock:
+            return search_here(self.library, req, self._retrievers)
 
     def _answers_model_event(self) -> CoreEvent:
         from app.core.events import ModelEvent

@@ -7,8 +7,8 @@ each client first passes an HMAC challenge with a random key (before any data is
 read), then sends one typed request (app/core/wire.py, JSON, never pickles) and gets
 one reply or a stream of messages ending with a final one. Port, key and pid sit in a
 user-only file beside the index. The service only talks to its host through
-`ServiceHost`, so a Library (`LibraryServiceHost`) and the Core (`CoreServiceHost`)
-can both host it: `service = LocalService(host); service.start()`.
+`ServiceHost`: the Core's is `CoreServiceHost` (app/core/service_hosts.py), a unit
+test's may be a small stand-in: `service = LocalService(host); service.start()`.
 """
 from __future__ import annotations
 

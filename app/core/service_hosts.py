@@ -1,40 +1,24 @@
-"""Hosts for the local service: a Library (today's `docent serve`, tests) and the Core.
+"""The local service's host: the Core (`docent serve`, the window) behind the service.
 
-Both turn service requests into the owner's own work: index and forget go through
-the owner's one writer, answers through its one loaded answerer.
+It turns service requests into the Core's own work: index and forget go through the
+Core's one writer, answers through its one loaded answerer, searches through its one
+retriever cache.
 """
 from __future__ import annotations
 
-import itertools
 import os
 import queue
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from app.core.wire import AskRequest, ChatReply, FileRow, Notice, StatusReply, WatchReply
-from app.engine.search_service import RetrieverCache, SearchReply, SearchRequest, search_here
-from app.errors import EmptyIndexError, OwnerRequestError
+from app.core.wire import AskRequest, ChatReply, FileRow, StatusReply, WatchReply
+from app.engine.search_service import SearchReply, SearchRequest
+from app.errors import OwnerRequestError
 
 if TYPE_CHECKING:
-    from app.engine.library import Library
-    from app.settings import Settings
     from ingest.pipeline import IndexReport, Progress
-
-
-
-def configured_model(settings: "Settings") -> str:
-    """The model answers would come from, without loading anything ("" when none is chosen)."""
-    if settings.llm_backend == "remote":
-        return f"{settings.remote_model or 'remote'} at {settings.remote_url}" if settings.remote_url else ""
-    if settings.model_path:
-        return str(Path(settings.model_path).expanduser())
-    from app.models.selection import selected_model
-
-    chosen = selected_model(settings.home)
-    return str(chosen) if chosen else ""
 
 
 def scope_where(folders: list[str], files: list[str]) -> dict[str, Any] | None:
@@ -43,108 +27,15 @@ def scope_where(folders: list[str], files: list[str]) -> dict[str, Any] | None:
     return Scope(tuple(files), tuple(folders)).where() if folders or files else None
 
 
-class FutureJob:
-    """A HostJob over a Future of the writer."""
-
-    def __init__(self, job_id: int, future: "Future[IndexReport]") -> None:
-        self.id = job_id
-        self._future = future
-
-    def wait(self, timeout: float | None) -> "IndexReport | None":
-        try:
-            return self._future.result(timeout)
-        except TimeoutError:
-            return None
-
-
-class LibraryServiceHost:
-    """A Library's components behind the service; index and forget run on one writer thread.
-
-    (The sync service of `docent serve` writes through the Library's indexer on its own
-    thread; the Core replaces both with its single writer queue.)"""
-
-    def __init__(self, lib: "Library") -> None:
-        self.lib = lib
-        self.settings = lib.settings
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docent-service-writer")
-        self._ids = itertools.count(1)
-        self._search_lock = threading.Lock()
-        self._retrievers = RetrieverCache()
-        self._answer_lock = threading.Lock()
-        self._answerer: Any = None
-        self._answerer_model: str | None = None
-        self._warnings: list[str] = []
-        self._indexing = False
-
-    def search(self, req: SearchRequest) -> SearchReply:
-        with self._search_lock:
-            return search_here(self.lib, req, self._retrievers)
-
-    def status(self) -> StatusReply:
-        model = self._answerer.llm.name if self._answerer is not None else configured_model(self.settings)
-        return StatusReply.from_records(self.lib.manifest.all(), self.settings.watched_folders, model)
-
-    def index(self, paths: list[Path], progress: Callable[["Progress"], None] | None) -> FutureJob:
-        return FutureJob(next(self._ids), self._writer.submit(self._index, paths, progress))
-
-    def _index(self, paths: list[Path], progress: Callable[["Progress"], None] | None) -> "IndexReport":
-        self._indexing = True
-        try:
-            return self.lib.indexer.index_paths(paths, progress=progress)
-        finally:
-            self._indexing = False
-
-    def forget(self, paths: list[Path]) -> int:
-        return self._writer.submit(self.lib.indexer.forget, paths).result()
-
-    def ask(self, req: AskRequest, cancel: threading.Event) -> Iterator[object]:
-        with self._answer_lock:  # one loaded model, one answer at a time
-            if self.lib.store.count() == 0:
-                raise EmptyIndexError()
-            answerer = self._answerer_for(req.model)
-            for w in self._warnings:
-                yield Notice(w)
-            answerer.top_k = req.k or self.settings.top_k
-            yield from answerer.ask(req.question, cancel=cancel, where=scope_where(req.folders, req.files))
-
-    def _answerer_for(self, model: str | None) -> Any:
-        if self._answerer is not None and self._answerer_model == model:
-            return self._answerer
-        self._close_answerer()
-        answerer = self.lib.answerer(model)
-        self._warnings = answerer.load()
-        self._answerer, self._answerer_model = answerer, model
-        return answerer
-
-    def _close_answerer(self) -> None:
-        if self._answerer is not None:
-            self._answerer.close()
-        self._answerer = None
-
-    def close(self) -> None:
-        """Bounded: a running index stops after the file in hand; queued ones are dropped."""
-        stopped = self._indexing
-        if stopped:
-            self.lib.indexer.cancel_event.set()
-        self._writer.shutdown(wait=True, cancel_futures=True)
-        if stopped:
-            self.lib.indexer.cancel_event.clear()
-        with self._answer_lock:
-            self._close_answerer()
-
-
 class CoreServiceHost:
     """The application Core (app/core/core.py) behind the service, through its public contract."""
 
     def __init__(self, core: Any) -> None:
         self.core = core
         self.settings = core.settings
-        self._search_lock = threading.Lock()
-        self._retrievers = RetrieverCache()
 
     def search(self, req: SearchRequest) -> SearchReply:
-        with self._search_lock:  # the core's library is built before its service starts
-            return search_here(self.core.library, req, self._retrievers)
+        return self.core.search(req)  # the core's one retriever cache; its library is built before its service starts
 
     def watch(self, paths: list[Path]) -> WatchReply:
         """Folders added through the core's writer; their files are indexed from now on."""
@@ -346,21 +237,3 @@ def _get(q: "queue.Queue[object]", timeout: float) -> object:
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
-
-class SearchServer:
-    """The service for a Library (its name when it answered search alone; `docent serve`
-    before the Core). Stopping it also stops its writer and unloads its model."""
-
-    def __init__(self, lib: "Library") -> None:
-        from app.core.service import LocalService
-
-        self.host = LibraryServiceHost(lib)
-        self.service = LocalService(self.host)
-        self.endpoint = self.service.endpoint
-
-    def start(self) -> None:
-        self.service.start()
-
-    def stop(self) -> None:
-        self.service.stop()
-        self.host.close()

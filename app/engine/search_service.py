@@ -79,16 +79,3 @@ def search_here(lib: "Library", req: SearchRequest, retrievers: RetrieverCache |
     passages = retriever.search(req.query, max(1, req.k), req.where)
     return SearchReply(req.query, retriever.mode, round(time.perf_counter() - t0, 4), rows(passages))
 
-
-# The service itself moved to app/core/service.py (typed requests beyond search, any host);
-# these names stay importable from here for older importers.
-_MOVED = {"SearchServer": "app.core.service_hosts", "ENDPOINT_FILE": "app.core.service",
-          "search_via_service": "app.core.client", "SearchServiceError": "app.core.client"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ def _answer(events):  # type: ignore[no-untyped-def]
 
 
 def test_an_answer_from_indexed_files_has_citations_and_checks(library, smollm_path, tmp_path):
-    from app.cli_output import answer_json
+    from app.cli.output import answer_json
 
     make_mixed_folder(tmp_path / "docs")
     report = library.indexer.index_paths([tmp_path / "docs"])

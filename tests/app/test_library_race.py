@@ -3,6 +3,8 @@
 Before the parts were built under a lock, two threads constructing the Chroma
 client for one path broke chromadb's client registry (KeyError: '<home>/index/chroma')
 and the sync thread died, leaving `docent serve` answering over an empty index.
+(The search came from another shell through the owner's service, on the service's
+thread; here it runs on a thread of its own, as the service ran it.)
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from app.engine.library import Library
-from app.engine.search_service import SearchRequest, SearchServer, search_via_service
+from app.engine.search_service import RetrieverCache, SearchReply, SearchRequest, search_here
 from app.settings import Settings
 from ingest.manifest import FileStatus
 from ingest.sync.service import SyncService
@@ -43,7 +45,12 @@ def _one_run(root: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     docs = root / "docs"
     target = write(docs / "ledger.txt", TEXT)
     lib = Library(Settings.load(root / "home"), embedder=embedder)
-    server = SearchServer(lib)
+    retrievers, search_lock = RetrieverCache(), threading.Lock()  # as an owner searches: one at a time
+
+    def search() -> SearchReply:
+        with search_lock:
+            return search_here(lib, SearchRequest(QUERY, 3), retrievers)
+
     svc = SyncService(lib, [docs], watch=False, quiet_s=0.1)
     replies: list[object] = []
     failures: list[BaseException] = []
@@ -54,14 +61,13 @@ def _one_run(root: Path, embedder) -> None:  # type: ignore[no-untyped-def]
         go.wait()
         while not done.is_set():
             try:
-                replies.append(search_via_service(lib.settings.index_dir, SearchRequest(QUERY, 3)))
+                replies.append(search())
             except BaseException as e:  # noqa: BLE001 - any failure is the test's finding
                 failures.append(e)
                 return
             time.sleep(0.02)
 
     try:
-        server.start()  # listening; it builds nothing until the first request
         client = threading.Thread(target=searcher, name="test-searcher", daemon=True)
         client.start()
         go.wait()  # the first search and the sync worker's first use of the Library, together
@@ -70,20 +76,18 @@ def _one_run(root: Path, embedder) -> None:  # type: ignore[no-untyped-def]
         assert svc.error is None, f"sync thread died: {svc.error!r}"
 
         def found() -> bool:
-            reply = search_via_service(lib.settings.index_dir, SearchRequest(QUERY, 3))
-            return reply is not None and any(r.file == str(target) for r in reply.results)
+            return any(r.file == str(target) for r in search().results)
 
         wait_until(found, 60, 0.1)
         done.set()
         client.join(30)
         assert not failures, failures
-        assert replies and all(r is not None for r in replies), "the search server stopped answering"
+        assert replies and all(isinstance(r, SearchReply) for r in replies), "search stopped answering"
         rec = lib.manifest.get(str(target))
         assert rec is not None and rec.status == FileStatus.INDEXED and rec.chunk_count == 1
         assert lib.store.count() == lib.keyword.count() == 1
     finally:
         done.set()
-        server.stop()
         svc.stop()
         lib.close()
 

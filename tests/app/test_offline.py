@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.selftest import refuse_network
+from app.cli.selftest import refuse_network
 from tests.docs_factory import make_mixed_folder
 
 

@@ -1,8 +1,8 @@
 """Other processes' commands answered by the index's owner over its local service.
 
 Protocol tests use a small in-test host (a unit test of the service's logic); the
-real path runs on a Library-backed host in-process, and end to end as `docent serve`
-in a subprocess with `docent status/index/forget/search/ask` from other processes.
+real path runs on the Core's host in-process, and end to end as `docent serve` in a
+subprocess with `docent status/index/forget/search/ask` from other processes.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ import pytest
 from app.core import wire
 from app.core.client import OwnerUnavailable, find_owner, read_endpoint, with_owner
 from app.core.service import ENDPOINT_FILE, LocalService
-from app.core.service_hosts import LibraryServiceHost
 from app.core.wire import AskRequest, ErrorCode, ErrorReply, Notice, StatusReply
 from app.engine.events import Answer, DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
 from app.engine.search_service import SearchReply, SearchRequest, search_here
@@ -240,39 +239,7 @@ def test_wire_carries_a_whole_document_answers_progress():
     assert back == event
 
 
-# --- the real owner: a Library-backed host ---------------------------------------------
-def test_library_host_serves_what_the_library_answers(library, tmp_path, smollm_path):
-    files = make_mixed_folder(tmp_path / "docs")
-    host = LibraryServiceHost(library)
-    service = LocalService(host)
-    service.start()
-    try:
-        owner = find_owner(library.settings.index_dir)
-        assert owner is not None
-        lines: list[Progress] = []
-        report = owner.index([tmp_path / "docs"], progress=lines.append)
-        assert report.indexed == 5 and not report.failures
-        assert sorted(p.path for p in lines if p.phase == "file_done") == sorted(map(str, files.values()))
-        st = owner.status()
-        assert st.files == 5 and st.chunks == library.store.count() and st.served_by == os.getpid()
-        req = SearchRequest("Zephyr filter cartridge", k=3)
-        assert [r.chunk_id for r in owner.search(req).results] == \
-            [r.chunk_id for r in search_here(library, req).results]
-        # An answer closed after its first token frees the model for the next one.
-        first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", str(smollm_path)))
-        assert any(isinstance(e, TokenEvent) for e in first)  # (stops at the first token)
-        first.close()
-        events = list(owner.ask(AskRequest("When does the bakery open?", str(smollm_path))))
-        done = [e for e in events if isinstance(e, DoneEvent)]
-        assert done and done[0].answer.text and not any(isinstance(e, ErrorEvent) for e in events)
-        assert any("bakery.html" in s.passage.path for s in done[0].answer.sources)
-        assert owner.forget([files["txt"]]) == 1
-        assert owner.status().files == 4
-    finally:
-        service.stop()
-        host.close()
-
-
+# --- the real owner: the Core behind CoreServiceHost -----------------------------------
 def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
     from app.core.core import Core
     from app.core.service_hosts import CoreServiceHost
@@ -293,6 +260,8 @@ def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
             report = owner.index([tmp_path / "docs"], progress=lines.append)  # via the core's writer
             assert (report.files_seen, report.indexed, report.failures) == (5, 5, [])
             assert sorted(p.path for p in lines if p.phase == "file_done") == sorted(map(str, files.values()))
+            st = owner.status()
+            assert st.files == 5 and st.chunks == core.library.store.count() and st.served_by == os.getpid()
             again = owner.index([tmp_path / "docs"])
             assert (again.indexed, again.unchanged) == (0, 5)
             broken = tmp_path / "broken.pdf"
@@ -302,14 +271,16 @@ def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
                 assert [f.path for f in r.failures] == [str(broken)] and r.unchanged == 0
             st = owner.status()
             assert (st.files, st.indexed, st.errors, st.state) == (6, 5, 1, "ready") and st.chunks > 0
-            hits = owner.search(SearchRequest("Zephyr filter cartridge", k=3)).results
+            req = SearchRequest("Zephyr filter cartridge", k=3)
+            hits = owner.search(req).results
             assert hits and hits[0].name == "manual.pdf"
+            assert [r.chunk_id for r in hits] == [r.chunk_id for r in search_here(core.library, req).results]
             first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", str(smollm_path)))
             assert any(isinstance(e, TokenEvent) for e in first)
             first.close()  # the core's answer job is cancelled; the next question is answered
             events = list(owner.ask(AskRequest("When does the bakery open?", str(smollm_path))))
             done = [e for e in events if isinstance(e, DoneEvent)]
-            assert done and done[0].answer.text, events
+            assert done and done[0].answer.text and not any(isinstance(e, ErrorEvent) for e in events), events
             assert any("bakery.html" in s.passage.path for s in done[0].answer.sources)
             assert owner.forget([files["txt"]]) == 1
             assert owner.status().files == 5

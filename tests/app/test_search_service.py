@@ -1,4 +1,4 @@
-"""Search answered by the index's owner: in-process server, and `docent search` beside `docent serve`."""
+"""Search answered by the index's owner: an in-process Core's service, and `docent search` beside `docent serve`."""
 from __future__ import annotations
 
 import json
@@ -10,25 +10,35 @@ import time
 
 import pytest
 
-from app.engine.search_service import (ENDPOINT_FILE, SearchRequest, SearchServer, SearchServiceError,
-                                       search_here, search_via_service)
+from app.core.client import SearchServiceError, search_via_service
+from app.core.service import ENDPOINT_FILE
+from app.engine.search_service import SearchRequest, search_here
 from tests.conftest import REPO
 from tests.docs_factory import make_mixed_folder
 
+WAIT_S = 120  # generous: conditions are waited on, never timed
 
-def test_owner_serves_the_same_results_to_other_clients(library, tmp_path):
+
+def test_owner_serves_the_same_results_to_other_clients(home, embedder, tmp_path):
+    from app.core.core import Core
+    from app.settings import Settings
+
     make_mixed_folder(tmp_path / "docs")
-    library.indexer.index_paths([tmp_path / "docs"])
-    index_dir = library.settings.index_dir
+    settings = Settings.load(home)
+    settings.ensure_dirs()
+    index_dir = settings.index_dir
     assert search_via_service(index_dir, SearchRequest("Zephyr")) is None  # nobody serving yet
-    server = SearchServer(library)
-    server.start()
+    core = Core(settings, embedder=embedder)  # the owner: its service answers once it is ready
+    core.start()
     try:
+        assert core.wait_ready(WAIT_S)
+        job = core.add_paths([tmp_path / "docs"])
+        assert job.wait(WAIT_S) and core.library.store.count() > 0
         endpoint = index_dir / ENDPOINT_FILE
         assert stat.S_IMODE(endpoint.stat().st_mode) == 0o600  # the key is the only lock
         req = SearchRequest("Zephyr filter cartridge", k=3)
         served = search_via_service(index_dir, req)
-        local = search_here(library, req)
+        local = search_here(core.library, req)
         assert served is not None and served.served_by == os.getpid()
         assert served.results and [r.chunk_id for r in served.results] == [r.chunk_id for r in local.results]
         assert [r.score for r in served.results] == [r.score for r in local.results]
@@ -45,7 +55,7 @@ def test_owner_serves_the_same_results_to_other_clients(library, tmp_path):
             search_via_service(index_dir, SearchRequest("Zephyr", mode="telepathy"))
         assert search_via_service(index_dir, req) is not None
     finally:
-        server.stop()
+        core.close()
     assert not (index_dir / ENDPOINT_FILE).exists()
     assert search_via_service(index_dir, SearchRequest("Zephyr")) is None
 

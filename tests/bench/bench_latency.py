@@ -166,7 +166,7 @@ def _measure_child(args: tuple) -> tuple[dict, dict]:  # type: ignore[type-arg]
 
 def run(target: int, n: int) -> LatencyBench:
     quiet_env()
-    from app.evaluation import load_beir
+    from app.engine.evaluation import load_beir
     from app.resources import bundled_embedder
     from ingest.embedder import Embedder
     from tests.app.chroma_server import chroma_server

@@ -5,7 +5,7 @@
 - size on disk, total and the ten largest parts (top-level packages of the bundle) and files;
 - the .tar.gz next to it (or one made now, gzip level 6);
 - `--self-test` (index the sample PDF + text, answer with SmolLM2) wall time, frozen vs
-  `python -m app.selftest` from source; the same for the window (start -> shown);
+  `python -m app.cli.selftest` from source; the same for the window (start -> shown);
 - `--naive`: a plain `pyinstaller --onedir packaging/entry.py` of the same entry point (no
   hooks, no excludes, no filtering), built once into .bench/naive/ (~15 min), its size and
   whether its own self-test passes.
@@ -121,11 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_run:
         log("self-test, frozen then from source")
         result["self_test_frozen"] = timed([str(exe), "--self-test", "--model", model])
-        result["self_test_source"] = timed([sys.executable, "-m", "app.selftest", "--model", model])
+        result["self_test_source"] = timed([sys.executable, "-m", "app.cli.selftest", "--model", model])
         if (DIST / "_internal" / "PySide6").is_dir():
             log("window, frozen then from source")
             result["window_frozen"] = timed([str(exe), "--window-check"])
-            result["window_source"] = timed([sys.executable, "-c", "import sys; from app.selftest import "
+            result["window_source"] = timed([sys.executable, "-c", "import sys; from app.cli.selftest import "
                                              "window_check_main as m; sys.exit(m([]))"])
     if args.naive:
         naive = build_naive()["root"]

@@ -45,7 +45,7 @@ def open_library(home: Path, vectors: Path | None = None, threads: int = 0):  # 
 def run(root: Path, home: Path, threads: int = 0, vectors: Path | None = None,
         prune_min_chunks: int | None = None) -> HybridBench:
     quiet_env()
-    from app.evaluation import evaluate, load_beir
+    from app.engine.evaluation import evaluate, load_beir
 
     data = load_beir(root)
     with open_library(home, vectors, threads) as lib:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.evaluation import Qrels, RetrievalMetrics, Run, score
-from app.evaluation import load_beir as read_beir
+from app.engine.evaluation import Qrels, RetrievalMetrics, Run, score
+from app.engine.evaluation import load_beir as read_beir
 from tests.bench.common import SCIFACT, CpuWatch, cpu_info, emit, log, peak_rss_mb, quiet_env
 
 PUBLISHED_NDCG10 = 0.6451  # embeddings-benchmark/mtebpaper, all-MiniLM-L6-v2/SciFact.json

@@ -81,7 +81,7 @@ def _key(text: str) -> str:
 
 def prepare(out_dir: Path) -> int:
     """Chunk texts of SciFact (as bench_retrieval_hybrid writes it) and the sec-10-q PDFs."""
-    from app.evaluation import load_beir, write_corpus
+    from app.engine.evaluation import load_beir, write_corpus
     from app.resources import bundled_embedder
     from app.settings import Settings
     from ingest.chunker import Chunker

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from app.selftest import refuse_network
+from app.cli.selftest import refuse_network
 
 
 def test_network_guard_refuses_and_records_non_loopback_connections():
@@ -30,7 +30,7 @@ def test_network_guard_refuses_and_records_non_loopback_connections():
 
 
 def test_self_test_without_a_model_file_fails_with_a_report(tmp_path):
-    from app.selftest import run_self_test
+    from app.cli.selftest import run_self_test
 
     report = run_self_test(tmp_path / "missing.gguf")
     assert not report.ok

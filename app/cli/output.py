@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from app.core.wire import Notice, StatusReply
@@ -15,6 +16,7 @@ from ingest.pipeline import IndexReport, Progress
 if TYPE_CHECKING:
     from app.engine.computation import Computation
     from app.engine.library import Library
+    from app.settings import Settings
 
 
 class IndexProgressBar:
@@ -135,10 +137,20 @@ def print_sources(a: Answer) -> None:
 
 def local_status(lib: "Library") -> StatusReply:
     """`docent status` answered in this process (the owner builds the same reply)."""
-    from app.core.service_hosts import configured_model
-
     return StatusReply.from_records(lib.manifest.all(), lib.settings.watched_folders,
                                     configured_model(lib.settings))
+
+
+def configured_model(settings: "Settings") -> str:
+    """The model answers would come from, without loading anything ("" when none is chosen)."""
+    if settings.llm_backend == "remote":
+        return f"{settings.remote_model or 'remote'} at {settings.remote_url}" if settings.remote_url else ""
+    if settings.model_path:
+        return str(Path(settings.model_path).expanduser())
+    from app.models.selection import selected_model
+
+    chosen = selected_model(settings.home)
+    return str(chosen) if chosen else ""
 
 
 def print_status(s: StatusReply) -> None:

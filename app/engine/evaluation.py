@@ -1,4 +1,4 @@
-"""`docent eval`: score retrieval on a BEIR-format dataset through the real path.
+"""Retrieval scored on a BEIR-format dataset through the real path (`docent eval`, tests/bench).
 
 Documents are written as text files, indexed by the real Indexer (parser
 worker, token-aware chunking, embedder, Chroma + FTS5), and ranked by the

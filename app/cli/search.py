@@ -59,7 +59,7 @@ def cmd_eval(lib, args) -> int:  # type: ignore[no-untyped-def]
     import tempfile
 
     from app.engine.library import Library
-    from app.evaluation import evaluate, load_beir
+    from app.engine.evaluation import evaluate, load_beir
     from app.settings import Settings
 
     data = load_beir(args.dataset, args.split)

@@ -30,7 +30,7 @@ def _with_owner(owner, args) -> int:  # type: ignore[no-untyped-def]
     from contextlib import closing
     from pathlib import Path
 
-    from app.cli_output import consume_answer
+    from app.cli.output import consume_answer
     from app.core.wire import AskRequest
 
     model = str(Path(args.model).expanduser().resolve()) if args.model else None
@@ -48,7 +48,7 @@ def _with_owner(owner, args) -> int:  # type: ignore[no-untyped-def]
 
 
 def run(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from app.cli_output import consume_answer
+    from app.cli.output import consume_answer
     from app.core.client import find_owner
     from app.errors import EmptyIndexError
 

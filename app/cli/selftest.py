@@ -263,7 +263,7 @@ def _model_or_default(model: Path | None) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m app.selftest`, and the frozen app's `--self-test`."""
+    """`python -m app.cli.selftest`, and the frozen app's `--self-test`."""
     ap = argparse.ArgumentParser(prog="docent --self-test", description=__doc__.splitlines()[0])
     _add_arguments(ap)
     args = ap.parse_args(argv)
@@ -360,7 +360,7 @@ def window_check_main(argv: list[str] | None = None) -> int:
     return 0 if report.ok else 1
 
 
-# --- `docent self-test` through app.cli's extension modules ---------------------------
+# --- `docent self-test`: a command module of app.cli ----------------------------------------
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s = sub.add_parser("self-test", help="index a bundled sample, answer with a model, print a JSON report")
     _add_arguments(s)
