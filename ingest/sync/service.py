@@ -35,7 +35,7 @@ from ingest.sync.events import EventFn, FileEvent, SyncEvent, SyncProgress
 from ingest.sync.progress import ProgressTracker
 from ingest.sync.reconcile import (CLEAN_SHUTDOWN_KEY, ConsistencyReport, Drift, check_consistency,
                                    mark_removed, match_moves, queue_new, scan, unchanged)
-from ingest.sync.roots import Roots, inside, Root
+from ingest.sync.roots import Roots, Root
 
 _log = logging.getLogger(__name__)
 _BATCH = 200  # files per Indexer call: bounds how long pause/stop waits
@@ -168,8 +168,8 @@ class SyncService(Roots):
 
     # --- hints (watchdog threads) ------------------------------------------------
     def hint(self, path: str) -> None:
-        if inside(path, self.library.settings.home):
-            return  # our own index writes, when a watched folder contains the data folder
+        if self.library.settings.is_own_file(path):
+            return  # our own writes, when a watched folder contains the data folder
         with self._lock:
             self._idle.clear()
             self.debouncer.touch(path)
