@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ingest.errors import FileErrorKind
+from ingest.paths import below_range
 
 
 class FileStatus(str, Enum):
@@ -169,10 +170,8 @@ class Manifest:
 
     def under(self, folder: str) -> Iterator[FileRecord]:
         """Records whose path lies inside folder (string prefix on a path boundary)."""
-        prefix = folder.rstrip("/\\") + "/"
-        # GLOB is case-sensitive and has no escape char; range compare avoids both issues.
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM files WHERE path >= ? AND path < ?",
-                               (prefix, prefix[:-1] + chr(ord("/") + 1)))
+                               below_range(folder))
         for r in rows:
             yield _record(r)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from app.core.wire import AskRequest, ChatReply, FileRow, Notice, StatusReply, WatchReply
 from app.engine.search_service import RetrieverCache, SearchReply, SearchRequest, search_here
 from app.errors import EmptyIndexError, OwnerRequestError
+from ingest.paths import inside
 
 if TYPE_CHECKING:
     from app.engine.library import Library
@@ -276,7 +277,7 @@ class CoreIndexJob:
         from app.core.events import FileEvent, FileState
         from ingest.pipeline import FileFailure, Progress
 
-        if not isinstance(e, FileEvent) or not any(_inside(e.path, r) for r in self._roots):
+        if not isinstance(e, FileEvent) or not any(inside(e.path, r) for r in self._roots):
             return
         if e.state not in (FileState.INDEXED, FileState.ERROR, FileState.REMOVED):
             return
@@ -343,8 +344,6 @@ def _get(q: "queue.Queue[object]", timeout: float) -> object:
         return None
 
 
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 class SearchServer:
