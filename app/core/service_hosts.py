@@ -38,12 +38,6 @@ def configured_model(settings: "Settings") -> str:
     return str(chosen) if chosen else ""
 
 
-def scope_where(folders: list[str], files: list[str]) -> dict[str, Any] | None:
-    from app.engine.scope import Scope
-
-    return Scope(tuple(files), tuple(folders)).where() if folders or files else None
-
-
 class FutureJob:
     """A HostJob over a Future of the writer."""
 
@@ -99,6 +93,8 @@ class LibraryServiceHost:
         return self._writer.submit(self.lib.indexer.forget, paths).result()
 
     def ask(self, req: AskRequest, cancel: threading.Event) -> Iterator[object]:
+        from app.engine.scope import where_of
+
         with self._answer_lock:  # one loaded model, one answer at a time
             if self.lib.store.count() == 0:
                 raise EmptyIndexError()
@@ -106,7 +102,7 @@ class LibraryServiceHost:
             for w in self._warnings:
                 yield Notice(w)
             answerer.top_k = req.k or self.settings.top_k
-            yield from answerer.ask(req.question, cancel=cancel, where=scope_where(req.folders, req.files))
+            yield from answerer.ask(req.question, cancel=cancel, where=where_of(req.folders, req.files))
 
     def _answerer_for(self, model: str | None) -> Any:
         if self._answerer is not None and self._answerer_model == model:
@@ -221,7 +217,7 @@ class CoreServiceHost:
                     raise OwnerRequestError(owner_model_in_use_message(loaded, req.model))
                 if not loaded:  # none in memory yet: queued before the question, loaded first
                     self.core.load_model(req.model)
-            scope = Scope(tuple(req.files), tuple(req.folders)) if req.folders or req.files else None
+            scope = Scope.of(req.folders, req.files)
             job = self.core.ask(req.question, chat_id=req.chat, scope=scope, k=req.k)
             started = cancelled = False
             while True:
