@@ -197,6 +197,19 @@ class Settings:
     def settings_file(self) -> Path:
         return self.home / "settings.json"
 
+    def is_own_file(self, path: str) -> bool:
+        """One of Docent's own files in the data folder: anything in its index, models or logs
+        folder, or a file it keeps directly there (chats, settings, the model choice, and their
+        journals and temporary copies). Any other folder there is the user's to watch."""
+        from app.models.selection import SELECTION_FILE
+        from ingest.paths import inside
+
+        if any(inside(path, d) for d in (self.index_dir, self.models_dir, self.log_dir)):
+            return True
+        head, name = os.path.split(path)
+        return head == str(self.home) and name.startswith(
+            (self.chats_path.name, self.settings_file.name, SELECTION_FILE))
+
     # --- what a dialog needs ---------------------------------------------------
     @classmethod
     def field_specs(cls) -> list[FieldSpec]:

@@ -18,6 +18,18 @@ class FileErrorKind(str, Enum):
     NO_TEXT = "no_text"  # parsed, but no text: no text layer and none read by OCR (or OCR off)
     INTERNAL = "internal"  # a bug in Docent: reported, never silent
 
+    @property
+    def retried_when_unchanged(self) -> bool:
+        """Worth another try although the file did not change: the cause lay outside its bytes
+        (permissions, a file that vanished mid-read, a bug in Docent). Anything else would only
+        fail the same way again, a file that timed out or blew the memory cap included (each
+        try costs the whole limit, at every start); Re-index tries one anyway."""
+        return self in _RETRIED_WHEN_UNCHANGED
+
+
+_RETRIED_WHEN_UNCHANGED = frozenset({FileErrorKind.UNREADABLE, FileErrorKind.VANISHED,
+                                     FileErrorKind.INTERNAL})
+
 
 MESSAGES: dict[FileErrorKind, str] = {
     FileErrorKind.ENCRYPTED: "The file is password-protected; remove the password to index it.",

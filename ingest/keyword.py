@@ -17,6 +17,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from ingest.keyword_rank import Bm25Ranker, RankConfig, ScopeSet, query_terms
+from ingest.paths import below_range
 from ingest.store import PAGE, StoredChunk
 
 if TYPE_CHECKING:
@@ -134,10 +135,8 @@ class KeywordIndex:
         for p in paths:
             rows.update((r[0], r) for r in self.db.execute(_SCOPE.format("path = ?"), (p,)))
         for folder in folders:
-            prefix = folder.rstrip("/\\") + "/"
-            # Range compare on the (path, file_id) index: a prefix match with no LIKE escaping.
-            rows.update((r[0], r) for r in self.db.execute(
-                _SCOPE.format("path >= ? AND path < ?"), (prefix, prefix[:-1] + chr(ord("/") + 1))))
+            rows.update((r[0], r) for r in self.db.execute(  # on the (path, file_id) index
+                _SCOPE.format("path >= ? AND path < ?"), below_range(folder)))
         for part in _batches(list(file_ids)):
             rows.update((r[0], r) for r in self.db.execute(
                 _SCOPE.format(f"file_id IN ({','.join('?' * len(part))})"), part))

@@ -14,6 +14,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterator
 
+from ingest.errors import FileErrorKind
+from ingest.paths import below_range
+
 
 class FileStatus(str, Enum):
     QUEUED = "queued"
@@ -37,6 +40,21 @@ class FileRecord:
     page_count: int | None = None
     index_version: str = ""
     updated_at: float = 0.0
+
+    def unchanged(self, size: int, mtime_ns: int, version: str) -> bool:
+        """Nothing to do for the file this row describes, now `size` bytes at `mtime_ns`:
+        the same as when it was indexed under this recipe (`version`), or when it failed
+        for a reason that trying again would not change (FileErrorKind.retried_when_unchanged)."""
+        if (self.size, self.mtime_ns, self.index_version) != (size, mtime_ns, version):
+            return False
+        if self.status == FileStatus.INDEXED:
+            return True
+        if self.status != FileStatus.ERROR:
+            return False
+        try:
+            return not FileErrorKind(self.error_kind).retried_when_unchanged
+        except ValueError:  # no kind, or one this version does not know: try again
+            return False
 
 
 MIGRATIONS: list[str] = [
@@ -152,10 +170,8 @@ class Manifest:
 
     def under(self, folder: str) -> Iterator[FileRecord]:
         """Records whose path lies inside folder (string prefix on a path boundary)."""
-        prefix = folder.rstrip("/\\") + "/"
-        # GLOB is case-sensitive and has no escape char; range compare avoids both issues.
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM files WHERE path >= ? AND path < ?",
-                               (prefix, prefix[:-1] + chr(ord("/") + 1)))
+                               below_range(folder))
         for r in rows:
             yield _record(r)
 

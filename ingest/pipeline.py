@@ -32,10 +32,6 @@ from ingest.store import ChromaStore, StoredChunk, chunk_id
 if TYPE_CHECKING:
     import numpy as np
 
-# Errors worth retrying on the next run even if the file did not change.
-_TRANSIENT = {FileErrorKind.UNREADABLE, FileErrorKind.VANISHED, FileErrorKind.TIMEOUT,
-              FileErrorKind.OUT_OF_MEMORY, FileErrorKind.INTERNAL}
-
 
 @dataclass(frozen=True)
 class FileFailure:
@@ -230,14 +226,12 @@ class Indexer:
         except OSError as e:
             self._fail(report, key, rec, FileErrorKind.UNREADABLE, e.strerror or str(e))
             return None
-        same_version = rec is not None and rec.index_version == self.version
-        if rec and same_version and rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns:
+        if rec is not None and rec.unchanged(st.st_size, st.st_mtime_ns, self.version):
             if rec.status == FileStatus.INDEXED:
                 report.unchanged += 1
-                return None
-            if rec.status == FileStatus.ERROR and FileErrorKind(rec.error_kind) not in _TRANSIENT:
+            else:  # failed before, for a reason that would recur
                 report.failures.append(FileFailure(key, FileErrorKind(rec.error_kind), rec.error or ""))
-                return None
+            return None
         try:
             sha = sha256_file(path)
         except FileNotFoundError:
@@ -246,7 +240,7 @@ class Indexer:
         except OSError as e:
             self._fail(report, key, rec, FileErrorKind.UNREADABLE, e.strerror or str(e))
             return None
-        if rec and same_version and rec.sha256 == sha and rec.status == FileStatus.INDEXED:
+        if rec and rec.index_version == self.version and rec.sha256 == sha and rec.status == FileStatus.INDEXED:
             rec.size, rec.mtime_ns = st.st_size, st.st_mtime_ns  # touched, not changed
             self.manifest.put(rec)
             report.unchanged += 1

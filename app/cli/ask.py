@@ -28,7 +28,7 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
 
     from app.cli.output import consume_answer
     from app.core.client import with_owner
-    from app.core.service_hosts import scope_where
+    from app.engine.scope import where_of
     from app.core.wire import AskRequest
     from app.errors import EmptyIndexError
 
@@ -48,7 +48,7 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
     for warning in answerer.load():
         print(f"docent: warning: {warning}", file=sys.stderr)
     try:
-        events = answerer.ask(args.question, where=scope_where(folders, files))
+        events = answerer.ask(args.question, where=where_of(folders, files))
         return EXIT_OK if consume_answer(events, args.json) else EXIT_ERROR
     finally:
         answerer.close()

@@ -26,12 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def where_for(folders: list[str], files: list[str]) -> dict | None:  # type: ignore[type-arg]
-    from app.engine.scope import Scope
+    """The scope named on the command line (paths resolved from the shell's folder)."""
+    from app.engine.scope import where_of
 
-    if not folders and not files:
-        return None
-    return Scope(tuple(str(Path(f).expanduser().resolve()) for f in files),
-                 tuple(str(Path(f).expanduser().resolve()) for f in folders)).where()
+    return where_of([str(Path(f).expanduser().resolve()) for f in folders],
+                    [str(Path(f).expanduser().resolve()) for f in files])
 
 
 def cmd_search(lib, args) -> int:  # type: ignore[no-untyped-def]

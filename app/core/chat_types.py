@@ -38,12 +38,13 @@ class ChatScope:
     def to_scope(self) -> "Scope | None":
         from app.engine.scope import Scope
 
-        return None if self.is_all else Scope(paths=self.files, folders=self.folders)
+        return Scope.of(self.folders, self.files)
 
     def where(self) -> dict[str, Any] | None:
         """The engine's where dict (keys `folder`, `path`), or None for all documents."""
-        scope = self.to_scope()
-        return None if scope is None else scope.where()
+        from app.engine.scope import where_of
+
+        return where_of(self.folders, self.files)
 
     def describe(self) -> str:
         if self.is_all:

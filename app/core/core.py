@@ -68,6 +68,7 @@ from app.core.writer_queue import WriterQueue, _abs
 from app.engine.owner_lock import OWNER_WAIT_S
 from app.engine.search_service import RetrieverCache, search_here
 from app.errors import DocentError, core_start_failed_message
+from ingest.paths import inside
 
 if TYPE_CHECKING:
     from app.core.chats import ChatStore
@@ -292,7 +293,7 @@ class Core(WriterQueue):
         roots = self.folders()
         out = []
         for rec in self._reader.rows(folder, offset, limit):
-            root = next(((f, st) for f, st in roots if _inside(rec.path, f)), ("", None))
+            root = next(((f, st) for f, st in roots if inside(rec.path, f)), ("", None))
             out.append(file_info(rec, root[0], root[1] == FolderState.UNAVAILABLE))
         return out
 
@@ -397,5 +398,3 @@ def _fast_paths() -> Any:
         return None
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
 
 from app.engine.events import Event as EngineAnswerEvent
+from ingest.sync.events import IndexProgress  # the sync service's, passed on as it is
 
 if TYPE_CHECKING:
     from app.engine.owner_lock import LockHolder
@@ -83,22 +84,6 @@ class FileEvent:
     message: str = ""  # user-facing reason when state is ERROR
     old_path: str = ""  # set when the file was recognised as moved/renamed
     folder: str = ""  # the watched folder it belongs to; "" for files added on their own
-
-
-@dataclass(frozen=True)
-class IndexProgress:
-    """Overall indexing progress; moves per file. `eta_s` is None until a rate is known."""
-
-    phase: str  # starting | reconciling | indexing | idle | paused | stopped
-    done: int = 0
-    total: int = 0
-    pending: int = 0  # changes seen, still settling
-    errors: int = 0
-    current: str = ""  # the file being indexed now
-    eta_s: float | None = None
-    scan: str = ""  # a scan being read by OCR, and how far: page scan_done + 1 of scan_total
-    scan_done: int = 0
-    scan_total: int = 0
 
 
 @dataclass(frozen=True)

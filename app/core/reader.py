@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ingest.manifest import _COLUMNS, FileRecord, FileStatus, _record
+from ingest.paths import below_range, inside
 
 PAGE = 1000
 
@@ -27,8 +28,7 @@ class ManifestReader:
         """Rows by path (inside `folder` when given), `offset` rows skipped, up to `limit`."""
         lo, hi = "", None
         if folder:
-            prefix = folder.rstrip("/\\") + "/"
-            lo, hi = prefix, prefix[:-1] + chr(ord("/") + 1)
+            lo, hi = below_range(folder)
         last = None
         skip, left = offset, limit
         while left is None or left > 0:
@@ -77,7 +77,7 @@ class ManifestReader:
         a kill, or from an older recipe): what dropped files resume from."""
         out = []
         for rec in self.rows():
-            if any(rec.path == r or rec.path.startswith(r.rstrip("/") + "/") for r in roots):
+            if any(inside(rec.path, r) for r in roots):
                 continue
             if rec.status in (FileStatus.QUEUED, FileStatus.INDEXING) or (
                     rec.status == FileStatus.INDEXED and rec.index_version != version):

@@ -16,15 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from app.core.wire import AskRequest, ChatReply, FileRow, StatusReply, WatchReply
 from app.engine.search_service import SearchReply, SearchRequest
 from app.errors import OwnerRequestError
+from ingest.paths import inside
 
 if TYPE_CHECKING:
     from ingest.pipeline import IndexReport, Progress
-
-
-def scope_where(folders: list[str], files: list[str]) -> dict[str, Any] | None:
-    from app.engine.scope import Scope
-
-    return Scope(tuple(files), tuple(folders)).where() if folders or files else None
 
 
 class CoreServiceHost:
@@ -111,7 +106,7 @@ class CoreServiceHost:
                     raise OwnerRequestError(owner_model_in_use_message(loaded, req.model))
                 if not loaded:  # none in memory yet: queued before the question, loaded first
                     self.core.load_model(req.model)
-            scope = Scope(tuple(req.files), tuple(req.folders)) if req.folders or req.files else None
+            scope = Scope.of(req.folders, req.files)
             job = self.core.ask(req.question, chat_id=req.chat, scope=scope, k=req.k)
             started = cancelled = False
             while True:
@@ -167,7 +162,7 @@ class CoreIndexJob:
         from app.core.events import FileEvent, FileState
         from ingest.pipeline import FileFailure, Progress
 
-        if not isinstance(e, FileEvent) or not any(_inside(e.path, r) for r in self._roots):
+        if not isinstance(e, FileEvent) or not any(inside(e.path, r) for r in self._roots):
             return
         if e.state not in (FileState.INDEXED, FileState.ERROR, FileState.REMOVED):
             return
@@ -232,8 +227,3 @@ def _get(q: "queue.Queue[object]", timeout: float) -> object:
         return q.get(timeout=timeout)
     except queue.Empty:
         return None
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-

@@ -34,9 +34,8 @@ def translate(event: sync.SyncEvent, folder_of: FolderOf) -> CoreEvent | None:
     if isinstance(event, sync.FolderEvent):
         fstate = _FOLDER_STATES.get(event.state)
         return FolderEvent(event.folder, fstate, event.reason) if fstate else None
-    if isinstance(event, sync.SyncProgress):
-        return IndexProgress(event.phase, event.done, event.total, event.pending, event.errors,
-                             event.current, event.eta_s, event.scan, event.scan_done, event.scan_total)
+    if isinstance(event, IndexProgress):
+        return event
     return None
 
 

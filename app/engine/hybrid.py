@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 from app.engine.doc_rank import NO_FOCUS, DocFocus, DocRanker, FocusKind
 from app.engine.retrieval import Passage, after_heading
 from app.engine.selection import trim_passages
-from app.engine.scope import Scope
+from app.engine.scope import files_in
 from ingest.document import PAGE_SEPARATOR, PageSpan
 from ingest.store import PAGE, StoredChunk
 
@@ -107,9 +107,7 @@ class HybridRetriever:
         """Raw ranked lists from each index this mode uses (ids + native scores);
         `keyword_query`, when given, is what the keyword index matches instead of `query`."""
         modes = modes or ([self.mode] if self.mode != "hybrid" else ["dense", "keyword"])
-        scope = Scope.from_where(where)
-        resolved = None if scope is None else self.keyword.scope(scope.paths, scope.folders,
-                                                                 scope.file_ids)
+        resolved = files_in(self.keyword, where)
         files = None if resolved is None else resolved.counts
         out = Candidates()
         keyword = None
@@ -197,10 +195,8 @@ class HybridRetriever:
             return NO_FOCUS
         if self._doc_ranker is None:
             self._doc_ranker = DocRanker(self.keyword.db)
-        scope = Scope.from_where(where)
-        ids = None if scope is None else set(
-            self.keyword.scope(scope.paths, scope.folders, scope.file_ids).counts)
-        return self._doc_ranker.focus(query, ids)
+        resolved = files_in(self.keyword, where)
+        return self._doc_ranker.focus(query, None if resolved is None else set(resolved.counts))
 
     def _passages(self, query: str, k: int, where: dict[str, Any] | None,
                   focus: DocFocus) -> tuple[list[Passage], list[Passage]]:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from ingest.keyword import KeywordIndex
+    from ingest.keyword_rank import ScopeSet
 
 _KEYS = ("path", "folder", "file_id")
 
@@ -19,6 +23,12 @@ class Scope:
     paths: tuple[str, ...] = ()
     folders: tuple[str, ...] = ()
     file_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, folders: Iterable[str] = (), files: Iterable[str] = ()) -> "Scope | None":
+        """A question limited to these folders and files; None when there are none (all documents)."""
+        scope = cls(tuple(files), tuple(folders))
+        return scope if scope.paths or scope.folders else None
 
     @classmethod
     def from_where(cls, where: dict[str, Any] | None) -> "Scope | None":
@@ -40,6 +50,20 @@ class Scope:
         clauses = [{k: {"$in": list(v)}} for k, v in
                    (("path", self.paths), ("folder", self.folders), ("file_id", self.file_ids)) if v]
         return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def where_of(folders: Iterable[str] = (), files: Iterable[str] = ()) -> dict[str, Any] | None:
+    """The retrievers' `where` filter for a question limited to these folders and files
+    (None: the whole library)."""
+    scope = Scope.of(folders, files)
+    return None if scope is None else scope.where()
+
+
+def files_in(keyword: "KeywordIndex", where: dict[str, Any] | None) -> "ScopeSet | None":
+    """The files a `where` filter lets a question draw on, resolved through the keyword index's
+    chunk table (folder scopes are no Chroma filter); None when it sets no limit."""
+    scope = Scope.from_where(where)
+    return None if scope is None else keyword.scope(scope.paths, scope.folders, scope.file_ids)
 
 
 def _values(value: Any) -> list[str]:

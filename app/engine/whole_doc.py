@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from app.engine.doc_rank import DocFocus, FocusKind
 from app.engine.hybrid import passage_of
 from app.engine.retrieval import Passage, after_heading
-from app.engine.scope import Scope
+from app.engine.scope import files_in
 from ingest.store import StoredChunk
 
 if TYPE_CHECKING:
@@ -69,8 +69,8 @@ class WholeDocRequests:
     def target(self, question: str, where: dict[str, Any] | None) -> DocumentTarget | None:
         if not asks_for_task(question):
             return None
-        scope = Scope.from_where(where)
-        files = self._files(scope)
+        scope = files_in(self.keyword, where)
+        files = set(self.keyword.file_ids()) if scope is None else set(scope.counts)
         if len(files) == 1 and (scope is not None or says_whole_document(question)):
             return self._target(next(iter(files)), "scope" if scope is not None else "only file")
         if not says_whole_document(question) or self.focus is None:
@@ -79,11 +79,6 @@ class WholeDocRequests:
         if focus.kind is FocusKind.NAMED and len(focus.file_ids) == 1:
             return self._target(focus.file_ids[0], "named")
         return None
-
-    def _files(self, scope: Scope | None) -> set[str]:
-        if scope is None:
-            return set(self.keyword.file_ids())
-        return set(self.keyword.scope(scope.paths, scope.folders, scope.file_ids).counts)
 
     def _target(self, file_id: str, why: str) -> DocumentTarget | None:
         row = self.keyword.db.execute("SELECT path FROM chunks WHERE file_id = ? LIMIT 1",

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHB
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.ui.accessibility import name_qt_parts
+from ingest.paths import inside
 
 ROLE_CHAT_ID = Qt.ItemDataRole.UserRole + 1
 
@@ -164,7 +165,7 @@ class ScopeDialog(QDialog):
             self.tree.addTopLevelItem(item)
         for path in sorted(files):
             parent_item = next((self._folder_items[f] for f in self._folder_items
-                                if path.startswith(f.rstrip(os.sep) + os.sep)), loose)
+                                if inside(path, f)), loose)
             item = QTreeWidgetItem([os.path.basename(path)])
             item.setToolTip(0, path)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -202,5 +203,5 @@ class ScopeDialog(QDialog):
                         if i.checkState(0) == Qt.CheckState.Checked)
         files = tuple(p for p, i in self._file_items.items()
                       if i.checkState(0) == Qt.CheckState.Checked
-                      and not any(p.startswith(f.rstrip(os.sep) + os.sep) for f in folders))
+                      and not any(inside(p, f) for f in folders))
         return folders, files

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.events import FileEvent, FileInfo, FileState
 from app.ui.look import text_colors
+from ingest.paths import inside
 
 ROLE_INFO = Qt.ItemDataRole.UserRole + 1  # the row's FileInfo
 ROLE_SORT = Qt.ItemDataRole.UserRole + 2
@@ -61,10 +62,10 @@ def folder_label(f: FileInfo) -> str:
     where = os.path.dirname(f.path)
     if f.folder:
         name = os.path.basename(f.folder.rstrip("/\\")) or f.folder
-        sub = os.path.relpath(where, f.folder) if where.startswith(f.folder) else "."
+        sub = os.path.relpath(where, f.folder) if inside(where, f.folder) else "."
         return name if sub == "." else os.path.join(name, sub)
     home = os.path.expanduser("~")
-    if where == home or where.startswith(home.rstrip(os.sep) + os.sep):
+    if inside(where, home):
         return "~" + where[len(home.rstrip(os.sep)):]
     return where
 

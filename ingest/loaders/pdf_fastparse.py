@@ -32,7 +32,9 @@ from pypdf.generic import (
 # Checked operation for operation against stock pypdf on these versions (tests/ingest/
 # test_pdf_fastparse.py); 7.1.1 only moved the inline-image reader out of ContentStream.
 VERIFIED_VERSIONS = ("7.1.0", "7.1.1")
-original_parse_content_stream = ContentStream.__dict__["_parse_content_stream"]
+# pypdf's own tokenizer, restored by uninstall(); None on a pypdf that renamed it (then
+# install() leaves pypdf as it is: looked up with .get, a KeyError here broke every PDF).
+original_parse_content_stream = ContentStream.__dict__.get("_parse_content_stream")
 PAUSE_GC = True  # see fast_parse_content_stream; process-wide while a stream is parsed
 
 _DELIM = rb"\s()<>\[\]{}/%"  # NameObject.delimiter_pattern: ends operators and names (not \x00!)
@@ -295,6 +297,10 @@ def install() -> bool:
     mirrors cannot be imported."""
     if pypdf.__version__ not in VERIFIED_VERSIONS:
         return False
+    if original_parse_content_stream is None:
+        _log.warning("pypdf %s: fast tokenizer off (no ContentStream._parse_content_stream)",
+                     pypdf.__version__)
+        return False
     if read_inline_image is None:
         try:
             _bind_private()
@@ -306,9 +312,10 @@ def install() -> bool:
 
 
 def active() -> bool:
-    return ContentStream.__dict__["_parse_content_stream"] is fast_parse_content_stream
+    return ContentStream.__dict__.get("_parse_content_stream") is fast_parse_content_stream
 
 
 def uninstall() -> None:
-    """Restore pypdf's own tokenizer (tests)."""
-    ContentStream._parse_content_stream = original_parse_content_stream  # type: ignore[method-assign]
+    """Restore pypdf's own tokenizer (tests, and a page read again by stock pypdf)."""
+    if original_parse_content_stream is not None:
+        ContentStream._parse_content_stream = original_parse_content_stream  # type: ignore[method-assign]

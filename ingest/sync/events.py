@@ -31,20 +31,21 @@ class FileEvent:
 
 
 @dataclass(frozen=True)
-class SyncProgress:
-    """Overall progress; `eta_s` is None until a few files give a rate."""
+class IndexProgress:
+    """Overall indexing progress, from the sync service to the window as it is (the core
+    passes it on); moves per file. `eta_s` is None until a few files give a rate."""
 
     phase: str  # starting | reconciling | indexing | idle | paused | stopped
     done: int = 0
     total: int = 0
     pending: int = 0  # changes seen but still settling (debounce)
     errors: int = 0
-    eta_s: float | None = None
     current: str = ""  # the file being indexed now (its "indexing" state, for a GUI)
-    scan: str = ""  # a scan being read by OCR (parsed ahead, so not always `current`)
-    scan_done: int = 0  # its pages read so far
+    eta_s: float | None = None
+    scan: str = ""  # a scan being read by OCR, and how far: page scan_done + 1 of scan_total
+    scan_done: int = 0  # (parsed ahead, so not always `current`)
     scan_total: int = 0
 
 
-SyncEvent = Union[FolderEvent, FileEvent, SyncProgress]
+SyncEvent = Union[FolderEvent, FileEvent, IndexProgress]
 EventFn = Callable[[SyncEvent], None]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from ingest.sync.events import SyncProgress
+from ingest.sync.events import IndexProgress
 
 
 class ProgressTracker:
@@ -31,6 +31,6 @@ class ProgressTracker:
     def idle(self) -> None:
         self.done = self.total = 0
 
-    def snapshot(self, phase: str, pending: int, current: str = "") -> SyncProgress:
+    def snapshot(self, phase: str, pending: int, current: str = "") -> IndexProgress:
         eta = None if self.seconds_per_file is None else (self.total - self.done) * self.seconds_per_file
-        return SyncProgress(phase, self.done, self.total, pending, self.errors, eta, current)
+        return IndexProgress(phase, self.done, self.total, pending, self.errors, current, eta)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ingest.discover import discover
-from ingest.errors import FileErrorKind
 from ingest.ignore import IgnoreRules
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import FileRecord, FileStatus, Manifest
@@ -24,10 +23,6 @@ if TYPE_CHECKING:
     from ingest.pipeline import Indexer
 
 CLEAN_SHUTDOWN_KEY = "sync_clean_shutdown"
-# Unchanged files that failed for these reasons are retried at start-up; a file
-# that timed out or blew the memory cap would only do it again.
-_RETRY_UNCHANGED = {FileErrorKind.UNREADABLE.value, FileErrorKind.VANISHED.value,
-                    FileErrorKind.INTERNAL.value}
 
 
 @dataclass
@@ -103,15 +98,12 @@ def scan(manifest: Manifest, roots: Iterable[Path], rules: IgnoreRules, version:
 
 
 def unchanged(rec: FileRecord, path: Path, version: str) -> bool:
-    """Nothing to do for this file: same size and mtime as when it was indexed (or failed)."""
+    """Nothing to do for this file (FileRecord.unchanged, on the file as it is now)."""
     try:
         st = path.stat()
     except OSError:
         return False
-    if (rec.size, rec.mtime_ns) != (st.st_size, st.st_mtime_ns) or rec.index_version != version:
-        return False
-    return rec.status == FileStatus.INDEXED or (
-        rec.status == FileStatus.ERROR and rec.error_kind not in _RETRY_UNCHANGED)
+    return rec.unchanged(st.st_size, st.st_mtime_ns, version)
 
 
 @dataclass(frozen=True)

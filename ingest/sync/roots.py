@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.manifest import FileRecord
+from ingest.paths import inside
 from ingest.sync.events import FileEvent, FolderEvent
 from ingest.sync.watcher import FolderWatcher
 
@@ -125,8 +126,3 @@ class Roots:
             if inside(path, root.path):
                 return root
         return None
-
-
-def inside(path: str, folder: Path) -> bool:
-    f = str(folder)
-    return path == f or path.startswith(f.rstrip(os.sep) + os.sep)

@@ -31,11 +31,11 @@ from typing import Any, Callable, Protocol, Sequence
 from ingest.ignore import IgnoreRules
 from ingest.manifest import FileRecord
 from ingest.sync.debounce import Debouncer
-from ingest.sync.events import EventFn, FileEvent, SyncEvent, SyncProgress
+from ingest.sync.events import EventFn, FileEvent, IndexProgress, SyncEvent
 from ingest.sync.progress import ProgressTracker
 from ingest.sync.reconcile import (CLEAN_SHUTDOWN_KEY, ConsistencyReport, Drift, check_consistency,
                                    mark_removed, match_moves, queue_new, scan, unchanged)
-from ingest.sync.roots import Roots, inside, Root
+from ingest.sync.roots import Roots, Root
 
 _log = logging.getLogger(__name__)
 _BATCH = 200  # files per Indexer call: bounds how long pause/stop waits
@@ -168,8 +168,8 @@ class SyncService(Roots):
 
     # --- hints (watchdog threads) ------------------------------------------------
     def hint(self, path: str) -> None:
-        if inside(path, self.library.settings.home):
-            return  # our own index writes, when a watched folder contains the data folder
+        if self.library.settings.is_own_file(path):
+            return  # our own writes, when a watched folder contains the data folder
         with self._lock:
             self._idle.clear()
             self.debouncer.touch(path)
@@ -179,14 +179,14 @@ class SyncService(Roots):
     def _main(self) -> None:
         indexer = self.library.indexer
         try:
-            self._emit(SyncProgress("starting"))
+            self._emit(IndexProgress("starting"))
             manifest = indexer.manifest
             unclean = manifest.get_meta(CLEAN_SHUTDOWN_KEY) != "1" and bool(manifest.all())
             consistency = check_consistency(indexer, full=unclean)
             manifest.set_meta(CLEAN_SHUTDOWN_KEY, "0")
             for root in self._roots.values():
                 self._bring_up(root)  # watch before scanning: nothing slips between the two
-            self._emit(SyncProgress("reconciling"))
+            self._emit(IndexProgress("reconciling"))
             drift = scan(manifest, [r.path for r in self._roots.values() if r.available], self.rules,
                          indexer.version)
             drift.unavailable = [r.path for r in self._roots.values() if not r.available]
@@ -215,7 +215,7 @@ class SyncService(Roots):
             return
         _log.exception("sync service stopped", exc_info=e)
         self.error = e
-        self._emit(SyncProgress("stopped"))
+        self._emit(IndexProgress("stopped"))
 
     def _mark_clean(self) -> None:
         try:

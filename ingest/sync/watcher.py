@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ingest.paths import inside
+
 HintFn = Callable[[str], None]
 ObserverFactory = Callable[[], Any]
 
@@ -42,7 +44,7 @@ def polling_reason(folder: Path) -> str:
     except Exception:  # no psutil data (sandbox, exotic OS): assume local
         return ""
     target = str(folder)
-    best = max((p for p in parts if target == p.mountpoint or target.startswith(p.mountpoint.rstrip("/") + "/")),
+    best = max((p for p in parts if inside(target, p.mountpoint)),
                key=lambda p: len(p.mountpoint), default=None)
     if best is None:
         return ""

@@ -306,3 +306,34 @@ def test_gc_state_restored() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_pypdf_without_the_private_tokenizer_reads_pdfs_stock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A pypdf that renamed ContentStream._parse_content_stream (its own caller too) must
+    leave PDFs to pypdf's own parsing, with a log line: importing the drop-in must not fail."""
+    import sys
+
+    import ingest.loaders
+    from ingest.loaders import LoadLimits, pdf_speedups
+    from ingest.loaders.pdf import load_pdf
+
+    stock = fp.original_parse_content_stream
+    monkeypatch.delattr(ContentStream, "_parse_content_stream")
+    monkeypatch.setattr(ContentStream, "_read_operations", stock, raising=False)
+
+    def operations(self: ContentStream) -> Any:
+        if not self._operations and self._data:
+            self._read_operations(BytesIO(self._data))
+            self._data = b""
+        return self._operations
+
+    monkeypatch.setattr(ContentStream, "operations", property(operations, ContentStream.operations.fset))
+    monkeypatch.delitem(sys.modules, "ingest.loaders.pdf_fastparse")  # imported afresh, as at start-up
+    monkeypatch.delattr(ingest.loaders, "pdf_fastparse")
+    path = make_pdf(tmp_path / "plain.pdf", ["The Zephyr filter is replaced every 90 days."])
+    with caplog.at_level(logging.INFO):
+        doc = load_pdf(path, LoadLimits(ocr=False))
+    assert "Zephyr filter is replaced every 90 days" in " ".join(doc.page_texts().values())
+    assert pdf_speedups.active().tokenizer is False
+    assert "_parse_content_stream" in caplog.text and "fast tokenizer off" in caplog.text

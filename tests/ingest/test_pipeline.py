@@ -141,3 +141,36 @@ def test_the_encoder_gets_each_chunks_true_token_count(library, tmp_path, monkey
     assert len(seen) == 2
     for texts, tokens in seen:
         assert tokens == [len(ids) for ids in emb.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
+def test_one_retry_rule_for_unchanged_failed_files(library, tmp_path):
+    """The indexer and the sync's scan agree, for every failure kind, on whether an unchanged
+    file that failed is tried again: only when the cause lay outside its bytes."""
+    from ingest.errors import FileErrorKind
+    from ingest.ignore import IgnoreRules
+    from ingest.sync.reconcile import scan
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    path = docs / "note.txt"
+    path.write_text("The harbour log records calm water and twelve boats.\n", encoding="utf-8")
+    assert library.indexer.index_paths([docs]).indexed == 1
+    retried = {}
+    for kind in FileErrorKind:
+        rec = library.manifest.get(str(path))
+        rec.status, rec.error_kind, rec.error = FileStatus.ERROR, kind.value, f"earlier: {kind.value}"
+        library.manifest.put(rec)  # as a failed run leaves it, the file unchanged since
+        in_scan = path in scan(library.manifest, [docs], IgnoreRules([]), library.indexer.version).changed
+        report = library.indexer.index_paths([docs])
+        again = report.indexed == 1
+        assert in_scan == again, kind
+        assert again or [(f.kind, f.message) for f in report.failures] == [(kind, f"earlier: {kind.value}")]
+        assert library.manifest.get(str(path)).status == (FileStatus.INDEXED if again else FileStatus.ERROR)
+        if not again:
+            rec = library.manifest.get(str(path))
+            rec.status, rec.error_kind, rec.error = FileStatus.INDEXED, None, None
+            library.manifest.put(rec)
+        retried[kind] = again
+    assert {k for k, again in retried.items() if again} == {
+        FileErrorKind.UNREADABLE, FileErrorKind.VANISHED, FileErrorKind.INTERNAL}
+    assert all(again == k.retried_when_unchanged for k, again in retried.items())

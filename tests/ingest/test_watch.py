@@ -200,3 +200,36 @@ def test_pause_holds_work_and_resume_finishes_it(library, sync, tmp_path):
     svc.resume()
     wait_until(lambda: converged(library, {str(a / "later.txt"): 1}), 15)
     assert index_state(library) == {str(a / "later.txt"): 1}
+
+
+def test_watched_folder_inside_the_data_folder_sees_new_and_deleted_files(library, sync):
+    """Only Docent's own files in its data folder are ignored, not a watched folder there."""
+    docs = library.settings.home / "docs"
+    write(docs / "n0.txt", note(0))
+    svc, events = sync([docs])
+    expected = {str(docs / "n0.txt"): 1}
+    assert converged(library, expected)
+
+    write(docs / "n1.txt", note(1))
+    expected[str(docs / "n1.txt")] = 1
+    wait_until(lambda: converged(library, expected), 15)
+
+    (docs / "n0.txt").unlink()
+    del expected[str(docs / "n0.txt")]
+    wait_until(lambda: converged(library, expected), 15)
+    assert any(isinstance(e, FileEvent) and e.state == "removed" and e.path == str(docs / "n0.txt")
+               for e in events)
+
+
+def test_hints_for_docents_own_files_are_dropped(library, tmp_path):
+    """The index, models, logs and the files directly in the data folder are Docent's writes
+    (seen when a watched folder contains the data folder); a user's folder there is not."""
+    s = library.settings
+    svc = SyncService(library, [tmp_path], watch=False, quiet_s=600)  # never started: hints stay
+    for own in (s.manifest_path, s.chroma_dir / "chroma.sqlite3", s.models_dir / "m.gguf",
+                s.log_dir / "docent.log", s.chats_path, s.home / "chats.sqlite3-wal", s.settings_file):
+        svc.hint(str(own))
+    assert len(svc.debouncer) == 0
+    svc.hint(str(s.home / "docs" / "a.txt"))
+    svc.hint(str(tmp_path / "b.txt"))
+    assert len(svc.debouncer) == 2
