@@ -341,3 +341,7 @@ def compute_found_inputs() -> str:
 
 def compute_progress() -> str:
     return "Finding the figures to compute from"
+
+
+def compute_stray_number(number: str) -> str:
+    return f"the formula uses {number}, which is no figure Docent could find in the sources"

@@ -15,8 +15,9 @@ from app.engine.arith import FormulaError, Quantity, evaluate, names_in, symbols
 from app.engine.compute_inputs import FoundInput, MissingInput, described, find_input
 from app.engine.compute_plan import Plan
 from app.engine.compute_request import ComputeRequest, Wanted
+from app.engine.figures import parse_figures
 from app.engine.retrieval import Passage
-from app.errors import compute_formula_failed, compute_found_inputs, compute_missing_input, compute_no_inputs, \
+from app.errors import compute_formula_failed, compute_stray_number, compute_found_inputs, compute_missing_input, compute_no_inputs, \
     compute_not_in_sources, computed_heading, quoted_heading
 
 _SCALE_NAMES = {Decimal(10) ** 3: " thousand", Decimal(10) ** 6: " million", Decimal(10) ** 9: " billion"}
@@ -59,7 +60,13 @@ class Computation:
         return self.status in (ComputeStatus.COMPUTED, ComputeStatus.QUOTED)
 
 
-def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest) -> Computation:
+# Numbers a formula may hold besides its inputs: conversions (percent, days, months, weeks,
+# quarters, thousands) and small counts (halves, thirds). Any other number in a formula is a
+# figure the model did not name as an input, so Docent could not check it.
+CONSTANTS = frozenset(Decimal(n) for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 52, 100, 360, 365, 366, 1000))
+
+
+def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, question: str = "") -> Computation:
     if plan.missing and not plan.formula:
         text = compute_not_in_sources(described(plan.missing))
         return Computation(ComputeStatus.NOT_IN_SOURCES, "", detail=plan.missing, text=text)
@@ -69,6 +76,9 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest) ->
         used = names_in(plan.formula)
     except FormulaError as e:
         return _failed(plan.formula, (), e.detail)
+    stray = _stray_constant(plan.formula, question)
+    if stray:
+        return _failed(plan.formula, (), compute_stray_number(stray))
     planned = [i for i in plan.inputs if i.letter in used]
     resolved = [find_input(i, visible) for i in planned]
     found = tuple(r for r in resolved if isinstance(r, FoundInput))
@@ -91,6 +101,16 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest) ->
     text = heading + _inputs_block(found)
     return Computation(ComputeStatus.COMPUTED, plan.formula, found, (), _rounded(value, unit, request, found),
                        unit, result, working, text=text, result_span=(0, len(heading)))
+
+
+def _stray_constant(formula: str, question: str) -> str:
+    """A number in the formula that is neither a usual constant nor written in the question."""
+    asked = {f.value for f in parse_figures(question)}
+    for m in re.finditer(r"(?<![A-Za-z_])\d+(?:\.\d+)?", formula):
+        value = Decimal(m.group())
+        if value not in CONSTANTS and value not in asked:
+            return m.group()
+    return ""
 
 
 def _failed(formula: str, found: tuple[FoundInput, ...], detail: str) -> Computation:

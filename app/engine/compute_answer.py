@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLAN_TOKENS = 220  # eight inputs with their labels and a formula fit in ~200
+PLAN_TOKENS = 400  # eight inputs with 60-character labels and a formula
 
 
 def answer_by_computing(answerer: "Answerer", question: str, passages: Sequence[Passage], history: list[Turn],
@@ -59,7 +59,7 @@ def answer_by_computing(answerer: "Answerer", question: str, passages: Sequence[
         yield DoneEvent(answerer.checked_answer(prompt, stats, time.perf_counter() - started, passages))
         return
     plan = parse_plan("".join(pieces))
-    computation = compute(plan, prompt.visible, request)
+    computation = compute(plan, prompt.visible, request, question)
     log.info("computed answer: %s (%d inputs, formula %r)", computation.status.value, len(plan.inputs),
              plan.formula)
     prompt.turn.answer = computation.text

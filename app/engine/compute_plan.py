@@ -20,11 +20,12 @@ LETTERS = "ABCDEFGH"
 
 # Shown after the question; the system prompt stays the one every answer shares (its KV cache).
 INSTRUCTION = (
-    "Do not calculate. First list each figure the calculation needs, one per line, in the form "
-    "`A = <what the figure is, with its period>: <the figure copied exactly from the source> [<source "
-    "number>]`. Then write `RESULT = ` and the formula over the letters, "
-    "using + - * / ( ), avg(A, B), sum(A, B), pct_change(old, new). If the question gives a formula, "
-    "follow it. If a needed figure is not in the sources, write only `MISSING = ` and what is missing.")
+    "Do not calculate. List each figure the calculation needs, one per line: a letter, what the figure "
+    "is, a colon, the figure copied exactly from the source, the source number. Then write `RESULT = ` "
+    "and the formula over the letters, using + - * / ( ), avg(A, B), sum(A, B), pct_change(old, new). "
+    "If the question gives a formula, follow it. If a needed figure is not in the sources, write only "
+    "`MISSING = ` and what is missing. For example, asked what share of a budget went to rent:\n"
+    "A = rent, 2023: 1,200 [3]\nB = total budget, 2023: 4,800 [3]\nRESULT = A / B * 100")
 
 
 def _input_rule(i: int) -> str:
@@ -37,14 +38,14 @@ def grammar() -> str:
     rules = [
         f"root ::= in0{nested} result | missing",
         *(_input_rule(i) for i in range(MAX_INPUTS)),
-        "label ::= [A-Za-z0-9] [A-Za-z0-9 ,.'()&%/$-]{0,79}",
+        "label ::= [A-Za-z0-9] [A-Za-z0-9 ,.'()&%/$-]{0,59}",
         'figure ::= "-"? "("? "$"? [0-9] [0-9,]{0,15} ("." [0-9]{1,6})? ")"? ("%" | " million" | " billion" '
         '| " thousand")?',
         'src ::= [1-9] [0-9]?',
         'result ::= "RESULT = " expr "\\n"',
         'expr ::= term (" "? [-+] " "? term)*',
         'term ::= factor (" "? [*/] " "? factor)*',
-        'factor ::= [A-H] | [0-9] [0-9]{0,5} ("." [0-9]{1,4})? | "(" expr ")" | "-" factor '
+        'factor ::= [A-H] | [1-9] [0-9]{0,3} | "(" expr ")" | "-" factor '
         '| fn "(" expr (", " expr)* ")"',
         'fn ::= "avg" | "sum" | "pct_change" | "abs"',
         'missing ::= "MISSING = " [^\\n] [^\\n]{0,119} "\\n"',

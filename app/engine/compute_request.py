@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 _ASKS = re.compile(r"|".join((
-    r"\b(?:calculate|compute|work out)\b",
+    r"\b(?:calculate|compute|work out)\b", r"\b(?:defined|calculated|computed|measured) as\b",
     r"\bhow (?:much|many) (?:more|less|fewer|higher|lower|bigger|smaller|larger)\b",
     r"\bhow many (?:times|days|months|weeks|years)\b",
     r"\b(?:percent(?:age)?|%) (?:change|increase|decrease|growth|decline|drop|rise|difference)\b",

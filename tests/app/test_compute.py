@@ -219,3 +219,14 @@ def test_a_prose_input_is_labelled_by_its_source_not_by_the_model() -> None:
     c = compute(plan, visible(), request)
     assert [i.label for i in c.inputs] == ["Invoice 1041 was for", "Invoice 1042 was for"]
     assert "968" not in c.text
+
+
+def test_a_number_the_model_puts_in_the_formula_is_not_computed_with() -> None:
+    request = compute_request("What was the percent change in total net sales?")
+    assert request is not None
+    plan = parse_plan("A = total net sales 2022: 82,959 [1]\nRESULT = pct_change(70, 72) + A * 0\n")
+    c = compute(plan, visible(), request, "What was the percent change in total net sales?")
+    assert c.status is ComputeStatus.FORMULA_FAILED and c.value is None and "70" in c.detail
+    given = "What is DPO, defined as 365 * payables / cost of sales? Use 0.5 as the weight."
+    plan = parse_plan("A = net income: 19,881 [1]\nB = total net sales: 81,797 [1]\nRESULT = 365 * A / B * 0.5\n")
+    assert compute(plan, visible(), compute_request(given), given).status is ComputeStatus.COMPUTED
