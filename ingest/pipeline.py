@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
-from ingest import docmeta
+from ingest import docmeta, scan_lines
 from ingest.chunker import Chunk, Chunker
 from ingest.discover import discover
 from ingest.embedder import Embedder
@@ -214,6 +214,7 @@ class Indexer:
         return rec
 
     def _delete_chunks(self, file_id: str) -> int:
+        scan_lines.forget(self.manifest.db, file_id)
         for index in self.secondary:
             index.delete_file(file_id)
         return self.store.delete_file(file_id)
@@ -311,6 +312,7 @@ class Indexer:
                          chunk_count=len(chunks), page_count=doc.page_count, index_version=self.version)
         self.manifest.put(rec)
         docmeta.record(self.manifest.db, fid, doc)  # what the file is, for questions that name it
+        scan_lines.record(self.manifest.db, fid, w.sha256, doc)  # where a scan's lines are, for the viewer
         vectors = self.embedder.submit([c.text for c in chunks], [c.token_count for c in chunks])
         return _Embedding(w, rec, chunks, doc.page_count or 0, vectors)
 
