@@ -14,10 +14,10 @@ import os
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from ingest import docmeta, scan_lines
 from ingest.chunker import Chunk, Chunker
@@ -119,6 +119,19 @@ class _Embedding:
     chunks: list[Chunk]
     pages: int
     vectors: Future[np.ndarray]
+
+
+def _first_parsed(queue: deque[tuple[_Work, Future[LoadResult]]],
+                  embedded: Future[np.ndarray] | None) -> tuple[_Work, Future[LoadResult]] | None:
+    """The first file in `queue` whose parse is done, taken off it, waiting until one is;
+    None if `embedded` finishes first. Parses end out of order when a scan is read aside."""
+    waiting: list[Future[Any]] = [f for _, f in queue] + ([embedded] if embedded is not None else [])
+    wait(waiting, return_when=FIRST_COMPLETED)
+    for i, (work, fut) in enumerate(queue):
+        if fut.done():
+            del queue[i]
+            return work, fut
+    return None
 
 
 class Indexer:
@@ -283,7 +296,13 @@ class Indexer:
                 break
             if self.cancel_event.is_set():  # parsed ahead, not begun: left for the resume
                 break  # (chunking a big file takes seconds; closing must not wait for it)
-            work, fut = queue.popleft()
+            parsed = _first_parsed(queue, embedding.vectors if embedding is not None else None)
+            if parsed is None:  # embedded before anything parsed: written now, not behind a long scan
+                assert embedding is not None
+                finish(embedding)
+                embedding = None
+                continue
+            work, fut = parsed
             job = self._prepare(work, fut.result(), report)
             if embedding is not None:  # write the previous file while this one is embedded
                 finish(embedding)
