@@ -9,6 +9,7 @@ import pytest
 from app.ui.viewer.source import ViewerSource, viewer_source
 from app.ui.viewer.viewer import SourceViewer
 from tests.ingest.test_ocr import INVOICE, LEASE
+from tests.ui.test_window_core import window_factory  # noqa: F401
 from tests.ui.viewer_readback import open_source
 
 
@@ -96,3 +97,26 @@ def test_a_scans_cited_lines_are_lit_from_the_lines_stored_at_indexing(qtbot, vi
     assert shown.note == "" and "Harrow Quay" in viewer.text_pane.toPlainText()
     assert "Harrow Quay" in viewer.text_pane.textCursor().selectedText()
     reader.close()
+
+
+@pytest.mark.slow
+def test_the_window_lights_a_cited_scan_with_the_lines_its_core_stored(qtbot, window_factory, tmp_path,  # noqa: F811
+                                                                       no_ocr_here):
+    """Through the window: the real core indexes a dropped scan (OCR in its parser process),
+    and a source of it opens in the viewer tab lit, with OCR refused in this process."""
+    from app.ui.sources_pane import SourceItem
+    from tests.scans import image_pdf, render_pages, text_pdf
+    from tests.ui.test_window_core import LONG, all_indexed, drop
+
+    scan = image_pdf(tmp_path / "invoice-scan.pdf", render_pages(text_pdf(tmp_path / "typed.pdf", [INVOICE]), [1]))
+    window = window_factory(model=False)
+    drop(window, [scan])
+    qtbot.waitUntil(lambda: all_indexed(window, [scan]), timeout=LONG)
+    hit = window.core.library.retriever().search("Marlowe Glassworks tempered panels amount due", k=1)[0]
+    assert hit.path == str(scan) and hit.spans
+    item = SourceItem(1, hit.path, hit.page_start, hit.page_end, hit.body, hit.score, True, hit.spans)
+    window.sources.show_sources("who sent the invoice?", [item])
+    with qtbot.waitSignal(window.viewer.passage_shown, timeout=120_000) as blocker:
+        window.open_source(item)
+    shown = blocker.args[0]
+    assert shown.note == "" and set(shown.highlights) == {0} and len(shown.highlights[0]) == len(INVOICE)
