@@ -45,6 +45,26 @@ def _truth(typed, page: int, line: str):  # type: ignore[no-untyped-def]
     return rect
 
 
+def test_a_scan_without_stored_lines_is_shown_unlit_and_never_read_here(qtbot, viewer, tmp_path, no_ocr_here):
+    """A scan indexed before lines were kept (or a window without an index): the page or
+    the file opens with a reason, and nothing is read by OCR in this process."""
+    from PIL import Image
+
+    from app.ui.viewer import messages
+    from ingest.pipeline import sha256_file
+    from tests.scans import image_pdf
+
+    page = Image.new("L", (850, 1100), 255)
+    scan, png = image_pdf(tmp_path / "scan.pdf", [page]), tmp_path / "receipt.png"
+    page.save(png)
+    viewer.scan_pages = lambda path, sha, pages: {}
+    body = "Monthly rent is 48,215.70 euros."
+    shown = open_source(qtbot, viewer, [ViewerSource(str(scan), "scan", 1, 1, (), body, sha256_file(scan))])
+    assert shown.note == messages.NO_TEXT_LAYER and not shown.highlights
+    shown = open_source(qtbot, viewer, [ViewerSource(str(png), "receipt", 1, 1, (), body, sha256_file(png))])
+    assert messages.SCAN_NOT_STORED in shown.note and viewer.banner_box.isVisible()
+
+
 @pytest.mark.slow
 def test_a_scans_cited_lines_are_lit_from_the_lines_stored_at_indexing(qtbot, viewer, library, tmp_path,
                                                                       no_ocr_here):

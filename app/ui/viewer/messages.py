@@ -13,9 +13,8 @@ STATE_SHORT: dict[SourceState, str] = {
     SourceState.MISSING: "file missing",
 }
 NOT_FOUND = "The passage's words were not found in this file's text; showing its page."
-NO_TEXT_LAYER = ("This page has no text layer and no lines read from it were found in the index (a scan "
-                 "indexed before Docent kept them, or with OCR off): showing the page without a highlight. "
-                 "Re-index the file to light the passage.")
+NO_TEXT_LAYER = ("This page has no text layer, and the index holds no lines read from it by OCR: showing the "
+                 "page without a highlight. (A scan indexed before Docent kept its lines lights up once re-indexed.)")
 SCAN_NOT_STORED = ("the lines read from this image are not in the index (indexed before Docent kept them): "
                    "re-index the file")
 CANNOT_OPEN = "Could not open this file: {reason}"

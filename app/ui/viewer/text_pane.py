@@ -27,6 +27,10 @@ def document_text(path: str) -> str:
     return _BLOCK_SEPARATOR.join(b.text for b in doc.blocks if b.text.strip())
 
 
+class ScanNotStored(LookupError):
+    """An image file whose lines read by OCR are not in the index."""
+
+
 def is_image(path: str) -> bool:
     from ingest.loaders.ocr import IMAGE_SUFFIXES
 
@@ -38,7 +42,7 @@ def scan_text(source: ViewerSource, scan_pages: ScanLookup | None) -> str:
     window never reads an image by OCR itself)."""
     stored = scan_pages(source.path, source.indexed_sha256, None) if scan_pages is not None else {}
     if not stored:
-        raise ValueError(messages.SCAN_NOT_STORED)
+        raise ScanNotStored(messages.SCAN_NOT_STORED)
     return _BLOCK_SEPARATOR.join(stored[page].text() for page in sorted(stored))
 
 

@@ -21,7 +21,7 @@ from app.ui.viewer import messages
 from app.ui.viewer.pdf_pane import PdfPane, PdfShown, PreparedPdf, prepare_pdf
 from app.ui.viewer.scan_highlight import ScanLookup
 from app.ui.viewer.source import SourceState, ViewerSource, check_state
-from app.ui.viewer.text_pane import TextPane, TextShown, document_text, is_image, scan_text
+from app.ui.viewer.text_pane import ScanNotStored, TextPane, TextShown, document_text, is_image, scan_text
 
 log = logging.getLogger(__name__)
 PREVIOUS_KEY, NEXT_KEY = "Alt+Left", "Alt+Right"  # the answer's previous / next source
@@ -76,7 +76,7 @@ def _load(request: _Request, relay: _Relay) -> None:
 def _is_load_error(exc: BaseException) -> bool:
     from ingest.errors import LoadError
 
-    return isinstance(exc, LoadError)
+    return isinstance(exc, (LoadError, ScanNotStored))
 
 
 class SourceViewer(QWidget):
