@@ -30,6 +30,9 @@ class Block:
     # A recovered table: `text` is then exactly `table.text` (ingest.tables), and the
     # chunker keeps each of its rows with the caption, units and column headers.
     table: "Table | None" = None
+    # A line read by OCR: where it is on its page image (left, top, right, bottom as
+    # fractions of the image), stored at indexing for the viewer (ingest/scan_lines.py).
+    box: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)

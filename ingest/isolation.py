@@ -33,6 +33,7 @@ from ingest import progress
 from ingest.child_start import ChildDidNotStart, StartInterrupted, await_hello
 from ingest.document import Document
 from ingest.errors import FileErrorKind, LoadError
+from ingest.lanes import Lane, Lanes
 from ingest.loaders import LoadLimits, load_document
 
 LoadFn = Callable[[Path, LoadLimits], Document]
@@ -234,7 +235,7 @@ class _PoolState:
     ParserPool, so an unreferenced pool is collected and its finalizer runs."""
 
     def __init__(self, timeout_s: float, limits: LoadLimits, load_fn: LoadFn,
-                 on_progress: ProgressFn | None = None) -> None:
+                 on_progress: ProgressFn | None = None, lanes: int = 1, scan_lanes: int = 0) -> None:
         self.timeout_s = timeout_s
         self.limits = limits
         self.load_fn = load_fn
@@ -244,21 +245,29 @@ class _PoolState:
         self.workers: list[_Worker] = []
         self.threads = 0
         self.job_ids = itertools.count(1)
+        self.lanes = Lanes(lanes, scan_lanes)  # files parsed at once; scans read aside besides
 
     def dispatch(self, worker: _Worker | None) -> None:
         try:
-            while (item := self.jobs.get()) is not None:
-                future, path = item
-                if not future.set_running_or_notify_cancel():
-                    continue
+            while True:
+                lane = self.lanes.claim()  # close() and shutdown_now() queue a None per thread
                 try:
-                    result = self.run_isolated(worker, path) if worker else self.run_here(path)
-                except Exception as exc:  # a bug here must not strand the caller
-                    result = LoadResult(path, None, FileErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}")
-                if result is None:
-                    future.set_exception(cf.CancelledError("ParserPool closed during the parse"))
-                else:
-                    future.set_result(result)
+                    item = self.jobs.get()
+                    if item is None:
+                        break
+                    future, path = item
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        result = self.run_isolated(worker, path, lane) if worker else self.run_here(path)
+                    except Exception as exc:  # a bug here must not strand the caller
+                        result = LoadResult(path, None, FileErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}")
+                    if result is None:
+                        future.set_exception(cf.CancelledError("ParserPool closed during the parse"))
+                    else:
+                        future.set_result(result)
+                finally:
+                    lane.leave()
         finally:
             if worker is not None:
                 worker.discard(graceful=not self.stop.is_set())
@@ -272,7 +281,7 @@ class _PoolState:
         """Seconds a parse may take: the file's limit, plus per page its scan has to OCR."""
         return self.timeout_s + (page.total * self.limits.ocr_page_timeout_s if page else 0.0)
 
-    def run_isolated(self, worker: _Worker, path: Path) -> LoadResult | None:
+    def run_isolated(self, worker: _Worker, path: Path, lane: Lane | None = None) -> LoadResult | None:
         """The parse's result; None if close() interrupted it."""
         try:
             if not worker.start(self.stop):
@@ -298,6 +307,8 @@ class _PoolState:
                     if len(message) == 2:  # pages of a scan read so far
                         if message[0] == job_id:
                             limit = max(limit, self.time_limit(message[1]))
+                            if lane is not None and message[1].total:
+                                lane.to_scan_lane()  # the files behind it go on meanwhile
                             if (listener := self.on_progress) is not None:
                                 listener(path, message[1])
                         continue
@@ -339,17 +350,21 @@ class ParserPool:
     (tests, debugging). `load_fn` must be a module-level function, so that
     spawned workers can import it. A file whose scanned pages are read by OCR gets
     `limits.ocr_page_timeout_s` more per page on top of `timeout_s`, and each page read
-    is passed to `on_progress` (called on a dispatcher thread).
+    is passed to `on_progress` (called on a dispatcher thread). Such a file moves to one
+    of `scan_lanes` more worker processes (started when first needed), so the files
+    queued behind it are parsed meanwhile; results then come in their own order.
     """
 
     def __init__(self, workers: int = 1, timeout_s: float = 120.0, memory_limit_mb: int = 2048,
                  limits: LoadLimits = LoadLimits(), load_fn: LoadFn = load_document,
-                 on_progress: ProgressFn | None = None) -> None:
-        self._state = state = _PoolState(timeout_s, limits, load_fn, on_progress)
+                 on_progress: ProgressFn | None = None, scan_lanes: int = 1) -> None:
+        lanes = max(1, workers)
+        scan_lanes = max(0, scan_lanes) if workers > 0 else 0
+        self._state = state = _PoolState(timeout_s, limits, load_fn, on_progress, lanes, scan_lanes)
         self._lock = threading.Lock()
         self._closed = False
         if workers > 0:
-            state.workers = [_Worker(memory_limit_mb, limits, load_fn) for _ in range(workers)]
+            state.workers = [_Worker(memory_limit_mb, limits, load_fn) for _ in range(workers + scan_lanes)]
         # Daemon threads: a stuck parse must never block interpreter exit.
         self._threads = [
             threading.Thread(target=state.dispatch, args=(w,), name=f"docent-parse-{i}", daemon=True)

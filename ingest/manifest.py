@@ -111,6 +111,17 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
+    # 5: each scanned page's lines read by OCR, with their boxes (ingest/scan_lines.py), for the viewer.
+    """
+    CREATE TABLE scan_lines (
+        file_id TEXT NOT NULL,
+        page INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        data TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (file_id, page)
+    );
+    """,
 ]
 
 _COLUMNS = ("file_id, path, size, mtime_ns, sha256, status, error_kind, error, chunk_count, "

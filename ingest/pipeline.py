@@ -14,12 +14,12 @@ import os
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
-from ingest import docmeta
+from ingest import docmeta, scan_lines
 from ingest.chunker import Chunk, Chunker
 from ingest.discover import discover
 from ingest.embedder import Embedder
@@ -117,6 +117,19 @@ class _Embedding:
     vectors: Future[np.ndarray]
 
 
+def _first_parsed(queue: deque[tuple[_Work, Future[LoadResult]]],
+                  embedded: Future[np.ndarray] | None) -> tuple[_Work, Future[LoadResult]] | None:
+    """The first file in `queue` whose parse is done, taken off it, waiting until one is;
+    None if `embedded` finishes first. Parses end out of order when a scan is read aside."""
+    waiting: list[Future[Any]] = [f for _, f in queue] + ([embedded] if embedded is not None else [])
+    wait(waiting, return_when=FIRST_COMPLETED)
+    for i, (work, fut) in enumerate(queue):
+        if fut.done():
+            del queue[i]
+            return work, fut
+    return None
+
+
 class Indexer:
     def __init__(self, manifest: Manifest, store: ChromaStore, embedder: Embedder,
                  chunker: Chunker, pool: ParserPool, index_version: str, prefetch: int = 3,
@@ -210,6 +223,7 @@ class Indexer:
         return rec
 
     def _delete_chunks(self, file_id: str) -> int:
+        scan_lines.forget(self.manifest.db, file_id)
         for index in self.secondary:
             index.delete_file(file_id)
         return self.store.delete_file(file_id)
@@ -276,7 +290,13 @@ class Indexer:
                 break
             if self.cancel_event.is_set():  # parsed ahead, not begun: left for the resume
                 break  # (chunking a big file takes seconds; closing must not wait for it)
-            work, fut = queue.popleft()
+            parsed = _first_parsed(queue, embedding.vectors if embedding is not None else None)
+            if parsed is None:  # embedded before anything parsed: written now, not behind a long scan
+                assert embedding is not None
+                finish(embedding)
+                embedding = None
+                continue
+            work, fut = parsed
             job = self._prepare(work, fut.result(), report)
             if embedding is not None:  # write the previous file while this one is embedded
                 finish(embedding)
@@ -305,6 +325,7 @@ class Indexer:
                          chunk_count=len(chunks), page_count=doc.page_count, index_version=self.version)
         self.manifest.put(rec)
         docmeta.record(self.manifest.db, fid, doc)  # what the file is, for questions that name it
+        scan_lines.record(self.manifest.db, fid, w.sha256, doc)  # where a scan's lines are, for the viewer
         vectors = self.embedder.submit([c.text for c in chunks], [c.token_count for c in chunks])
         return _Embedding(w, rec, chunks, doc.page_count or 0, vectors)
 

@@ -54,7 +54,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from app.core.answers import AnswerJob, AnswerService, failed_job
 from app.core.events import (CoreEvent, CoreState, CoreStateEvent, ErrorEvent, EventFn, FileInfo,
@@ -301,6 +301,11 @@ class Core(WriterQueue):
         """The manifest's record of one file (ingest.manifest.FileRecord: sha256, page_count,
         status...), None when it is not in the library: what the source viewer checks against."""
         return self._reader.record(_abs(path)) if self._reader is not None else None
+
+    def scan_pages(self, path: Path | str, sha256: str, pages: Iterable[int] | None = None) -> dict[int, Any]:
+        """Lines OCR read on a scan's pages and where they are (ingest.scan_lines.ScanPage per
+        1-based page), as indexed from the bytes `sha256`: the viewer lights a cited scan with them."""
+        return self._reader.scan_pages(_abs(path), sha256, pages) if self._reader is not None else {}
 
     def folders(self) -> list[tuple[str, FolderState]]:
         if self.sync is not None:

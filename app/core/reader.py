@@ -9,10 +9,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
+from ingest import scan_lines
 from ingest.manifest import _COLUMNS, FileRecord, FileStatus, _record
 from ingest.paths import below_range, inside
+from ingest.scan_lines import ScanPage
 
 PAGE = 1000
 
@@ -62,6 +64,12 @@ class ManifestReader:
         with self._lock:
             row = self._db.execute(f"SELECT {_COLUMNS} FROM files WHERE path = ?", (path,)).fetchone()
         return _record(row) if row is not None else None
+
+    def scan_pages(self, path: str, sha256: str, pages: Iterable[int] | None = None) -> dict[int, ScanPage]:
+        """The lines OCR read on the file's scanned `pages` (None: all), with their boxes, as
+        indexed from the bytes `sha256` (ingest.scan_lines)."""
+        with self._lock:
+            return scan_lines.load(self._db, path, sha256, pages)
 
     def counts(self) -> tuple[dict[str, int], int]:
         """(files per status, chunks of indexed files)."""

@@ -71,6 +71,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         # The viewer is a tab beside the chat: a page of a filing needs the window's width.
         self.viewer = SourceViewer()
+        self.viewer.scan_pages = self.core.scan_pages  # a scan's lines as stored at indexing
         self.viewer.setObjectName("sourceViewer")
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")

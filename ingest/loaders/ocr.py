@@ -1,7 +1,8 @@
 """Documents read by OCR: image files (PNG, JPEG, TIFF with its pages, WebP), and the
 pages of a PDF that have no usable text layer (ingest/loaders/pdf_scan.py picks them).
 
-Each recognised line becomes a Block on its page. Pages are read one at a time, each
+Each recognised line becomes a Block on its page, with its box (kept at indexing for the
+viewer: ingest/scan_lines.py). Pages are read one at a time, each
 reported through ingest.progress (the parser worker turns that into "page 12 of 40"
 and a longer deadline); a page that cannot be decoded or read is skipped with a
 warning, so the rest of the file still indexes. The engine is loaded only when a page
@@ -18,6 +19,7 @@ from typing import Any
 from ingest import progress
 from ingest.document import Block, Document
 from ingest.errors import FileErrorKind, LoadError
+from ingest.scan_lines import fraction_box
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"})
 OCR_OFF = "OCR is turned off in Settings"
@@ -60,7 +62,9 @@ def read_pages(pages: Iterable[tuple[int, PageImage]], total: int, languages: st
             failed.append(page_no)
             first_error = first_error or f"{type(exc).__name__}: {exc}"[:200]
         else:
-            blocks.extend(Block(line.text, page=page_no) for line in page.lines)
+            blocks.extend(Block(line.text, page=page_no, box=fraction_box(line.box.x0, line.box.y0, line.box.x1,
+                                                                          line.box.y1, page.width, page.height))
+                          for line in page.lines)
         done += 1
     progress.report(done, total)
     warnings = []

@@ -121,11 +121,6 @@ def _largest_image(holder: Any, depth: int) -> tuple[int, list[str]]:
     return best
 
 
-def page_scan(path: Path, page_no: int, limits: Any) -> Any:
-    """The scan image of 1-based `page_no`, as OCR reads it at indexing (for the viewer)."""
-    return _page_image(_reader(path).pages[page_no - 1], limits)
-
-
 def _page_images(path: Path, pages: list[int], limits: Any) -> Iterator[tuple[int, PageImage]]:
     reader = _reader(path)
     for page_no in pages:

@@ -349,9 +349,12 @@ class SyncService(Roots):
             self._emit(FileEvent(str(f), "queued"))
         done: set[str] = set()
         order = [str(f) for f in files]
+        first = [0]  # order[:first] are done
 
-        def current() -> str:  # files finish in the order given: the next one is in hand
-            return order[len(done)] if len(done) < len(order) else ""
+        def current() -> str:  # the first file not done is in hand (a scan read aside may finish later)
+            while first[0] < len(order) and order[first[0]] in done:
+                first[0] += 1
+            return order[first[0]] if first[0] < len(order) else ""
 
         def started(path: str) -> None:  # the host shows it as that file's "indexing" state
             if path:

@@ -218,6 +218,38 @@ def test_the_worker_gives_a_scan_more_time_per_page_and_reports_it(tmp_path):
     assert result.error_kind == FileErrorKind.TIMEOUT
 
 
+@pytest.mark.parametrize("scan_lanes", [1, 0])
+def test_files_behind_a_scan_are_parsed_while_it_is_read(tmp_path, scan_lanes):
+    """The scan is held at its first page until the file behind it is parsed: with a scan
+    lane that file is parsed meanwhile; without one (scan_lanes=0) it waits behind the scan."""
+    import concurrent.futures as cf
+    import threading
+
+    from ingest.isolation import ParserPool
+    from tests.ingest.slow_loader import hostile_load
+
+    (tmp_path / "scan.png").write_text("x")
+    (tmp_path / "note.txt").write_text("Kiln firing schedule for the pottery.\n")
+    held = threading.Event()
+    released: list[bool] = []
+
+    def heard(path, page):  # type: ignore[no-untyped-def]
+        if page.done == 0:
+            released.append(held.wait(timeout=300))
+
+    with ParserPool(workers=1, timeout_s=120, limits=LoadLimits(ocr_page_timeout_s=20.0),
+                    load_fn=hostile_load, on_progress=heard, scan_lanes=scan_lanes) as pool:
+        scan, note = pool.submit(tmp_path / "scan.png"), pool.submit(tmp_path / "note.txt")
+        if scan_lanes:
+            assert note.result(timeout=300).ok and not scan.done()
+        else:  # it cannot be parsed while the scan's worker is busy: never done, however long
+            with pytest.raises(cf.TimeoutError):
+                note.result(timeout=5)
+        held.set()
+        assert scan.result(timeout=300).ok and note.result(timeout=300).ok
+    assert released == [True]
+
+
 @pytest.mark.slow
 def test_indexing_a_scan_reports_its_pages_as_they_are_read(library, tmp_path, scans):
     image_pdf(tmp_path / "scan.pdf", scans)
@@ -265,3 +297,40 @@ def test_a_scanned_10q_page_is_found_by_docent_search(home, tmp_path, sec_docs, 
     assert top["name"] == "apple-scan.pdf" and top["page_start"] == 1 and "7,442" in top["snippet"]
     assert main(["search", "long-term debt maturities", "--json", "--k", "3"]) == 0
     assert json.loads(capsys.readouterr().out)["results"][0]["name"] == "msft-debt.png"
+
+
+@pytest.mark.slow
+def test_a_text_file_behind_a_long_scan_is_searchable_before_the_scan_is_done(library, tmp_path):
+    """The scan is held at its first page until the text file queued behind it has been
+    indexed and found by search: with one parser lane for everything this never happens."""
+    import threading
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    typed = text_pdf(tmp_path / "typed.pdf", [LEASE, INVOICE, LEASE])
+    scan = image_pdf(docs / "a-scan.pdf", render_pages(typed, [1, 2, 3], dpi=150))
+    note = docs / "b-note.txt"
+    note.write_text("The kiln at Saltmarsh Pottery is fired every second Thursday.\n", encoding="utf-8")
+    found_first = threading.Event()
+    order: list[str] = []
+    seen: list[tuple[str, int, int]] = []
+    held: list[bool] = []
+
+    def heard(p):  # type: ignore[no-untyped-def]
+        if p.phase == "pages":
+            seen.append((p.path, p.done, p.total))
+            if not held:  # the scan's first page: wait here, so its result cannot arrive yet
+                held.append(found_first.wait(timeout=600))
+        elif p.phase == "file_done":
+            order.append(p.path)
+            if p.path == str(note):
+                hits = library.retriever().search("when is the kiln at Saltmarsh Pottery fired", k=3)
+                if hits and hits[0].path == str(note):
+                    found_first.set()
+
+    report = library.indexer.index_paths([docs], progress=heard)
+    assert held == [True], "the text file was not indexed while the scan was being read"
+    assert order == [str(note), str(scan)] and report.indexed == 2 and not report.failures
+    assert [d for path, d, t in seen if path == str(scan)] == [0, 1, 2, 3] and {t for _, _, t in seen} == {3}
+    hits = library.retriever().search("Marlowe Glassworks invoice amount due", k=3)
+    assert hits[0].path == str(scan) and 2 in {s.page for s in hits[0].spans}

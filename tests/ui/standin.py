@@ -65,6 +65,9 @@ class StandInCore:
     def file_record(self, path: Any) -> Any:
         return None  # no manifest: the viewer shows files unverified
 
+    def scan_pages(self, path: Any, sha256: str, pages: Any = None) -> dict:  # type: ignore[type-arg]
+        return {}  # no manifest: no scan's lines stored
+
     def folders(self) -> list:  # type: ignore[type-arg]
         return []
 

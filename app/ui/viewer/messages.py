@@ -13,7 +13,10 @@ STATE_SHORT: dict[SourceState, str] = {
     SourceState.MISSING: "file missing",
 }
 NOT_FOUND = "The passage's words were not found in this file's text; showing its page."
-NO_TEXT_LAYER = "This page has no text layer (a scan?): showing the page without a highlight."
+NO_TEXT_LAYER = ("This page has no text layer, and the index holds no lines read from it by OCR: showing the "
+                 "page without a highlight. (A scan indexed before Docent kept its lines lights up once re-indexed.)")
+SCAN_NOT_STORED = ("the lines read from this image are not in the index (indexed before Docent kept them): "
+                   "re-index the file")
 CANNOT_OPEN = "Could not open this file: {reason}"
 NO_SOURCES = ("No sources to show yet. Ask a question; then Ctrl+2, or Enter on a [1] marker in "
               "the answer, opens its sources here.")

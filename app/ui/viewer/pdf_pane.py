@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from app.ui.viewer import messages
 from app.ui.viewer.align import align
 from app.ui.viewer.pdf_view import PassagePdfView
+from app.ui.viewer.scan_highlight import ScanLookup, scan_highlights
 from app.ui.viewer.source import SourceState, ViewerSource
 
 _ZOOM_STEP = 1.25
@@ -107,10 +108,11 @@ class PreparedPdf:
 
 
 def prepare_pdf(source: ViewerSource, state: SourceState, gui_thread: QThread,
-                keep_open: bool) -> PreparedPdf:
+                keep_open: bool, scan_pages: ScanLookup | None = None) -> PreparedPdf:
     """Load the PDF and find the passage's rectangles, off the GUI thread (QtPdf serialises
     pdfium calls with its own lock). A long filing takes ~0.1 s to load. With `keep_open`
-    (the pane shows this file already) the document is only read here, not handed over."""
+    (the pane shows this file already) the document is only read here, not handed over.
+    Pages without a text layer are lit from the lines `scan_pages` stored at indexing."""
     document = QPdfDocument()
     error = document.load(source.path)
     if error != QPdfDocument.Error.None_:
@@ -121,13 +123,13 @@ def prepare_pdf(source: ViewerSource, state: SourceState, gui_thread: QThread,
         if not highlights:
             pages = [p for p in source.pages if 0 < p <= document.pageCount()]
             has_text = any(document.getAllText(p - 1).text().strip() for p in pages)
-            if not has_text and pages:  # a scan: its lines as OCR reads them (ingest reads the same)
-                from app.ui.viewer.scan_highlight import scan_highlights
-
+            scan = scan_pages(source.path, source.indexed_sha256, pages) if not has_text and pages \
+                and scan_pages is not None else {}
+            if scan:  # a scan: the lines OCR read at indexing, where they are
                 sizes = {p - 1: document.pagePointSize(p - 1) for p in pages}
-                highlights, coverage = scan_highlights(source.path, pages, source.body, sizes)
+                highlights, coverage = scan_highlights(source, scan, sizes)
             if not highlights:
-                note = messages.NOT_FOUND if has_text else messages.NO_TEXT_LAYER
+                note = messages.NOT_FOUND if has_text or scan else messages.NO_TEXT_LAYER
     if keep_open:
         document.close()  # Python owns it: freed on this thread when the reference goes
         return PreparedPdf(None, highlights, coverage, note)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette, QTextCharFormat, QTextCursor, QTextDocument
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 from app.ui.viewer import messages
 from app.ui.viewer.align import align, tokens
 from app.ui.viewer.pdf_pane import utf16_offsets
+from app.ui.viewer.scan_highlight import ScanLookup
 from app.ui.viewer.source import SourceState, ViewerSource
 
 # As ingest.document.page_texts joins an unpaged file's blocks: PageSpan offsets count in it.
@@ -23,6 +25,25 @@ def document_text(path: str) -> str:
 
     doc = load_document(path)
     return _BLOCK_SEPARATOR.join(b.text for b in doc.blocks if b.text.strip())
+
+
+class ScanNotStored(LookupError):
+    """An image file whose lines read by OCR are not in the index."""
+
+
+def is_image(path: str) -> bool:
+    from ingest.loaders.ocr import IMAGE_SUFFIXES
+
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def scan_text(source: ViewerSource, scan_pages: ScanLookup | None) -> str:
+    """An image file's text: the lines OCR read from it at indexing, page after page (the
+    window never reads an image by OCR itself)."""
+    stored = scan_pages(source.path, source.indexed_sha256, None) if scan_pages is not None else {}
+    if not stored:
+        raise ScanNotStored(messages.SCAN_NOT_STORED)
+    return _BLOCK_SEPARATOR.join(stored[page].text() for page in sorted(stored))
 
 
 def locate(text: str, source: ViewerSource) -> tuple[int, int] | None:

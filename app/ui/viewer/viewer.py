@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QPus
 
 from app.ui.viewer import messages
 from app.ui.viewer.pdf_pane import PdfPane, PdfShown, PreparedPdf, prepare_pdf
+from app.ui.viewer.scan_highlight import ScanLookup
 from app.ui.viewer.source import SourceState, ViewerSource, check_state
-from app.ui.viewer.text_pane import TextPane, TextShown, document_text
+from app.ui.viewer.text_pane import ScanNotStored, TextPane, TextShown, document_text, is_image, scan_text
 
 log = logging.getLogger(__name__)
 PREVIOUS_KEY, NEXT_KEY = "Alt+Left", "Alt+Right"  # the answer's previous / next source
@@ -32,6 +33,7 @@ class _Request:
     source: ViewerSource
     gui_thread: QThread
     pdf_open: bool  # the PDF pane shows this file already
+    scan_pages: ScanLookup | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ def _load(request: _Request, relay: _Relay) -> None:
     try:
         state = check_state(source)
         if state != SourceState.MISSING and source.is_pdf:
-            pdf = prepare_pdf(source, state, request.gui_thread, request.pdf_open)
+            pdf = prepare_pdf(source, state, request.gui_thread, request.pdf_open, request.scan_pages)
+        elif state != SourceState.MISSING and is_image(source.path):
+            text = scan_text(source, request.scan_pages)
         elif state != SourceState.MISSING:
             text = document_text(source.path)
     except Exception as exc:  # ingest's LoadError, or anything a damaged file makes a parser raise
@@ -72,7 +76,7 @@ def _load(request: _Request, relay: _Relay) -> None:
 def _is_load_error(exc: BaseException) -> bool:
     from ingest.errors import LoadError
 
-    return isinstance(exc, LoadError)
+    return isinstance(exc, (LoadError, ScanNotStored))
 
 
 class SourceViewer(QWidget):
@@ -87,6 +91,8 @@ class SourceViewer(QWidget):
         self._relay = _Relay(self)
         self._relay.loaded.connect(self._loaded, Qt.ConnectionType.QueuedConnection)
         self.last_shown: PdfShown | TextShown | None = None
+        # Where the window finds a scan's lines stored at indexing (Core.scan_pages): never OCR here.
+        self.scan_pages: ScanLookup | None = None
         self._build()
 
     # --- layout ----------------------------------------------------------------------
@@ -224,7 +230,7 @@ class SourceViewer(QWidget):
         self._request += 1
         source = self._sources[index]
         request = _Request(self._request, source, QThread.currentThread(),
-                           source.is_pdf and self.pdf_pane.path == source.path)
+                           source.is_pdf and self.pdf_pane.path == source.path, self.scan_pages)
         threading.Thread(target=_load, args=(request, self._relay), daemon=True, name="viewer-load").start()
         self._update_controls()
 
