@@ -13,9 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from app.engine.arith import FormulaError, Quantity, evaluate, names_in, symbols
 from app.engine.compute_inputs import FoundInput, MissingInput, described, find_input
-from app.engine.compute_plan import Plan
+from app.engine.compute_plan import Plan, constants
 from app.engine.compute_request import ComputeRequest, Wanted
-from app.engine.figures import parse_figures
 from app.engine.retrieval import Passage
 from app.errors import compute_formula_failed, compute_stray_number, compute_found_inputs, compute_missing_input, compute_no_inputs, \
     compute_not_in_sources, computed_heading, quoted_heading
@@ -60,12 +59,6 @@ class Computation:
         return self.status in (ComputeStatus.COMPUTED, ComputeStatus.QUOTED)
 
 
-# Numbers a formula may hold besides its inputs: conversions (percent, days, months, weeks,
-# quarters, thousands) and small counts (halves, thirds). Any other number in a formula is a
-# figure the model did not name as an input, so Docent could not check it.
-CONSTANTS = frozenset(Decimal(n) for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 52, 100, 360, 365, 366, 1000))
-
-
 def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, question: str = "") -> Computation:
     if plan.missing and not plan.formula:
         text = compute_not_in_sources(described(plan.missing))
@@ -105,10 +98,9 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
 
 def _stray_constant(formula: str, question: str) -> str:
     """A number in the formula that is neither a usual constant nor written in the question."""
-    asked = {f.value for f in parse_figures(question)}
+    allowed = set(constants(question))
     for m in re.finditer(r"(?<![A-Za-z_])\d+(?:\.\d+)?", formula):
-        value = Decimal(m.group())
-        if value not in CONSTANTS and value not in asked:
+        if Decimal(m.group()) not in allowed:
             return m.group()
     return ""
 

@@ -47,7 +47,7 @@ def answer_by_computing(answerer: "Answerer", question: str, passages: Sequence[
     pieces: list[str] = []
     try:
         for piece in answerer.generate(prompt.prepared, PLAN_TOKENS, stop, stats, LoopDetector(),
-                                       grammar=grammar(), temperature=0.0):
+                                       grammar=grammar(question), temperature=0.0):
             pieces.append(piece)
     except Exception as e:  # llama.cpp / HTTP failures reach the user, never kill the app
         log.exception("generation of a computation's plan failed")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 MAX_INPUTS = 8
 LETTERS = "ABCDEFGH"
@@ -22,7 +23,8 @@ LETTERS = "ABCDEFGH"
 INSTRUCTION = (
     "Do not calculate. List each figure the calculation needs, one per line: a letter, what the figure "
     "is, a colon, the figure copied exactly from the source, the source number. Then write `RESULT = ` "
-    "and the formula over the letters, using + - * / ( ), avg(A, B), sum(A, B), pct_change(old, new). "
+    "and the formula over the letters, using + - * / ( ), avg(A, B) and sum(A, B) (a percent change "
+    "is (new - old) / old * 100). "
     "If the question gives a formula, follow it. If a needed figure is not in the sources, write only "
     "`MISSING = ` and what is missing. For example, asked what share of a budget went to rent:\n"
     "A = rent, 2023: 1,200 [3]\nB = total budget, 2023: 4,800 [3]\nRESULT = A / B * 100")
@@ -32,8 +34,23 @@ def _input_rule(i: int) -> str:
     return f'in{i} ::= "{LETTERS[i]} = " label ": " figure " [" src "]\\n"'
 
 
-def grammar() -> str:
-    """The GBNF grammar of the form above."""
+# Numbers a formula may hold besides its inputs: conversions (percent, days, months, weeks,
+# quarters, thousands) and small counts (halves, thirds), and those the question writes. Any
+# other number in a formula is a figure the model did not name as an input: Docent could not
+# check it, so the grammar does not offer it (and app.engine.computation refuses it).
+CONSTANTS = frozenset(Decimal(n) for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 52, 100, 360, 365, 366, 1000))
+
+
+def constants(question: str = "") -> list[Decimal]:
+    from app.engine.figures import parse_figures
+
+    asked = {f.value for f in parse_figures(question)}
+    return sorted(CONSTANTS | asked, key=lambda d: (len(str(d)), d), reverse=True)
+
+
+def grammar(question: str = "") -> str:
+    """The GBNF grammar of the form above; the formula's numbers are constants() only."""
+    numbers = " | ".join(f'"{_plain(d)}"' for d in constants(question))
     nested = "".join(f" (in{i}" for i in range(1, MAX_INPUTS)) + ")?" * (MAX_INPUTS - 1)
     rules = [
         f"root ::= in0{nested} result | missing",
@@ -45,12 +62,18 @@ def grammar() -> str:
         'result ::= "RESULT = " expr "\\n"',
         'expr ::= term (" "? [-+] " "? term)*',
         'term ::= factor (" "? [*/] " "? factor)*',
-        'factor ::= [A-H] | [1-9] [0-9]{0,3} | "(" expr ")" | "-" factor '
+        'factor ::= [A-H] | number | "(" expr ")" | "-" factor '
         '| fn "(" expr (", " expr)* ")"',
-        'fn ::= "avg" | "sum" | "pct_change" | "abs"',
+        'fn ::= "avg" | "sum" | "abs"',  # pct_change is read, not offered: the 1.5B used it for shares
+        f"number ::= {numbers}",
         'missing ::= "MISSING = " [^\\n] [^\\n]{0,119} "\\n"',
     ]
     return "\n".join(rules) + "\n"
+
+
+def _plain(d: Decimal) -> str:
+    text = format(d, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass(frozen=True)
