@@ -345,3 +345,7 @@ def compute_progress() -> str:
 
 def compute_stray_number(number: str) -> str:
     return f"the formula uses {number}, which is no figure Docent could find in the sources"
+
+
+def compute_wrong_kind(gives: str, asked: str) -> str:
+    return f"the formula the model gave yields {gives}, but the question asks for {asked}"

@@ -16,7 +16,7 @@ from app.engine.compute_inputs import FoundInput, MissingInput, described, find_
 from app.engine.compute_plan import Plan, constants
 from app.engine.compute_request import ComputeRequest, Wanted
 from app.engine.retrieval import Passage
-from app.errors import compute_formula_failed, compute_stray_number, compute_found_inputs, compute_missing_input, compute_no_inputs, \
+from app.errors import compute_formula_failed, compute_stray_number, compute_wrong_kind, compute_found_inputs, compute_missing_input, compute_no_inputs, \
     compute_not_in_sources, computed_heading, quoted_heading
 
 _SCALE_NAMES = {Decimal(10) ** 3: " thousand", Decimal(10) ** 6: " million", Decimal(10) ** 9: " billion"}
@@ -87,6 +87,9 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
         return _failed(plan.formula, found, e.detail)
     if len(found) == 1 and plan.formula.strip() == found[0].letter:
         return _quoted(plan.formula, found[0])
+    mismatch = _asked_otherwise(q, request)
+    if mismatch:
+        return _failed(plan.formula, found, mismatch)
     unit, value, scale = _shape(q, plan.formula, request, found)
     result = _written(value, unit, scale, request, found)
     working = _working(plan.formula, found)
@@ -116,6 +119,16 @@ def _quoted(formula: str, only: FoundInput) -> Computation:
     text = heading + _inputs_block((only,))
     return Computation(ComputeStatus.QUOTED, formula, (only,), result=shown, text=text,
                        result_span=(0, 0))  # a quoted figure is checked like any other
+
+
+def _asked_otherwise(q: Quantity, request: ComputeRequest) -> str:
+    """The formula's result is not the kind of figure the question asks for (the 1.5B wrote a
+    percent change for "how much more did we spend"): no number rather than the wrong kind."""
+    if request.wanted is Wanted.AMOUNT and q.amount_power != 1:
+        return compute_wrong_kind("a ratio or percentage", "an amount")
+    if request.wanted in (Wanted.PERCENT, Wanted.DAYS) and q.amount_power == 1:
+        return compute_wrong_kind("an amount", "a percentage" if request.wanted is Wanted.PERCENT else "days")
+    return ""
 
 
 def _shape(q: Quantity, formula: str, request: ComputeRequest,

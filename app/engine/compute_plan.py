@@ -61,9 +61,11 @@ def grammar(question: str = "") -> str:
         'src ::= [1-9] [0-9]?',
         'result ::= "RESULT = " expr "\\n"',
         'expr ::= term (" "? [-+] " "? term)*',
-        'term ::= factor (" "? [*/] " "? factor)*',
-        'factor ::= [A-H] | number | "(" expr ")" | "-" factor '
-        '| fn "(" expr (", " expr)* ")"',
+        # A term starts with a letter, a bracket or a function: a constant only multiplies or
+        # divides ("A / B * 100"), so every formula is over its inputs (the 1.5B, offered
+        # numbers anywhere, wrote "(2 * 2) / 100 * 100" for a share).
+        'term ::= head (" "? [*/] " "? (head | number))*',
+        'head ::= [A-H] | "(" expr ")" | "-" head | fn "(" expr (", " expr)* ")"',
         'fn ::= "avg" | "sum" | "abs"',  # pct_change is read, not offered: the 1.5B used it for shares
         f"number ::= {numbers}",
         'missing ::= "MISSING = " [^\\n] [^\\n]{0,119} "\\n"',

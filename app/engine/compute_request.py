@@ -46,6 +46,7 @@ _GIVEN = re.compile(r"\b(?:is |are )?(?:defined as|calculated as|computed as|equ
 class Wanted(enum.Enum):
     """What kind of figure the question asks for, where its words say so."""
     ANY = "any"
+    AMOUNT = "amount"  # "how much more", "the total of", "the difference between"
     PERCENT = "percent"
     DAYS = "days"
 
@@ -69,6 +70,10 @@ def compute_request(question: str) -> ComputeRequest | None:
     elif re.search(r"percent|%|\bmargin\b|\bshare of\b|\bproportion\b|\bportion\b|\bgrowth rate\b", question,
                    re.IGNORECASE):
         wanted = Wanted.PERCENT
+    elif re.search(r"\bhow much (?:more|less)\b|\bdifference\b|\b(?:sum|total) of\b|\bcombined\b|\bby how much\b|"
+                   r"\bhow much (?:did|does|has|have|was|were)\b", question, re.IGNORECASE) \
+            and not re.search(r"\b(?:ratio|times|average|mean|per)\b", question, re.IGNORECASE):
+        wanted = Wanted.AMOUNT
     return ComputeRequest(wanted, decimals(question), bool(_GIVEN.search(question)))
 
 
