@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _run_handed_over(settings, args) -> int:  # type: ignore[no-untyped-def]
+def _run_handed_over(settings, args) -> int:
     """_run, again each time the index was handed over: to an owner whose service now
     answers, or back to nobody (this command then opens it itself)."""
     import time
@@ -107,14 +107,14 @@ def _run_handed_over(settings, args) -> int:  # type: ignore[no-untyped-def]
                 raise
 
 
-def _run(settings, args) -> int:  # type: ignore[no-untyped-def]
+def _run(settings, args) -> int:
     from app.engine.library import Library
 
     with Library(settings, command=f"docent {args.command}") as lib:
         return _COMMANDS[args.command](lib, args)
 
 
-def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_index(lib, args) -> int:
     from app.cli_output import IndexProgressBar, print_index_report
     from app.core.client import with_owner
 
@@ -139,7 +139,7 @@ def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
     return EXIT_PARTIAL if report.failures else EXIT_OK
 
 
-def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_ask(lib, args) -> int:
     from contextlib import closing
 
     from app.cli_output import consume_answer
@@ -154,7 +154,8 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
     served = with_owner(lib.settings.index_dir, lambda o: o.ask(
         AskRequest(args.question, model, args.k, folders, files)))
     if served is not None:
-        with closing(served):  # Ctrl-C or an early end tells the owner to stop generating
+        # Ctrl-C or an early end tells the owner to stop generating
+        with closing(served):  # type: ignore[type-var]  # a generator: it has close()
             return EXIT_OK if consume_answer(served, args.json) else EXIT_ERROR
     if lib.store.count() == 0:
         raise EmptyIndexError()
@@ -170,7 +171,7 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
         answerer.close()
 
 
-def cmd_status(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_status(lib, args) -> int:
     from app.cli_output import local_status, print_status
     from app.core.client import with_owner
 
@@ -182,7 +183,7 @@ def cmd_status(lib, args) -> int:  # type: ignore[no-untyped-def]
     return EXIT_OK
 
 
-def cmd_forget(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_forget(lib, args) -> int:
     from app.core.client import with_owner
 
     n = with_owner(lib.settings.index_dir, lambda o: o.forget(args.paths))
@@ -192,7 +193,7 @@ def cmd_forget(lib, args) -> int:  # type: ignore[no-untyped-def]
     return EXIT_OK if n else EXIT_ERROR
 
 
-def cmd_demo(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_demo(lib, args) -> int:
     """Index the samples into a throwaway data folder: a demo never touches your library."""
     import tempfile
     from dataclasses import replace
@@ -225,7 +226,7 @@ _EXTENSIONS = ("app.cli_models", "app.cli_search", "app.cli_chat", "app.cli_sync
                "app.selftest")
 
 
-def _extension_modules():  # type: ignore[no-untyped-def]
+def _extension_modules():
     import importlib
 
     modules = [importlib.import_module(name) for name in _EXTENSIONS]

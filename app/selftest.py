@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 SAMPLE_PDF = "lighthouse-log.pdf"
 SAMPLE_TEXT = "field-notes.txt"
@@ -93,15 +93,15 @@ def refuse_network(attempts: list[str]) -> Iterator[None]:
             attempts.append(repr(address))
             raise ConnectionRefusedError(f"networking is off here: {address}")
 
-    def connect(self, address):  # type: ignore[no-untyped-def]
+    def connect(self, address):
         guard(address)
         return real_connect(self, address)
 
-    def connect_ex(self, address):  # type: ignore[no-untyped-def]
+    def connect_ex(self, address):
         guard(address)
         return real_connect_ex(self, address)
 
-    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def getaddrinfo(host, *args, **kwargs):
         if host not in (None, "localhost") and not _is_ip_literal(host):  # a name: a DNS query
             attempts.append(f"dns {host!r}")
             raise socket.gaierror(f"networking is off here: {host}")
@@ -229,7 +229,7 @@ def _index_and_ask(report: SelfTestReport, model: Path, home: Path, files: list[
     report.check("every citation the model wrote resolves to a sample", not wrong, str(wrong or ""))
 
 
-def _ask(lib, model: str, report: SelfTestReport):  # type: ignore[no-untyped-def]
+def _ask(lib, model: str, report: SelfTestReport):
     from app.engine.events import DoneEvent, ErrorEvent
 
     answerer = lib.answerer(model)
@@ -314,7 +314,7 @@ def run_window_check(timeout_s: float = 120.0) -> WindowReport:
         real_exec = QApplication.exec
 
         def exec_and_watch(*args: Any) -> int:
-            app = QApplication.instance()
+            app = cast("QApplication | None", QApplication.instance())  # typed QCoreApplication
             assert app is not None
 
             def poll() -> None:
@@ -361,12 +361,12 @@ def window_check_main(argv: list[str] | None = None) -> int:
 
 
 # --- `docent self-test` through app.cli's extension modules ---------------------------
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("self-test", help="index a bundled sample, answer with a model, print a JSON report")
     _add_arguments(s)
 
 
-def cmd_self_test(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_self_test(lib, args) -> int:
     return _report(args)  # its own temporary data folder: `lib` (the user's) is never opened
 
 

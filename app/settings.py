@@ -206,7 +206,7 @@ class Settings:
             if f.name == "home":
                 continue
             m = f.metadata
-            default = f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
+            default = f.default_factory() if f.default is MISSING else f.default  # type: ignore[operator]  # no default: then a factory
             specs.append(FieldSpec(f.name, _TYPES[str(f.type)], default, m.get("help", ""),
                                    tuple(m.get("choices", ())), m.get("minimum"), m.get("maximum"),
                                    bool(m.get("reembed")), bool(m.get("restart"))))

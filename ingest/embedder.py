@@ -19,6 +19,7 @@ from ingest.cpu import physical_cores
 
 if TYPE_CHECKING:
     import numpy as np
+    from sentence_transformers import SentenceTransformer
 
     from ingest.embed_workers import BatchWorkers
 
@@ -41,7 +42,7 @@ class Embedder:
         self.device = device
         # Data-parallel CPU workers; 0 = one per physical core. GPUs and Metal use one.
         self.workers = 1 if device != "cpu" else (workers or physical_cores())
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._preprocess_lock = threading.Lock()
         self._batch_workers: BatchWorkers | None = None
@@ -60,7 +61,7 @@ class Embedder:
                 from transformers.utils import logging as hf_logging
 
                 # The chunker measures over-long blocks on purpose before splitting them.
-                hf_logging.set_verbosity_error()
+                hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
 
                 model = SentenceTransformer(str(self.model_path), device=self.device, local_files_only=True)
                 if self.workers > 1:
@@ -76,7 +77,7 @@ class Embedder:
                     sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
                     # The fast tokenizer's Rust object cannot be entered from two threads
                     # at once ("Already borrowed"); the forward passes run in parallel.
-                    model.preprocess = _locked(model.preprocess, self._preprocess_lock)
+                    model.preprocess = _locked(model.preprocess, self._preprocess_lock)  # type: ignore[method-assign]  # serialises the tokenizer (see above)
                 self._model = model
             return self._model
 
@@ -129,10 +130,12 @@ class Embedder:
 
         vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
-        return vecs.astype(np.float32, copy=False)
+        out: "np.ndarray" = vecs.astype(np.float32, copy=False)
+        return out
 
     def encode_query(self, text: str) -> "np.ndarray":
-        return self.encode([text])[0]
+        vec: "np.ndarray" = self.encode([text])[0]
+        return vec
 
     def close(self) -> None:
         """Stop the worker threads (they start again on the next use)."""

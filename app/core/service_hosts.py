@@ -90,12 +90,14 @@ class LibraryServiceHost:
     def _index(self, paths: list[Path], progress: Callable[["Progress"], None] | None) -> "IndexReport":
         self._indexing = True
         try:
-            return self.lib.indexer.index_paths(paths, progress=progress)
+            report: "IndexReport" = self.lib.indexer.index_paths(paths, progress=progress)
+            return report
         finally:
             self._indexing = False
 
     def forget(self, paths: list[Path]) -> int:
-        return self._writer.submit(self.lib.indexer.forget, paths).result()
+        removed: int = self._writer.submit(self.lib.indexer.forget, paths).result()
+        return removed
 
     def ask(self, req: AskRequest, cancel: threading.Event) -> Iterator[object]:
         with self._answer_lock:  # one loaded model, one answer at a time

@@ -13,9 +13,20 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from app.core.events import (AnswerEvent, CoreState, CoreStateEvent, ErrorEvent, FileEvent,
-                             FolderEvent, IndexProgress, IndexWaitEvent, ModelEvent, ModelState,
-                             SettingsChanged, WorkerEvent)
+from app.core.events import (
+    AnswerEvent,
+    CoreState,
+    CoreStateEvent,
+    ErrorEvent,
+    FileEvent,
+    FolderEvent,
+    IndexProgress,
+    IndexWaitEvent,
+    ModelEvent,
+    ModelState,
+    SettingsChanged,
+    WorkerEvent,
+)
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ every piece a whole word of the bundled embedder's vocabulary (30k English words
 names, roughly by frequency), pieces of three letters or more except a few short function
 words, fewest pieces first, then the most common; two pieces only for a run too long to be
 one word or glued to a function word, since the vocabulary lacks words like "stockholders".
-A run that does not split so is left as it is ("NVIDIA", "UNAUDITED"). Digits glued to a word are parted ("ITEM1." -> "ITEM 1.").
+A run that does not split so is left as it is ("NVIDIA", "UNAUDITED").
+Digits glued to a word are parted ("ITEM1." -> "ITEM 1.").
 """
 from __future__ import annotations
 

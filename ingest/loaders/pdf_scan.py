@@ -129,7 +129,10 @@ def page_scan(path: Path, page_no: int, limits: Any) -> Any:
 def _page_images(path: Path, pages: list[int], limits: Any) -> Iterator[tuple[int, PageImage]]:
     reader = _reader(path)
     for page_no in pages:
-        yield page_no, (lambda n=page_no: _page_image(reader.pages[n - 1], limits))
+        def image(n: int = page_no) -> Any:  # read lazily, when OCR gets to the page
+            return _page_image(reader.pages[n - 1], limits)
+
+        yield page_no, image
 
 
 def _page_image(page: Any, limits: Any) -> Any:

@@ -52,7 +52,8 @@ class Debouncer:
             if not self._pending:
                 return None
             soonest = min(e.due for e in self._pending.values())
-        return max(0.0, soonest - self._clock())
+        wait: float = max(0.0, soonest - self._clock())
+        return wait
 
     def take_ready(self) -> list[str]:
         """Pop the paths that are quiet and stable; re-arm the ones still changing."""

@@ -10,8 +10,14 @@ import time
 
 import pytest
 
-from app.engine.search_service import (ENDPOINT_FILE, SearchRequest, SearchServer, SearchServiceError,
-                                       search_here, search_via_service)
+from app.engine.search_service import (
+    ENDPOINT_FILE,
+    SearchRequest,
+    SearchServer,
+    SearchServiceError,
+    search_here,
+    search_via_service,
+)
 from tests.conftest import REPO
 from tests.docs_factory import make_mixed_folder
 

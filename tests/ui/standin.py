@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from app.core.chats import ChatStore
-from app.core.events import (AnswerEvent, CoreState, CoreStateEvent, FileEvent, FileInfo,
-                             FileState, ModelEvent, ModelState)
+from app.core.events import (
+    AnswerEvent,
+    CoreState,
+    CoreStateEvent,
+    FileEvent,
+    FileInfo,
+    FileState,
+    ModelEvent,
+    ModelState,
+)
 from app.engine.events import Answer, Citation, DoneEvent, SourcesEvent, TokenEvent
 from app.engine.prompt import NumberedSource
 from app.engine.retrieval import Passage

@@ -35,7 +35,7 @@ def test_a_scanned_page_lights_the_cited_lines_read_by_ocr(qtbot, viewer, tmp_pa
     doc = QPdfDocument()
     doc.load(str(typed))
     text = doc.getAllText(0).text()
-    for line, bar in zip(LEASE[1:], sorted(bars, key=lambda r: r.top())):
+    for line, bar in zip(LEASE[1:], sorted(bars, key=lambda r: r.top()), strict=True):
         start = text.index(line[:30])
         truth = doc.getSelectionAtIndex(0, start, 30).boundingRectangle()
         assert bar.top() <= truth.center().y() <= bar.bottom(), (line, bar, truth)

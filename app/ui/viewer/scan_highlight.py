@@ -37,7 +37,7 @@ def scan_highlights(path: str, pages: list[int], body: str, page_sizes: dict[int
             read = engine.read(image.convert("L"))
         except Exception:  # a page without a readable image: nothing to light there
             continue
-        sx, sy = size.width() / read.width, size.height() / read.height
+        sx, sy = size.width() / read.width, size.height() / read.height  # type: ignore[union-attr]  # a loaded page has a size
         text, spans = "", []
         for line in read.lines:
             b = line.box
