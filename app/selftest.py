@@ -67,7 +67,7 @@ def _is_loopback(address: object) -> bool:
 
     host = address[0] if isinstance(address, tuple) and address else address
     try:
-        return ipaddress.ip_address(host).is_loopback  # type: ignore[arg-type]
+        return ipaddress.ip_address(host).is_loopback  # type: ignore[arg-type]  # any object: ValueError below
     except ValueError:
         return host == "localhost"
 
@@ -76,7 +76,7 @@ def _is_ip_literal(host: object) -> bool:
     import ipaddress
 
     try:
-        ipaddress.ip_address(host.decode() if isinstance(host, bytes) else host)  # type: ignore[arg-type]
+        ipaddress.ip_address(host.decode() if isinstance(host, bytes) else host)  # type: ignore[arg-type]  # any object: ValueError below
         return True
     except ValueError:
         return False
@@ -107,12 +107,12 @@ def refuse_network(attempts: list[str]) -> Iterator[None]:
             raise socket.gaierror(f"networking is off here: {host}")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]  # the guard
     socket.getaddrinfo = getaddrinfo
     try:
         yield
     finally:
-        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]  # restored
         socket.getaddrinfo = real_getaddrinfo
 
 
@@ -332,13 +332,13 @@ def run_window_check(timeout_s: float = 120.0) -> WindowReport:
             timer.start(50)
             return real_exec()  # static in PySide6: called bare
 
-        QApplication.exec = exec_and_watch  # type: ignore[method-assign]
+        QApplication.exec = exec_and_watch  # type: ignore[method-assign]  # watches the window come up
         try:
             report.exit_code = window_main(["docent"])
         except SystemExit as e:
             report.exit_code = e.code if isinstance(e.code, int) else 1
         finally:
-            QApplication.exec = real_exec  # type: ignore[method-assign]
+            QApplication.exec = real_exec  # type: ignore[method-assign]  # restored
     except Exception as e:  # a broken bundle must end in a report
         report.error = f"{type(e).__name__}: {e}"
     finally:

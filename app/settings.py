@@ -277,7 +277,7 @@ class Settings:
                 self._write()
         except OSError as e:
             problems = problems + [errors.settings_not_saved(str(path), str(e))]
-            aside = None  # type: ignore[assignment]
+            aside = None  # type: ignore[assignment]  # the move failed: nothing was kept aside
         self.load_report = SettingsLoadReport(tuple(problems), aside, unknown)
         log.warning("settings: %s", " ".join(problems))
 

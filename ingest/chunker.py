@@ -19,7 +19,7 @@ _SENTENCE_END = re.compile(r"[.!?;:]\s|\n")
 class Tokenizer(Protocol):
     """The subset of a Hugging Face fast tokenizer the chunker needs."""
 
-    def __call__(self, texts: list[str], **kwargs): ...  # type: ignore[no-untyped-def]
+    def __call__(self, texts: list[str], **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ class Chunker:
         return out
 
 
-def _own_backend(tokenizer: Tokenizer):  # type: ignore[no-untyped-def]
+def _own_backend(tokenizer: Tokenizer) -> Any:  # a tokenizers.Tokenizer (untyped)
     """A private copy of a fast tokenizer's Rust backend, or None for other tokenizers.
 
     Calling the backend directly skips the transformers wrapper (most of the

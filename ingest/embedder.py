@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ingest.cpu import physical_cores
 
@@ -50,7 +50,7 @@ class Embedder:
         self.texts_embedded = 0
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:
                 if not (self.model_path / "config.json").is_file() and not (
@@ -82,15 +82,15 @@ class Embedder:
             return self._model
 
     @property
-    def tokenizer(self):  # type: ignore[no-untyped-def]
+    def tokenizer(self) -> Any:  # a transformers tokenizer
         return self.model.tokenizer
 
     def info(self) -> EmbedderInfo:
         m = self.model
         get_dim = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
         dim = int(get_dim() or 0)
-        return EmbedderInfo(self.model_path, self.model_path.name, dim, int(m.max_seq_length),
-                            _fingerprint(self.model_path, dim))
+        max_len = int(m.max_seq_length)  # type: ignore[arg-type]  # set by every model's config
+        return EmbedderInfo(self.model_path, self.model_path.name, dim, max_len, _fingerprint(self.model_path, dim))
 
     def encode(self, texts: Sequence[str]) -> "np.ndarray":
         """L2-normalised float32 vectors, one row per text."""
@@ -143,8 +143,8 @@ class Embedder:
             self._batch_workers.close()
 
 
-def _locked(fn, lock: threading.Lock):  # type: ignore[no-untyped-def]
-    def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+def _locked(fn: Callable[..., Any], lock: threading.Lock) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
         with lock:
             return fn(*args, **kwargs)
 

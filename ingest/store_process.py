@@ -149,7 +149,7 @@ class StoreProcess:
                 self._spawn()
                 self._wait_ready()
                 for name in self._names:  # re-open what the dead child had open
-                    self._roundtrip(self._conns, 0, name, "open", (), {})  # type: ignore[arg-type]
+                    self._roundtrip(self._conns, 0, name, "open", (), {})  # type: ignore[arg-type]  # set by _spawn
             self._wait_ready()
             assert self._conns is not None
             return self._conns

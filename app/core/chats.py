@@ -272,7 +272,7 @@ class ChatStore:
         return [ChatTurn(r[1], r[2], sources[r[0]], bool(r[4]), r[5], r[3], json.loads(r[6])) for r in rows]
 
 
-def _chat(row: tuple) -> Chat:  # type: ignore[type-arg]
+def _chat(row: tuple[Any, ...]) -> Chat:
     scope = ChatScope(tuple(json.loads(row[4])), tuple(json.loads(row[5])))
     return Chat(row[0], row[1], row[2], row[3], scope, [])
 

@@ -93,7 +93,7 @@ class Digest:
         self.read = GenerationStats()  # every step's prompt and completion tokens, summed
 
     @property
-    def llm(self):  # type: ignore[no-untyped-def]
+    def llm(self) -> Any:  # the answerer's backend (LocalLLM or RemoteLLM)
         return self.answerer.llm
 
     def run(self, question: str, target: DocumentTarget, history: Sequence[Turn],

@@ -22,7 +22,7 @@ from app.settings import Settings
 
 
 class Library:
-    def __init__(self, settings: Settings, embedder=None,  # type: ignore[no-untyped-def]
+    def __init__(self, settings: Settings, embedder: Any = None,
                  store_process: bool = False, command: str = "docent") -> None:
         """`store_process`: the embedded Chroma store runs in a child process
         (ingest/store_process.py), so its writes never hold this process's GIL; what a
@@ -48,7 +48,7 @@ class Library:
         self.recipe_generation = 0  # +1 when searches switch to a new recipe's collection
 
     # --- ownership: one process owns a Chroma path -----------------------------
-    def own(self, wait=None) -> bool:  # type: ignore[no-untyped-def]
+    def own(self, wait: Any = None) -> bool:
         """Take the owner lock, waiting as `wait` (app.engine.owner_lock.LockWait) says; by
         default briefly, as a short command does. False: the wait was cancelled. Raises
         IndexBusyError (naming the live holder) or IndexLockError (the lock cannot be made)."""
@@ -149,7 +149,7 @@ class Library:
         self._acquire()
         return self._open_store(self.index_version)
 
-    def _open_store(self, name: str):  # type: ignore[no-untyped-def]
+    def _open_store(self, name: str) -> Any:
         """The collection `name`: in the store process, on the chosen server, or here."""
         from ingest.store import ChromaStore
 
@@ -267,7 +267,7 @@ class Library:
         s = self.settings
         return s.model_path, s.n_ctx, s.n_threads, s.llm_backend, s.remote_url, s.remote_model, s.remote_n_ctx
 
-    def retriever(self, mode: str | None = None):  # type: ignore[no-untyped-def]
+    def retriever(self, mode: str | None = None) -> Any:
         from app.engine.hybrid import HybridRetriever
 
         reranker = None
@@ -290,7 +290,7 @@ class Library:
             raise NoModelError()
         return selected
 
-    def llm(self, model: str | None = None):  # type: ignore[no-untyped-def]
+    def llm(self, model: str | None = None) -> Any:
         """The answering backend, chosen here and only here."""
         s = self.settings
         if s.llm_backend == "remote" and not model:
@@ -306,7 +306,7 @@ class Library:
 
         return LocalLLM(self.model_path(model), n_ctx=s.n_ctx, n_threads=s.n_threads)
 
-    def answerer(self, model: str | None = None):  # type: ignore[no-untyped-def]
+    def answerer(self, model: str | None = None) -> Any:
         from app.engine.answer import Answerer
 
         s = self.settings

@@ -97,7 +97,7 @@ class LocalLLM:
         llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, cb, None)  # noqa: SLF001 (as above, llama_cpp 0.3.36)
 
     @property
-    def llm(self):  # type: ignore[no-untyped-def]
+    def llm(self) -> Any:  # llama_cpp.Llama (untyped)
         self.load()
         return self._llm
 

@@ -77,7 +77,7 @@ class Splitter:
                 if prev is None or prev[0] >= _MAX_PIECES or not self._allowed(piece):
                     continue
                 cand = (prev[0] + 1, prev[1] + math.log(self._ranks[piece] + 2), prev[2] + [piece])
-                if best[end] is None or cand[:2] < best[end][:2]:  # type: ignore[index]
+                if best[end] is None or cand[:2] < best[end][:2]:  # type: ignore[index]  # not None: checked first
                     best[end] = cand
         found = best[n]
         return found[2] if found is not None and found[0] > 1 else []

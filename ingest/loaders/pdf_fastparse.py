@@ -162,7 +162,7 @@ def _build(template: tuple[Any, ...]) -> list[Any]:
 def _locate(data: bytes, start: int, index: int) -> int:
     """Offset of findall match ``index``: the matches run back to back from ``start``."""
     for _ in range(index):
-        start = _OPS_RE.match(data, start).end()  # type: ignore[union-attr]
+        start = _OPS_RE.match(data, start).end()  # type: ignore[union-attr]  # findall matched here
     return start
 
 
