@@ -412,3 +412,9 @@ def _fast_paths() -> Any:
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+if TYPE_CHECKING:  # mypy: Core keeps the window's contract (app/core/contract.py)
+    from app.core.contract import WindowCore
+
+    _contract: type[WindowCore] = Core

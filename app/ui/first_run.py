@@ -63,7 +63,7 @@ class FirstRunDialog(QDialog):
         self.status.setWordWrap(True)
         self.download_button = QPushButton("Download")
         self.download_button.setAccessibleName("Download the default model")
-        can_download = self.entry is not None and hasattr(bridge.core, "download_model")
+        can_download = self.entry is not None
         self.download_button.setEnabled(can_download)
         if not can_download:
             self.download_button.setToolTip("Use `docent model download` in a terminal for now.")

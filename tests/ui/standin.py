@@ -10,7 +10,7 @@ import itertools
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.chats import ChatStore
 from app.core.events import (
@@ -20,6 +20,7 @@ from app.core.events import (
     FileEvent,
     FileInfo,
     FileState,
+    FolderState,
     ModelEvent,
     ModelState,
 )
@@ -38,6 +39,8 @@ class StandInJob:
 
 
 class StandInCore:
+    """The window's core in UI tests: implements app.core.contract.WindowCore (checked by mypy)."""
+
     def __init__(self, settings: Any, model: ModelState = ModelState.READY) -> None:
         self.settings = settings
         self.chats = ChatStore(settings.chats_path)
@@ -61,7 +64,11 @@ class StandInCore:
             fn(ev)
 
     def _later(self, *events: Any) -> None:
-        threading.Thread(target=lambda: [self._emit(e) for e in events], daemon=True).start()
+        def emit_all() -> None:
+            for e in events:
+                self._emit(e)
+
+        threading.Thread(target=emit_all, daemon=True).start()
 
     def start(self) -> None:
         self.state = CoreState.READY
@@ -73,7 +80,7 @@ class StandInCore:
     def file_record(self, path: Any) -> Any:
         return None  # no manifest: the viewer shows files unverified
 
-    def folders(self) -> list:  # type: ignore[type-arg]
+    def folders(self) -> list[tuple[str, FolderState]]:
         return []
 
     def add_paths(self, paths: list[Path]) -> StandInJob:
@@ -139,7 +146,7 @@ class StandInCore:
                             if "[1]" in text else [], [NumberedSource(1, passage)],
                             finish_reason="cancelled" if job.cancelled.is_set() else "stop")
             if chat_id is not None:
-                from app.core.chats import ChatTurn
+                from app.core.chat_types import ChatTurn
 
                 turn = ChatTurn.from_answer(answer, stopped=job.cancelled.is_set())
                 (self.chats.replace_last_turn if regenerate else self.chats.add_turn)(chat_id, turn)
@@ -150,8 +157,22 @@ class StandInCore:
 
     def regenerate(self, chat_id: int) -> StandInJob:
         chat = self.chats.get(chat_id)
+        assert chat is not None, chat_id
         return self.ask(chat.turns[-1].question, chat_id, regenerate=True)
+
+    def download_model(self, entry: Any = None) -> StandInJob:
+        """Downloads nothing: says so, as a failed download would."""
+        name = getattr(entry, "name", "")
+        self.calls.append(("download_model", (name,)))
+        self._later(ModelEvent(ModelState.ERROR, name, message="The stand-in core downloads nothing."))
+        return StandInJob(next(self._ids))
 
     def close(self, timeout: float = 3.0) -> None:
         self.calls.append(("close", ()))
         self.chats.close()
+
+
+if TYPE_CHECKING:  # mypy: the stand-in keeps the window's contract
+    from app.core.contract import WindowCore
+
+    _contract: type[WindowCore] = StandInCore
