@@ -33,7 +33,7 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup lock run demo screenshots test test-fast bench bench-models bench-answers clean
+.PHONY: setup lock run demo screenshots lint test test-fast bench bench-models bench-answers clean
 
 setup: $(STAMP)
 
@@ -85,7 +85,13 @@ screenshots: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/docent demo
 
-test: $(STAMP)
+# Static checks (config in pyproject.toml): ruff over the tree, mypy over app/ and ingest/
+# (strict on app/core, app/engine, ingest; its cache in .mypy_cache). `make test` runs it first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest tests -q
 
 test-fast: $(STAMP)
@@ -102,7 +108,7 @@ bench: bench-models
 	$(BIN)/python -m tests.bench.run_all
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .bench
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache .bench
 
 # --- installers (packaging/README.md) ------------------------------------------------------
 # PyInstaller at the version the lock pins (`make setup` installs it; this checks), into .venv.

@@ -290,7 +290,8 @@ def unverified_figure_note(figure: str, found_in: tuple[int, ...]) -> str:
 
 
 def owner_cannot_message(what: str) -> str:
-    return f"The Docent process that owns the index cannot {what} for another shell; close it and run the command again."
+    return (f"The Docent process that owns the index cannot {what} for another shell; "
+            "close it and run the command again.")
 
 
 def not_watched_message() -> str:

@@ -219,7 +219,7 @@ class Settings:
             if f.name == "home":
                 continue
             m = f.metadata
-            default = f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
+            default = f.default_factory() if f.default is MISSING else f.default  # type: ignore[operator]  # no default: then a factory
             specs.append(FieldSpec(f.name, _TYPES[str(f.type)], default, m.get("help", ""),
                                    tuple(m.get("choices", ())), m.get("minimum"), m.get("maximum"),
                                    bool(m.get("reembed")), bool(m.get("restart"))))
@@ -290,7 +290,7 @@ class Settings:
                 self._write()
         except OSError as e:
             problems = problems + [errors.settings_not_saved(str(path), str(e))]
-            aside = None  # type: ignore[assignment]
+            aside = None  # type: ignore[assignment]  # the move failed: nothing was kept aside
         self.load_report = SettingsLoadReport(tuple(problems), aside, unknown)
         log.warning("settings: %s", " ".join(problems))
 

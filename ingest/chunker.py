@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from ingest.document import PAGE_SEPARATOR, Block, Document, PageSpan, block_page
 
@@ -19,7 +19,7 @@ _SENTENCE_END = re.compile(r"[.!?;:]\s|\n")
 class Tokenizer(Protocol):
     """The subset of a Hugging Face fast tokenizer the chunker needs."""
 
-    def __call__(self, texts: list[str], **kwargs): ...  # type: ignore[no-untyped-def]
+    def __call__(self, texts: list[str], **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,10 @@ class Chunker:
 
     def _offsets(self, text: str) -> list[tuple[int, int]]:
         if self._fast is not None:
-            return self._fast.encode(text, add_special_tokens=False).offsets
+            offsets: list[tuple[int, int]] = self._fast.encode(text, add_special_tokens=False).offsets
+            return offsets
         enc = self.tok([text], add_special_tokens=False, return_offsets_mapping=True)
-        return [tuple(o) for o in enc["offset_mapping"][0]]  # type: ignore[misc]
+        return [tuple(o) for o in enc["offset_mapping"][0]]
 
     def _split_long(self, text: str, limit: int) -> list[str]:
         """Cut text into pieces of <= limit tokens, preferring sentence ends."""
@@ -182,7 +183,7 @@ class Chunker:
             return [_Unit(tail, last.page, self._count([tail])[0], last.start + len(last.text) - len(tail),
                           last.span_page)] if tail else []
 
-        for block, n in zip(blocks, counts):
+        for block, n in zip(blocks, counts, strict=True):
             span_page = block_page(block)
             at = ends.get(span_page)
             block_start = 0 if at is None else at + len(PAGE_SEPARATOR)
@@ -213,7 +214,7 @@ class Chunker:
             if units and block.page != units[-1].page and filled >= budget // 2:
                 # A page break is a natural seam: cut there so citations name one page.
                 units = flush(carry_overlap=False)
-            for piece, pn, (a, _b) in zip(pieces, piece_counts, ranges):
+            for piece, pn, (a, _b) in zip(pieces, piece_counts, ranges, strict=True):
                 if units and sum(u.tokens for u in units) + pn > budget:
                     units = flush(carry_overlap=True)
                     if sum(u.tokens for u in units) + pn > budget:
@@ -274,7 +275,7 @@ class Chunker:
             return chunks
         real = self._count([c.text for c in chunks])
         out: list[Chunk] = []
-        for c, units, n in zip(chunks, layouts, real):
+        for c, units, n in zip(chunks, layouts, real, strict=True):
             if n <= self.max_tokens:
                 out.append(replace(c, index=len(out), token_count=n))
                 continue
@@ -288,7 +289,7 @@ class Chunker:
         return out
 
 
-def _own_backend(tokenizer: Tokenizer):  # type: ignore[no-untyped-def]
+def _own_backend(tokenizer: Tokenizer) -> Any:  # a tokenizers.Tokenizer (untyped)
     """A private copy of a fast tokenizer's Rust backend, or None for other tokenizers.
 
     Calling the backend directly skips the transformers wrapper (most of the
@@ -323,7 +324,7 @@ def _splits_at_whitespace(tokenizer: Tokenizer) -> bool:
 
     spec = json.loads(backend.to_str())
 
-    def types(node: dict | None, key: str) -> list[str]:
+    def types(node: dict[str, Any] | None, key: str) -> list[str]:
         if node is None:
             return []
         if node.get("type") == "Sequence":
@@ -343,7 +344,7 @@ def document_label(doc: Document) -> str:
 
     A name of digits or a hash (an id) adds no context and is left out.
     """
-    parts = []
+    parts: list[str] = []
     for candidate in (doc.path.stem, doc.title or ""):
         text = " ".join(candidate.replace("_", " ").split())
         if sum(ch.isalpha() for ch in text) >= 3 and text.lower() not in (p.lower() for p in parts):

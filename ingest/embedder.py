@@ -13,12 +13,13 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ingest.cpu import physical_cores
 
 if TYPE_CHECKING:
     import numpy as np
+    from sentence_transformers import SentenceTransformer
 
     from ingest.embed_workers import BatchWorkers
 
@@ -41,7 +42,7 @@ class Embedder:
         self.device = device
         # Data-parallel CPU workers; 0 = one per physical core. GPUs and Metal use one.
         self.workers = 1 if device != "cpu" else (workers or physical_cores())
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._preprocess_lock = threading.Lock()
         self._batch_workers: BatchWorkers | None = None
@@ -49,7 +50,7 @@ class Embedder:
         self.texts_embedded = 0
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:
                 if not (self.model_path / "config.json").is_file() and not (
@@ -60,7 +61,7 @@ class Embedder:
                 from transformers.utils import logging as hf_logging
 
                 # The chunker measures over-long blocks on purpose before splitting them.
-                hf_logging.set_verbosity_error()
+                hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
 
                 model = SentenceTransformer(str(self.model_path), device=self.device, local_files_only=True)
                 if self.workers > 1:
@@ -76,20 +77,20 @@ class Embedder:
                     sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
                     # The fast tokenizer's Rust object cannot be entered from two threads
                     # at once ("Already borrowed"); the forward passes run in parallel.
-                    model.preprocess = _locked(model.preprocess, self._preprocess_lock)
+                    model.preprocess = _locked(model.preprocess, self._preprocess_lock)  # type: ignore[method-assign]  # serialises the tokenizer (see above)
                 self._model = model
             return self._model
 
     @property
-    def tokenizer(self):  # type: ignore[no-untyped-def]
+    def tokenizer(self) -> Any:  # a transformers tokenizer
         return self.model.tokenizer
 
     def info(self) -> EmbedderInfo:
         m = self.model
         get_dim = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
         dim = int(get_dim() or 0)
-        return EmbedderInfo(self.model_path, self.model_path.name, dim, int(m.max_seq_length),
-                            _fingerprint(self.model_path, dim))
+        max_len = int(m.max_seq_length)  # type: ignore[arg-type]  # set by every model's config
+        return EmbedderInfo(self.model_path, self.model_path.name, dim, max_len, _fingerprint(self.model_path, dim))
 
     def encode(self, texts: Sequence[str]) -> "np.ndarray":
         """L2-normalised float32 vectors, one row per text."""
@@ -129,10 +130,12 @@ class Embedder:
 
         vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
-        return vecs.astype(np.float32, copy=False)
+        out: "np.ndarray" = vecs.astype(np.float32, copy=False)
+        return out
 
     def encode_query(self, text: str) -> "np.ndarray":
-        return self.encode([text])[0]
+        vec: "np.ndarray" = self.encode([text])[0]
+        return vec
 
     def close(self) -> None:
         """Stop the worker threads (they start again on the next use)."""
@@ -140,8 +143,8 @@ class Embedder:
             self._batch_workers.close()
 
 
-def _locked(fn, lock: threading.Lock):  # type: ignore[no-untyped-def]
-    def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+def _locked(fn: Callable[..., Any], lock: threading.Lock) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
         with lock:
             return fn(*args, **kwargs)
 

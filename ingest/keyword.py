@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingest.keyword_rank import Bm25Ranker, RankConfig, ScopeSet, query_terms
 from ingest.paths import below_range
@@ -166,6 +166,6 @@ class KeywordIndex:
         return out
 
 
-def _batches(items: list, size: int = _SQL_VARS) -> Iterator[list]:  # type: ignore[type-arg]
+def _batches(items: list[Any], size: int = _SQL_VARS) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]

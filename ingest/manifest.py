@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from ingest.errors import FileErrorKind
 from ingest.paths import below_range
@@ -217,6 +217,6 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in sql.split(";") if s.strip()]
 
 
-def _record(row: tuple) -> FileRecord:  # type: ignore[type-arg]
+def _record(row: tuple[Any, ...]) -> FileRecord:
     return FileRecord(row[0], row[1], row[2], row[3], row[4], FileStatus(row[5]), row[6], row[7],
                       row[8], row[9], row[10], row[11])

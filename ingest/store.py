@@ -165,7 +165,7 @@ class ChromaStore:
                              include=["documents", "metadatas", "distances"])
         hits = []
         for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
-                                        res["distances"][0]):
+                                        res["distances"][0], strict=True):
             hits.append(Hit(_chunk(cid, doc, meta), 1.0 - float(dist)))
         return hits
 
@@ -179,7 +179,7 @@ class ChromaStore:
         for part in [None] if ids is None else _batches(ids, PAGE):  # exact top-k across id batches
             res = self.col.query(query_embeddings=[vector], n_results=min(k, n), where=where, ids=part,
                                  include=["distances"])
-            hits += [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+            hits += [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
         return sorted(hits, key=lambda h: -h[1])[:k]
 
     def score_ids(self, vector: "np.ndarray", ids: list[str], k: int) -> list[tuple[str, float]]:
@@ -257,7 +257,7 @@ def _locations(text: str, meta: dict[str, Any]) -> tuple[tuple[PageSpan, ...], s
 def _chunks(res: Any) -> list[StoredChunk]:
     """StoredChunks from a Chroma get() with documents and metadatas."""
     return [_chunk(cid, doc, meta) for cid, doc, meta in
-            zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
+            zip(res["ids"], res["documents"] or [], res["metadatas"] or [], strict=False)]
 
 
 def _chunk(cid: str, doc: str | None, meta: dict[str, Any]) -> StoredChunk:

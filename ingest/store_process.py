@@ -40,8 +40,8 @@ def _serve(path: str, conns: tuple[Any, Any]) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
     import chromadb  # noqa: F401 - imported now, while the parent loads the embedder or waits
-    # for the index (the client itself is opened at the first call, by the lock's holder)
 
+    # for the index (the client itself is opened at the first call, by the lock's holder)
     from ingest.store import ChromaStore
 
     stores: dict[str, ChromaStore] = {}
@@ -149,7 +149,7 @@ class StoreProcess:
                 self._spawn()
                 self._wait_ready()
                 for name in self._names:  # re-open what the dead child had open
-                    self._roundtrip(self._conns, 0, name, "open", (), {})  # type: ignore[arg-type]
+                    self._roundtrip(self._conns, 0, name, "open", (), {})  # type: ignore[arg-type]  # set by _spawn
             self._wait_ready()
             assert self._conns is not None
             return self._conns

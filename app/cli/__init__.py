@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _run_handed_over(settings, args, command: Command) -> int:  # type: ignore[no-untyped-def]
+def _run_handed_over(settings, args, command: Command) -> int:
     """_run, again each time the index was handed over: to an owner whose service now
     answers, or back to nobody (this command then opens it itself)."""
     import time
@@ -94,7 +94,7 @@ def _run_handed_over(settings, args, command: Command) -> int:  # type: ignore[n
                 raise
 
 
-def _run(settings, args, command: Command) -> int:  # type: ignore[no-untyped-def]
+def _run(settings, args, command: Command) -> int:
     from app.engine.library import Library
 
     with Library(settings, command=f"docent {args.command}") as lib:

@@ -9,7 +9,7 @@ from pathlib import Path
 from app.cli import EXIT_ERROR, EXIT_OK
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("ask", help="answer a question from the indexed documents")
     s.add_argument("question")
     s.add_argument("--model", help="GGUF file to answer with (default: the selected model)")
@@ -23,13 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     s.add_argument("--question", default="What does Docent promise about privacy?")
 
 
-def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
-    from contextlib import closing
+def cmd_ask(lib, args) -> int:
 
     from app.cli.output import consume_answer
     from app.core.client import with_owner
-    from app.engine.scope import where_of
     from app.core.wire import AskRequest
+    from app.engine.scope import where_of
     from app.errors import EmptyIndexError
 
     model = str(Path(args.model).expanduser().resolve()) if args.model else None
@@ -38,8 +37,12 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
     served = with_owner(lib.settings.index_dir, lambda o: o.ask(
         AskRequest(args.question, model, args.k, folders, files)))
     if served is not None:
-        with closing(served):  # Ctrl-C or an early end tells the owner to stop generating
+        try:
             return EXIT_OK if consume_answer(served, args.json) else EXIT_ERROR
+        finally:  # Ctrl-C or an early end tells the owner to stop generating
+            close = getattr(served, "close", None)
+            if close is not None:
+                close()
     if lib.store.count() == 0:
         raise EmptyIndexError()
     answerer = lib.answerer(args.model)
@@ -54,7 +57,7 @@ def cmd_ask(lib, args) -> int:  # type: ignore[no-untyped-def]
         answerer.close()
 
 
-def cmd_demo(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_demo(lib, args) -> int:
     """Index the samples into a throwaway data folder: a demo never touches your library."""
     import tempfile
     from dataclasses import replace

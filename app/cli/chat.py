@@ -8,12 +8,12 @@ import sys
 import threading
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("chat", help="ask several questions in one conversation")
     p.add_argument("--model", help="GGUF file to answer with (default: the selected model)")
 
 
-def _questions():  # type: ignore[no-untyped-def]
+def _questions():
     while True:
         try:
             question = input("\n> ").strip()
@@ -24,7 +24,7 @@ def _questions():  # type: ignore[no-untyped-def]
         yield question
 
 
-def _with_owner(owner, args) -> int:  # type: ignore[no-untyped-def]
+def _with_owner(owner, args) -> int:
     """The chat lives in the owner's ChatStore (the window lists it), created on the first
     question; each question is answered there with the chat's history."""
     from contextlib import closing
@@ -47,7 +47,7 @@ def _with_owner(owner, args) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def run(lib, args) -> int:  # type: ignore[no-untyped-def]
+def run(lib, args) -> int:
     from app.cli.output import consume_answer
     from app.core.client import find_owner
     from app.errors import EmptyIndexError
@@ -64,7 +64,7 @@ def run(lib, args) -> int:  # type: ignore[no-untyped-def]
     try:
         for question in _questions():
             cancel = threading.Event()
-            previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+            previous = signal.signal(signal.SIGINT, lambda *_, ev=cancel: ev.set())
             try:
                 answer = consume_answer(chat.ask(question, cancel=cancel), as_json=False)
             finally:

@@ -16,7 +16,7 @@ from app.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 log = logging.getLogger("docent.cli")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("index", help="add or update files and folders in the index")
     s.add_argument("paths", nargs="+", type=Path)
     s.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     s.add_argument("paths", nargs="+", type=Path)
 
 
-def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_index(lib, args) -> int:
     from app.cli.output import IndexProgressBar, print_index_report
     from app.core.client import with_owner
 
@@ -56,7 +56,7 @@ def cmd_index(lib, args) -> int:  # type: ignore[no-untyped-def]
     return EXIT_PARTIAL if report.failures else EXIT_OK
 
 
-def cmd_status(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_status(lib, args) -> int:
     from app.cli.output import local_status, print_status
     from app.core.client import with_owner
 
@@ -68,7 +68,7 @@ def cmd_status(lib, args) -> int:  # type: ignore[no-untyped-def]
     return EXIT_OK
 
 
-def cmd_forget(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_forget(lib, args) -> int:
     from app.core.client import with_owner
 
     n = with_owner(lib.settings.index_dir, lambda o: o.forget(args.paths))

@@ -6,7 +6,7 @@ import sys
 import threading
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("model", help="list, download or select the language model")
     msub = p.add_subparsers(dest="model_command", required=True)
     msub.add_parser("list", help="models Docent can download, and the selected one")
@@ -18,11 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     s.add_argument("path")
 
 
-def run(lib, args) -> int:  # type: ignore[no-untyped-def]
+def run(lib, args) -> int:
+    from pathlib import Path
+
     from app.models.catalog import default_entry, find_entry, load_catalog
     from app.models.selection import select_model, selected_model
-
-    from pathlib import Path
 
     home = lib.settings.home
     catalog = getattr(args, "catalog", None)
@@ -54,7 +54,7 @@ def run(lib, args) -> int:  # type: ignore[no-untyped-def]
     return _download(lib, entry)
 
 
-def _download(lib, entry) -> int:  # type: ignore[no-untyped-def]
+def _download(lib, entry) -> int:
     import os
 
     from tqdm import tqdm
@@ -66,7 +66,7 @@ def _download(lib, entry) -> int:  # type: ignore[no-untyped-def]
     cancel = threading.Event()
     bar = tqdm(total=entry.size_bytes, unit="B", unit_scale=True, desc="Downloading")
 
-    def progress(p) -> None:  # type: ignore[no-untyped-def]
+    def progress(p) -> None:
         if p.total:
             bar.total = p.total
         bar.n = p.done

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("search", help="ranked passages for a query, without the language model")
     s.add_argument("query")
     s.add_argument("--k", type=int, default=10, help="sources to return (default 10)")
@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     e.add_argument("--json", action="store_true")
 
 
-def where_for(folders: list[str], files: list[str]) -> dict | None:  # type: ignore[type-arg]
+def where_for(folders: list[str], files: list[str]) -> dict | None:
     """The scope named on the command line (paths resolved from the shell's folder)."""
     from app.engine.scope import where_of
 
@@ -33,7 +33,7 @@ def where_for(folders: list[str], files: list[str]) -> dict | None:  # type: ign
                     [str(Path(f).expanduser().resolve()) for f in files])
 
 
-def cmd_search(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_search(lib, args) -> int:
     from app.core.client import with_owner
     from app.engine.search_service import SearchRequest, search_here
 
@@ -54,11 +54,11 @@ def cmd_search(lib, args) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def cmd_eval(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_eval(lib, args) -> int:
     import tempfile
 
-    from app.engine.library import Library
     from app.engine.evaluation import evaluate, load_beir
+    from app.engine.library import Library
     from app.settings import Settings
 
     data = load_beir(args.dataset, args.split)

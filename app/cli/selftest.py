@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 SAMPLE_PDF = "lighthouse-log.pdf"
 SAMPLE_TEXT = "field-notes.txt"
@@ -67,7 +67,7 @@ def _is_loopback(address: object) -> bool:
 
     host = address[0] if isinstance(address, tuple) and address else address
     try:
-        return ipaddress.ip_address(host).is_loopback  # type: ignore[arg-type]
+        return ipaddress.ip_address(host).is_loopback  # type: ignore[arg-type]  # any object: ValueError below
     except ValueError:
         return host == "localhost"
 
@@ -76,7 +76,7 @@ def _is_ip_literal(host: object) -> bool:
     import ipaddress
 
     try:
-        ipaddress.ip_address(host.decode() if isinstance(host, bytes) else host)  # type: ignore[arg-type]
+        ipaddress.ip_address(host.decode() if isinstance(host, bytes) else host)  # type: ignore[arg-type]  # any object: ValueError below
         return True
     except ValueError:
         return False
@@ -93,26 +93,26 @@ def refuse_network(attempts: list[str]) -> Iterator[None]:
             attempts.append(repr(address))
             raise ConnectionRefusedError(f"networking is off here: {address}")
 
-    def connect(self, address):  # type: ignore[no-untyped-def]
+    def connect(self, address):
         guard(address)
         return real_connect(self, address)
 
-    def connect_ex(self, address):  # type: ignore[no-untyped-def]
+    def connect_ex(self, address):
         guard(address)
         return real_connect_ex(self, address)
 
-    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def getaddrinfo(host, *args, **kwargs):
         if host not in (None, "localhost") and not _is_ip_literal(host):  # a name: a DNS query
             attempts.append(f"dns {host!r}")
             raise socket.gaierror(f"networking is off here: {host}")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]  # the guard
     socket.getaddrinfo = getaddrinfo
     try:
         yield
     finally:
-        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]  # restored
         socket.getaddrinfo = real_getaddrinfo
 
 
@@ -229,7 +229,7 @@ def _index_and_ask(report: SelfTestReport, model: Path, home: Path, files: list[
     report.check("every citation the model wrote resolves to a sample", not wrong, str(wrong or ""))
 
 
-def _ask(lib, model: str, report: SelfTestReport):  # type: ignore[no-untyped-def]
+def _ask(lib, model: str, report: SelfTestReport):
     from app.engine.events import DoneEvent, ErrorEvent
 
     answerer = lib.answerer(model)
@@ -314,7 +314,7 @@ def run_window_check(timeout_s: float = 120.0) -> WindowReport:
         real_exec = QApplication.exec
 
         def exec_and_watch(*args: Any) -> int:
-            app = QApplication.instance()
+            app = cast("QApplication | None", QApplication.instance())  # typed QCoreApplication
             assert app is not None
 
             def poll() -> None:
@@ -332,13 +332,13 @@ def run_window_check(timeout_s: float = 120.0) -> WindowReport:
             timer.start(50)
             return real_exec()  # static in PySide6: called bare
 
-        QApplication.exec = exec_and_watch  # type: ignore[method-assign]
+        QApplication.exec = exec_and_watch  # type: ignore[method-assign]  # watches the window come up
         try:
             report.exit_code = window_main(["docent"])
         except SystemExit as e:
             report.exit_code = e.code if isinstance(e.code, int) else 1
         finally:
-            QApplication.exec = real_exec  # type: ignore[method-assign]
+            QApplication.exec = real_exec  # type: ignore[method-assign]  # restored
     except Exception as e:  # a broken bundle must end in a report
         report.error = f"{type(e).__name__}: {e}"
     finally:
@@ -361,12 +361,12 @@ def window_check_main(argv: list[str] | None = None) -> int:
 
 
 # --- `docent self-test`: a command module of app.cli ----------------------------------------
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("self-test", help="index a bundled sample, answer with a model, print a JSON report")
     _add_arguments(s)
 
 
-def cmd_self_test(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_self_test(lib, args) -> int:
     return _report(args)  # its own temporary data folder: `lib` (the user's) is never opened
 
 

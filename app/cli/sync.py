@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("watch", help="keep a folder in sync with the index (while `docent serve` runs)")
     s.add_argument("paths", nargs="*", type=Path, help="folders to add; none lists the watched folders")
     s = sub.add_parser("unwatch", help="stop watching a folder")
@@ -23,7 +23,7 @@ def _abs(p: Path) -> str:
     return os.path.abspath(os.path.expanduser(str(p)))
 
 
-def cmd_watch(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_watch(lib, args) -> int:
     from app.core.client import with_owner
 
     s = lib.settings
@@ -54,7 +54,7 @@ def cmd_watch(lib, args) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def cmd_unwatch(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_unwatch(lib, args) -> int:
     from app.core.client import with_owner
 
     s = lib.settings
@@ -74,7 +74,7 @@ def cmd_unwatch(lib, args) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def cmd_serve(lib, args) -> int:  # type: ignore[no-untyped-def]
+def cmd_serve(lib, args) -> int:
     """A thin shell around the application core: prints its events until stopped."""
     from app.core.core import Core
     from app.core.events import CoreState
@@ -107,10 +107,20 @@ def cmd_serve(lib, args) -> int:  # type: ignore[no-untyped-def]
     return 0 if ok else 1
 
 
-def _printer():  # type: ignore[no-untyped-def]
-    from app.core.events import (CoreState, CoreStateEvent, ErrorEvent, FileEvent, FileState,
-                                 FolderEvent, IndexProgress, IndexWaitEvent, ModelEvent, ModelState,
-                                 WorkerEvent)
+def _printer():
+    from app.core.events import (
+        CoreState,
+        CoreStateEvent,
+        ErrorEvent,
+        FileEvent,
+        FileState,
+        FolderEvent,
+        IndexProgress,
+        IndexWaitEvent,
+        ModelEvent,
+        ModelState,
+        WorkerEvent,
+    )
 
     def show(e: object) -> None:
         if isinstance(e, FolderEvent):

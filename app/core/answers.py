@@ -20,10 +20,11 @@ from app.errors import DocentError, answer_failed_message
 
 if TYPE_CHECKING:
     from app.core.chats import ChatStore
+    from app.core.events import CoreEvent
     from app.engine.library import Library
 
 _log = logging.getLogger(__name__)
-Emit = Callable[[object], None]
+Emit = Callable[["CoreEvent"], None]
 
 
 @dataclass(eq=False)
@@ -49,6 +50,15 @@ class AnswerJob:
         """The answer (None on error, or while it still runs at `timeout`)."""
         self._done.wait(timeout)
         return self.answer
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set once cancelled: what the worker doing the job polls."""
+        return self._cancel
+
+    def mark_done(self) -> None:
+        """Called by the worker when the job has ended; wakes wait()."""
+        self._done.set()
 
 
 @dataclass
@@ -200,7 +210,7 @@ class AnswerService:
             history: list[Any] = []
             if job.chat_id is not None and self.chats is not None:
                 history = self.chats.history(job.chat_id, without_last=job.regenerate)
-            for event in self._answerer.ask(job.question, history, job._cancel, item.where):
+            for event in self._answerer.ask(job.question, history, job.cancel_event, item.where):
                 if isinstance(event, DoneEvent):
                     job.answer = event.answer
                     self._save(job, event.answer)
@@ -214,7 +224,7 @@ class AnswerService:
             self._fail(job, message)
         finally:
             self._current = None
-            job._done.set()
+            job.mark_done()
 
     def _apply_settings(self, item: _Ask) -> None:
         """What the Settings window changed applies from the next question on: the retriever
@@ -234,7 +244,7 @@ class AnswerService:
     def _save(self, job: AnswerJob, answer: Answer) -> None:
         if job.chat_id is None or self.chats is None:
             return
-        from app.core.chats import ChatTurn
+        from app.core.chat_types import ChatTurn
 
         turn = ChatTurn.from_answer(answer, stopped=job.cancelled or answer.finish_reason == "cancelled")
         if job.regenerate:
@@ -293,4 +303,4 @@ def failed_job(emit: Emit, question: str, chat_id: int | None, message: str) -> 
 def _end_with_error(emit: Emit, job: AnswerJob, message: str) -> None:
     job.error = message
     emit(AnswerEvent(job.id, job.chat_id, ErrorEvent(message)))
-    job._done.set()
+    job.mark_done()

@@ -16,6 +16,7 @@ complete turn; its new sources may reuse the stopped turn's numbers.
 """
 from __future__ import annotations
 
+import builtins  # `list` is also a method of ChatStore
 import json
 import os
 import sqlite3
@@ -26,9 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 # The value types live in chat_types; importers may keep taking them from here.
-from app.core.chat_types import (DEFAULT_TITLE, Chat, ChatScope, ChatTurn, SourceRef,  # noqa: F401
-                                 first_question_title)
-from app.errors import ChatNotFoundError, ChatsCorruptError, ChatStorageError, ChatsTooNewError
+from app.core.chat_types import DEFAULT_TITLE, Chat, ChatScope, ChatTurn, SourceRef, first_question_title  # noqa: F401
+from app.errors import ChatNotFoundError, ChatsCorruptError, ChatsTooNewError, ChatStorageError
 
 if TYPE_CHECKING:
     from app.engine.prompt import Turn
@@ -207,7 +207,7 @@ class ChatStore:
                 db.execute("DELETE FROM turns WHERE id = ?", (last[0],))
             self._insert_turn(db, chat_id, 0 if last is None else last[1], turn)
 
-    def history(self, chat_id: int, without_last: bool = False) -> list["Turn"]:
+    def history(self, chat_id: int, without_last: bool = False) -> builtins.list[Turn]:
         """The engine Turns to feed the next question (stopped answers left out, see the
         module doc). `without_last`: the history a regenerate of the last turn needs."""
         from app.engine.prompt import NumberedSource, Turn
@@ -255,7 +255,7 @@ class ChatStore:
         else:
             db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (time.time(), chat_id))
 
-    def _turns(self, db: sqlite3.Connection, chat_id: int) -> list[ChatTurn]:
+    def _turns(self, db: sqlite3.Connection, chat_id: int) -> builtins.list[ChatTurn]:
         from ingest.document import PageSpan
 
         rows = db.execute("SELECT id, question, answer, raw_answer, stopped, created_at, notes FROM turns "
@@ -272,7 +272,7 @@ class ChatStore:
         return [ChatTurn(r[1], r[2], sources[r[0]], bool(r[4]), r[5], r[3], json.loads(r[6])) for r in rows]
 
 
-def _chat(row: tuple) -> Chat:  # type: ignore[type-arg]
+def _chat(row: tuple[Any, ...]) -> Chat:
     scope = ChatScope(tuple(json.loads(row[4])), tuple(json.loads(row[5])))
     return Chat(row[0], row[1], row[2], row[3], scope, [])
 

@@ -18,9 +18,24 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from app.core import wire
 from app.core.service import ENDPOINT_FILE
-from app.core.wire import (AskRequest, CancelRequest, ChatReply, ErrorReply, ForgetReply, ForgetRequest,
-                           IndexDone, IndexProgressMsg, IndexRequest, JobAccepted, NewChatRequest,
-                           StatusReply, StatusRequest, UnwatchRequest, WatchReply, WatchRequest)
+from app.core.wire import (
+    AskRequest,
+    CancelRequest,
+    ChatReply,
+    ErrorReply,
+    ForgetReply,
+    ForgetRequest,
+    IndexDone,
+    IndexProgressMsg,
+    IndexRequest,
+    JobAccepted,
+    NewChatRequest,
+    StatusReply,
+    StatusRequest,
+    UnwatchRequest,
+    WatchReply,
+    WatchRequest,
+)
 from app.errors import OwnerRequestError, OwnerStoppedError, owner_reply_not_understood
 
 if TYPE_CHECKING:
@@ -193,7 +208,7 @@ class OwnerClient:
         except wire.WireError as e:
             raise OwnerRequestError(owner_reply_not_understood(str(e))) from None
 
-    def _one(self, req: object, expected: type) -> Any:
+    def _one(self, req: object, expected: type[T]) -> T:
         conn = self._open(req)
         with conn:
             msg = self._recv(conn)

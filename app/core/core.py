@@ -57,10 +57,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from app.core.answers import AnswerJob, AnswerService, failed_job
-from app.core.events import (CoreEvent, CoreState, CoreStateEvent, ErrorEvent, EventFn, FileInfo,
-                             FolderState, LibraryStatus, ModelState, SettingsChanged)
+from app.core.events import (
+    CoreEvent,
+    CoreState,
+    CoreStateEvent,
+    ErrorEvent,
+    EventFn,
+    FileInfo,
+    FolderState,
+    LibraryStatus,
+    ModelState,
+    SettingsChanged,
+)
 from app.core.jobs import JobJournal, JobKind, JobState, WriterJob
-from app.core.shutdown import teardown
+from app.core.shutdown import Parts, teardown
 from app.core.supervisor import Supervisor
 from app.core.translate import file_info, folder_state
 from app.core.writer import CancellableEmbedder, GuardedIndexer, WriteGuard
@@ -89,7 +99,7 @@ class _WriterView:
 
     def begin_recipe(self) -> str:
         """The indexer writes under the settings' recipe from now on (writer thread)."""
-        version = self._library.begin_recipe()
+        version: str = self._library.begin_recipe()
         inner = self._library.indexer
         if not isinstance(inner.embedder, CancellableEmbedder):  # the embedder changed too
             inner.embedder = CancellableEmbedder(inner.embedder)
@@ -119,7 +129,7 @@ class Core(WriterQueue):
         self._early: list[WriterJob] = []  # asked for before the writer exists
         self._paused = False
         self.guard = WriteGuard()
-        self._supervisor = Supervisor(self, self._emit, self._closing)
+        self._supervisor = Supervisor(self, lambda: self._answers, self._emit, self._closing)
         self.library: Any = None
         self.sync: Any = None
         self._indexer: GuardedIndexer | None = None
@@ -280,7 +290,7 @@ class Core(WriterQueue):
             early, self._early = self._early, []
         for job in early:
             job.finish(JobState.FAILED, message)
-        teardown(self, time.monotonic() + 3.0)
+        teardown(self._parts(), time.monotonic() + 3.0)
         self._state = CoreState.FAILED
         self._ready.set()
         self._emit(CoreStateEvent(CoreState.FAILED, message))
@@ -377,6 +387,10 @@ class Core(WriterQueue):
         return event
 
     # --- shutdown ----------------------------------------------------------------------
+    def _parts(self) -> Parts:
+        return Parts(self._answers, self.sync, self._cancellable, self._indexer, self._service,
+                     (self._journal, self._reader, self._chats), self.library)
+
     def close(self, timeout: float = 3.0) -> None:
         """Bounded: stops answers, cancels indexing (parsers killed, embeddings failed),
         stops watchers and the service, releases the lock. Queued jobs stay journalled."""
@@ -388,7 +402,7 @@ class Core(WriterQueue):
         starter = self._threads.get("start")
         if starter is not None and starter.is_alive():
             starter.join(max(0.0, deadline - time.monotonic() - 1.5))
-        teardown(self, deadline)
+        teardown(self._parts(), deadline)
         self._state = CoreState.CLOSED
         self._ready.set()  # nobody waits for a start that will not come
         self._emit(CoreStateEvent(CoreState.CLOSED))
@@ -403,3 +417,7 @@ def _fast_paths() -> Any:
         return None
 
 
+if TYPE_CHECKING:  # mypy: Core keeps the window's contract (app/core/contract.py)
+    from app.core.contract import WindowCore
+
+    _contract: type[WindowCore] = Core

@@ -10,10 +10,13 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from app.core.events import ModelEvent, ModelState
 from app.errors import DocentError, answer_failed_message
+
+if TYPE_CHECKING:
+    from app.core.events import CoreEvent
 
 _log = logging.getLogger(__name__)
 
@@ -33,8 +36,17 @@ class DownloadJob:
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
 
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set once cancelled: what the worker doing the job polls."""
+        return self._cancel
 
-def start_download(settings: Any, entry: Any, emit: Callable[[object], None],
+    def mark_done(self) -> None:
+        """Called by the worker when the job has ended; wakes wait()."""
+        self._done.set()
+
+
+def start_download(settings: Any, entry: Any, emit: Callable[["CoreEvent"], None],
                    loaded: Callable[[], None]) -> DownloadJob:
     """Download `entry` (None: the catalog's default) on its own thread; `loaded()` is
     called once it is selected, to load it."""
@@ -55,7 +67,7 @@ def start_download(settings: Any, entry: Any, emit: Callable[[object], None],
             emit(ModelEvent(ModelState.DOWNLOADING, job.name, None, 0, entry.size_bytes))
             os.environ["HF_HUB_OFFLINE"] = "0"  # lifted for the hub, at the user's request
             result = ModelDownloader(settings.models_dir).install(entry, settings.home, progress,
-                                                                  job._cancel)
+                                                                  job.cancel_event)
             job.path = str(result.path)
         except DocentError as e:
             job.error = str(e)
@@ -63,7 +75,7 @@ def start_download(settings: Any, entry: Any, emit: Callable[[object], None],
             _log.exception("model download failed")
             job.error = answer_failed_message(f"the download failed ({type(e).__name__}: {e})")
         finally:
-            job._done.set()
+            job.mark_done()
         if job.error:
             emit(ModelEvent(ModelState.ERROR, job.name, message=job.error))
         else:

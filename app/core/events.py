@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
 
 from app.engine.events import Event as EngineAnswerEvent
-from ingest.sync.events import IndexProgress  # the sync service's, passed on as it is
+from ingest.sync.events import IndexProgress as IndexProgress  # the sync service's, passed on as it is
 
 if TYPE_CHECKING:
     from app.engine.owner_lock import LockHolder

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 
 class JobKind(str, enum.Enum):
@@ -55,7 +56,7 @@ class WriterJob:
     journal_id: int = 0  # its row in the JobJournal; 0 until recorded
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
-    _on_cancel: list = field(default_factory=list, repr=False)  # type: ignore[type-arg]
+    _on_cancel: list[Callable[[WriterJob], None]] = field(default_factory=list, repr=False)
 
     @property
     def indexes(self) -> bool:
@@ -81,6 +82,11 @@ class WriterJob:
     def wait(self, timeout: float | None = None) -> bool:
         """True once the job has ended (done, failed or cancelled)."""
         return self._done.wait(timeout)
+
+    def when_cancelled(self, fn: Callable[[WriterJob], None]) -> None:
+        """Call fn(job) when the job is cancelled (once per fn, however often it is added)."""
+        if fn not in self._on_cancel:
+            self._on_cancel.append(fn)
 
     def finish(self, state: JobState, message: str = "") -> None:
         self.state = state

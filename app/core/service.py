@@ -23,9 +23,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from app.core import wire
-from app.core.wire import (AskRequest, CancelRequest, ErrorCode, ErrorReply, ForgetReply, ForgetRequest,
-                           IndexDone, IndexProgressMsg, IndexRequest, JobAccepted, NewChatRequest,
-                           StatusReply, StatusRequest, UnwatchRequest, WatchRequest, WireError)
+from app.core.wire import (
+    AskRequest,
+    CancelRequest,
+    ErrorCode,
+    ErrorReply,
+    ForgetReply,
+    ForgetRequest,
+    IndexDone,
+    IndexProgressMsg,
+    IndexRequest,
+    JobAccepted,
+    NewChatRequest,
+    StatusReply,
+    StatusRequest,
+    UnwatchRequest,
+    WatchRequest,
+    WireError,
+)
 from app.engine.search_service import SearchReply, SearchRequest
 from app.errors import OWNER_BUSY_MESSAGE, DocentError, bad_request_message, owner_failed_message
 
@@ -242,6 +257,7 @@ class LocalService:
             return fn([Path(p) for p in req.paths])
         if isinstance(req, UnwatchRequest):
             return fn([Path(p) for p in req.paths], req.forget)
+        assert isinstance(req, NewChatRequest)
         return fn(req.title)
 
     def _index(self, conn: Any, req: IndexRequest) -> None:

@@ -30,7 +30,8 @@ class CoreServiceHost:
         self.settings = core.settings
 
     def search(self, req: SearchRequest) -> SearchReply:
-        return self.core.search(req)  # the core's one retriever cache; its library is built before its service starts
+        reply: SearchReply = self.core.search(req)  # the core's one retriever cache (built before its service)
+        return reply
 
     def watch(self, paths: list[Path]) -> WatchReply:
         """Folders added through the core's writer; their files are indexed from now on."""

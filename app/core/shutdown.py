@@ -11,36 +11,49 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 _log = logging.getLogger(__name__)
 
 
-def teardown(core: Any, deadline: float) -> None:
+@dataclass(frozen=True)
+class Parts:
+    """What a core has running, handed over by its owner (None: not started)."""
+    answers: Any = None
+    sync: Any = None
+    cancellable: Any = None
+    indexer: Any = None
+    service: Any = None
+    closables: tuple[Any, ...] = ()  # closed in this order (None entries skipped)
+    library: Any = None
+
+
+def teardown(parts: Parts, deadline: float) -> None:
     def left(reserve: float = 0.0) -> float:
         return max(0.05, deadline - time.monotonic() - reserve)
 
-    if core._answers is not None:
-        core._answers.close(min(0.5, left(1.5)))
-    if core.sync is not None:
-        core.sync.request_stop()
-    if core._cancellable is not None:
-        core._cancellable.cancel_pending()
-        core._cancellable.close_soon()
-    if core._indexer is not None:
-        bounded(lambda: core._indexer.pool.close(wait=False), left(1.0), "parser-close")
-    if core.sync is not None and not core.sync.stop(left(0.6)):
+    if parts.answers is not None:
+        parts.answers.close(min(0.5, left(1.5)))
+    if parts.sync is not None:
+        parts.sync.request_stop()
+    if parts.cancellable is not None:
+        parts.cancellable.cancel_pending()
+        parts.cancellable.close_soon()
+    if parts.indexer is not None:
+        bounded(lambda: parts.indexer.pool.close(wait=False), left(1.0), "parser-close")
+    if parts.sync is not None and not parts.sync.stop(left(0.6)):
         _log.warning("the writer was still busy at shutdown; its file is redone at the next start")
-    if core._service is not None:
-        bounded(lambda: core._service.stop(left(0.5)), left(0.4), "service-stop")
-    for part in (core._journal, core._reader, core._chats):
+    if parts.service is not None:
+        bounded(lambda: parts.service.stop(left(0.5)), left(0.4), "service-stop")
+    for part in parts.closables:
         if part is not None:
             try:
                 part.close()
             except Exception:
                 _log.exception("closing %r failed", part)
-    if core.library is not None:
-        bounded(core.library.close, left(0.05), "library-close")
+    if parts.library is not None:
+        bounded(parts.library.close, left(0.05), "library-close")
 
 
 def bounded(fn: Callable[[], object], seconds: float, name: str) -> None:

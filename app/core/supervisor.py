@@ -10,10 +10,13 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from app.core.events import ErrorEvent, WorkerEvent
 from app.errors import worker_died_message
+
+if TYPE_CHECKING:
+    from app.core.events import CoreEvent
 
 _log = logging.getLogger(__name__)
 RESTARTS = 3  # writer restarts allowed within RESTART_WINDOW_S; past that it stays down
@@ -22,8 +25,10 @@ _SUPERVISE_S = 0.2
 
 
 class Supervisor:
-    def __init__(self, core: Any, emit: Callable[[object], None], closing: threading.Event) -> None:
+    def __init__(self, core: Any, answers: Callable[[], Any], emit: Callable[["CoreEvent"], None],
+                 closing: threading.Event) -> None:
         self.core = core
+        self._answers = answers  # the core's answer service now (None: not started)
         self._emit = emit
         self._closing = closing
         self._restarts: deque[float] = deque()
@@ -56,7 +61,7 @@ class Supervisor:
         self._emit(ErrorEvent(message, detail=repr(error)))
 
     def check_answers(self) -> None:
-        answers = self.core._answers
+        answers = self._answers()
         if answers is None or answers.alive or self._closing.is_set():
             return
         answers.start()

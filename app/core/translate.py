@@ -4,8 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from app.core.events import (CoreEvent, FileEvent, FileInfo, FileState, FolderEvent, FolderState,
-                             IndexProgress)
+from app.core.events import CoreEvent, FileEvent, FileInfo, FileState, FolderEvent, FolderState, IndexProgress
 from ingest.manifest import FileRecord, FileStatus
 from ingest.sync import events as sync
 

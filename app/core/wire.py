@@ -231,7 +231,7 @@ def encode(msg: object) -> bytes:
     name = _NAMES.get(type(msg))
     if name is None:
         raise WireError(f"not a message: {type(msg).__name__}")
-    body = {f.name: _plain(getattr(msg, f.name)) for f in dataclasses.fields(msg)}  # type: ignore[arg-type]
+    body = {f.name: _plain(getattr(msg, f.name)) for f in dataclasses.fields(msg)}  # type: ignore[arg-type]  # a message: a dataclass
     return json.dumps({"type": name, **body}, ensure_ascii=False).encode("utf-8")
 
 

@@ -87,7 +87,7 @@ class CancellableEmbedder:
             refused: Future[Any] = Future()
             refused.set_exception(CancelledError("Docent is closing"))
             return refused
-        fut = self._inner.submit(*args, **kwargs)
+        fut: Future[Any] = self._inner.submit(*args, **kwargs)
         with self._lock:
             self._pending.add(fut)
         fut.add_done_callback(self._forget)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from app.core.events import CoreState, ErrorEvent, FileEvent, FileState, IndexProgress
 from app.core.jobs import JobKind, JobState, WriterJob
@@ -19,13 +20,37 @@ from app.core.translate import translate
 from app.core.writer import JobHooks, WriterTask
 from app.errors import DocentError, index_write_failed_message
 
+if TYPE_CHECKING:
+    from app.core.events import CoreEvent
+    from app.core.jobs import JobJournal
+    from app.core.supervisor import Supervisor
+    from app.core.writer import GuardedIndexer
+
 
 class WriterQueue:
     """Core's writer-queue methods (a mixin: Core is its only subclass)."""
 
+    if TYPE_CHECKING:  # Core's fields and methods, set up in Core.__init__
+        settings: Any
+        sync: Any
+        _state: CoreState
+        _closing: threading.Event
+        _ids: Iterator[int]
+        _jobs_lock: threading.Lock
+        _early: list[WriterJob]
+        _paused: bool
+        _current: str
+        _supervisor: Supervisor
+        _indexer: GuardedIndexer | None
+        _journal: JobJournal | None
+        _reader: Any
+
+        def _emit(self, event: CoreEvent) -> None: ...
+        def wait_ready(self, timeout: float | None = None) -> bool: ...
+
     def _job(self, kind: JobKind, paths: Iterable[Path | str], detail: str = "") -> WriterJob:
         job = WriterJob(next(self._ids), kind, tuple(_abs(p) for p in paths), detail)
-        job._on_cancel.append(self._cancelled)
+        job.when_cancelled(self._cancelled)
         with self._jobs_lock:
             if self._state in (CoreState.CLOSING, CoreState.CLOSED, CoreState.FAILED) \
                     or self.writer_down:
@@ -38,8 +63,7 @@ class WriterQueue:
 
     def _queue(self, job: WriterJob) -> None:
         """Journal then queue; called with _jobs_lock held, once the writer exists."""
-        if not job._on_cancel:
-            job._on_cancel.append(self._cancelled)
+        job.when_cancelled(self._cancelled)
         if not job.journal_id and self._journal is not None:
             job.journal_id = self._journal.record(job.kind, job.paths, job.detail)
         self.sync.submit(WriterTask(job, JobHooks(lambda j: None, self._job_ended, self._job_failed)))

@@ -66,7 +66,8 @@ def answer_notes(answer: Answer) -> list[str]:
     c = answer.computation
     if c is not None and c.status is ComputeStatus.COMPUTED:
         sources = ", ".join(f"[{n}]" for n in dict.fromkeys(i.source for i in c.inputs))
-        notes.append(f"{COMPUTED} {computed_note(symbols(c.formula) + (' = ' + c.working if c.working else ''), sources)}")
+        formula = symbols(c.formula) + (f" = {c.working}" if c.working else "")
+        notes.append(f"{COMPUTED} {computed_note(formula, sources)}")
     if answer.grounding.note:
         notes.append(answer.grounding.note)
     return notes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 CHATML = "chatml"
 LLAMA3 = "llama3"
@@ -68,7 +68,7 @@ class ChatTemplate:
                 self._compile_error = f"{type(e).__name__}: {e}"
 
     @staticmethod
-    def _compile(template: str):  # type: ignore[no-untyped-def]
+    def _compile(template: str) -> Any:  # a jinja2 Template
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)

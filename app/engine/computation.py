@@ -16,8 +16,17 @@ from app.engine.compute_inputs import FoundInput, MissingInput, described, find_
 from app.engine.compute_plan import Plan, constants
 from app.engine.compute_request import ComputeRequest, Wanted
 from app.engine.retrieval import Passage
-from app.errors import compute_formula_failed, compute_stray_number, compute_wrong_kind, compute_found_inputs, compute_missing_input, compute_no_inputs, \
-    compute_not_in_sources, computed_heading, quoted_heading
+from app.errors import (
+    compute_formula_failed,
+    compute_found_inputs,
+    compute_missing_input,
+    compute_no_inputs,
+    compute_not_in_sources,
+    compute_stray_number,
+    compute_wrong_kind,
+    computed_heading,
+    quoted_heading,
+)
 
 _SCALE_NAMES = {Decimal(10) ** 3: " thousand", Decimal(10) ** 6: " million", Decimal(10) ** 9: " billion"}
 _TIMES_100 = re.compile(r"\*\s*100(?:\.0*)?\b|\b100(?:\.0*)?\s*\*")
@@ -166,7 +175,8 @@ def _rounded(value: Decimal, unit: ResultUnit, request: ComputeRequest, found: t
 def _written(value: Decimal, unit: ResultUnit, scale: Decimal, request: ComputeRequest,
              found: tuple[FoundInput, ...]) -> str:
     v = _rounded(value, unit, request, found)
-    d = max(0, -v.as_tuple().exponent) if isinstance(v.as_tuple().exponent, int) else 0
+    exponent = v.as_tuple().exponent
+    d = max(0, -exponent) if isinstance(exponent, int) else 0
     number = f"{abs(v):,.{d}f}"
     sign = "-" if v < 0 else ""
     if unit is ResultUnit.PERCENT:

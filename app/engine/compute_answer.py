@@ -13,9 +13,9 @@ import time
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from app.engine.backend import GenerationStats
+from app.engine.computation import compute
 from app.engine.compute_plan import INSTRUCTION, grammar, parse_plan
 from app.engine.compute_request import ComputeRequest
-from app.engine.computation import compute
 from app.engine.events import DoneEvent, ErrorEvent, Event, ProgressEvent, SourcesEvent, TokenEvent
 from app.engine.loops import LoopDetector
 from app.engine.prompt import BuiltPrompt, Turn

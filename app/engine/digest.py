@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, TypeVar
 
 from app.engine.answer import StopFlag
 from app.engine.attribution import PassageIndex, attribute
@@ -93,7 +93,7 @@ class Digest:
         self.read = GenerationStats()  # every step's prompt and completion tokens, summed
 
     @property
-    def llm(self):  # type: ignore[no-untyped-def]
+    def llm(self) -> Any:  # the answerer's backend (LocalLLM or RemoteLLM)
         return self.answerer.llm
 
     def run(self, question: str, target: DocumentTarget, history: Sequence[Turn],
@@ -149,7 +149,7 @@ class Digest:
 
     # --- steps -------------------------------------------------------------------------
     def _final(self, question: str, name: str, notes: list[Note], noted: list[NumberedSource],
-               visible: dict, passages: list, stop: "threading.Event", t0: float,
+               visible: dict[int, Any], passages: list[Any], stop: "threading.Event", t0: float,
                n_parts: int) -> Iterator[Event]:
         if not notes:
             text = (f"I read all of {name} ({n_parts} part(s)) and found nothing in it for this "
@@ -171,8 +171,8 @@ class Digest:
         # A looped answer keeps its text up to the first repetition, as in Answerer.ask.
         yield DoneEvent(self._finish(question, loops.kept_text(), noted, visible, passages, t0, reason))
 
-    def _finish(self, question: str, text: str, noted: list[NumberedSource], visible: dict,
-                passages: list, t0: float, reason: str) -> Answer:
+    def _finish(self, question: str, text: str, noted: list[NumberedSource], visible: dict[int, Any],
+                passages: list[Any], t0: float, reason: str) -> Answer:
         self.read.finish_reason = reason
         turn = Turn(question, text.strip(), list(noted))
         prompt = BuiltPrompt(PreparedPrompt(self.read.prompt_tokens, None), turn, visible, 0)
@@ -200,13 +200,14 @@ class Digest:
     def _fits(self, question: str, name: str, notes: Sequence[Note]) -> bool:
         limit = self.llm.n_ctx - self.answerer.max_answer_tokens - 8
         msgs = self._messages(notes_message(question, name, notes, condense=False))
-        return self.answerer.owner.call(lambda: self.llm.prepare(msgs).n_tokens) <= limit
+        fits: bool = self.answerer.owner.call(lambda: self.llm.prepare(msgs).n_tokens) <= limit
+        return fits
 
     def _groups(self, question: str, name: str, notes: list[Note]) -> list[list[Note]]:
         """Runs of notes whose condensing prompt fits the context."""
         room = self.llm.n_ctx - self.note_tokens - 200
         sizes = self.answerer.owner.call(lambda: [self.llm.count_tokens(n.text) + 12 for n in notes])
-        return pack(list(zip(notes, sizes)), room)
+        return pack(list(zip(notes, sizes, strict=True)), room)
 
     def _noted(self, text: str, part: Sequence[NumberedSource]) -> Note | None:
         """The part's notes, each sentence ending with its source: the model's [n], or the

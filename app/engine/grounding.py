@@ -18,8 +18,13 @@ from typing import Collection, Sequence
 
 from app.engine.attribution import SentenceAttribution
 from app.engine.prompt import NumberedSource
-from app.errors import grounding_missing_note, grounding_no_overlap_note, grounding_no_sources_note, \
-    grounding_refused_note, no_answer_note
+from app.errors import (
+    grounding_missing_note,
+    grounding_no_overlap_note,
+    grounding_no_sources_note,
+    grounding_refused_note,
+    no_answer_note,
+)
 
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*[A-Za-z0-9](?:['’]s)?\b")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")

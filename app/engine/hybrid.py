@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 from app.engine.doc_rank import NO_FOCUS, DocFocus, DocRanker, FocusKind
 from app.engine.retrieval import Passage, after_heading
-from app.engine.selection import trim_passages
 from app.engine.scope import files_in
+from app.engine.selection import trim_passages
 from ingest.document import PAGE_SEPARATOR, PageSpan
 from ingest.store import PAGE, StoredChunk
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from ingest.embedder import Embedder
     from ingest.keyword import KeywordIndex
     from ingest.store import ChromaStore
@@ -67,7 +69,7 @@ def rrf(lists: Sequence[tuple[Ranked, float]], k: int) -> Ranked:
     return sorted(((cid, s / top) for cid, s in fused.items()), key=lambda x: -x[1])
 
 
-def convex(lists: Sequence[tuple[Ranked, float, float]]) -> Ranked:
+def convex(lists: Sequence[tuple[Ranked, float, float | None]]) -> Ranked:
     """Weighted sum of scores scaled to [0, 1] per list: (s - floor) / (best - floor).
     `floor` is the score's theoretical minimum where it has a meaningful one (0 for BM25),
     so a weak keyword list isn't stretched to look strong (Bruch et al. 2023, TM2C2);
@@ -98,7 +100,7 @@ class HybridRetriever:
         self.mode = mode
         self.config = config or FusionConfig()
         self.reranker = reranker
-        self._executor = None
+        self._executor: ThreadPoolExecutor | None = None
         self._doc_ranker: DocRanker | None = None
 
     # --- candidates ----------------------------------------------------------------
@@ -120,7 +122,7 @@ class HybridRetriever:
             out.keyword = [(h.chunk_id, h.score) for h in keyword.result()]
         return out
 
-    def _pool(self):  # type: ignore[no-untyped-def]
+    def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -245,7 +247,7 @@ class HybridRetriever:
         head = [cid for cid, _ in ranked[: self.config.rerank_candidates] if cid in chunks]
         assert self.reranker is not None
         scores = self.reranker.scores(query, [chunks[cid].text for cid in head])
-        return sorted(zip(head, scores), key=lambda x: -x[1])
+        return sorted(zip(head, scores, strict=True), key=lambda x: -x[1])
 
 
 def refill(trimmed: Sequence[Passage], first: Sequence[Passage]) -> list[Passage]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from app.errors import EmbedderMissingError, NoModelError
 from app.offline import enforce_offline
@@ -21,7 +22,7 @@ from app.settings import Settings
 
 
 class Library:
-    def __init__(self, settings: Settings, embedder=None,  # type: ignore[no-untyped-def]
+    def __init__(self, settings: Settings, embedder: Any = None,
                  store_process: bool = False, command: str = "docent") -> None:
         """`store_process`: the embedded Chroma store runs in a child process
         (ingest/store_process.py), so its writes never hold this process's GIL; what a
@@ -32,21 +33,22 @@ class Library:
         self.command = command
         settings.ensure_dirs()
         self._building = threading.RLock()
-        self._lock = None
-        self._manifest = None
-        self._store = None
-        self._store_process = None
+        # built on first use (the properties below); Any: each comes from a deferred import
+        self._lock: Any = None
+        self._manifest: Any = None
+        self._store: Any = None
+        self._store_process: Any = None
         self._wants_store_process = store_process and not settings.chroma_url
         self._embedder = embedder  # injectable: tests share one loaded model
-        self._pool = None
-        self._indexer = None
-        self._keyword = None
+        self._pool: Any = None
+        self._indexer: Any = None
+        self._keyword: Any = None
         self._embedder_for = settings.embedder_path  # the embedder_path self._embedder is of
-        self._next = None  # a recipe being filled by a live re-embed: (store, embedder)
+        self._next: Any = None  # a recipe being filled by a live re-embed: (store, embedder)
         self.recipe_generation = 0  # +1 when searches switch to a new recipe's collection
 
     # --- ownership: one process owns a Chroma path -----------------------------
-    def own(self, wait=None) -> bool:  # type: ignore[no-untyped-def]
+    def own(self, wait: Any = None) -> bool:
         """Take the owner lock, waiting as `wait` (app.engine.owner_lock.LockWait) says; by
         default briefly, as a short command does. False: the wait was cancelled. Raises
         IndexBusyError (naming the live holder) or IndexLockError (the lock cannot be made)."""
@@ -84,14 +86,13 @@ class Library:
         with self._building:
             self._acquire()
             self.start_store_process()  # its import of chromadb overlaps the embedder's load
-            for part in (lambda: self.manifest, lambda: self.embedder, lambda: self.store,
-                         lambda: self.keyword, lambda: self.indexer):
-                part()
+            for part in ("manifest", "embedder", "store", "keyword", "indexer"):
+                getattr(self, part)  # builds it
         return self
 
     # --- components ----------------------------------------------------------
     @property
-    def manifest(self):  # type: ignore[no-untyped-def]
+    def manifest(self) -> Any:
         if self._manifest is None:
             with self._building:
                 if self._manifest is None:
@@ -102,7 +103,7 @@ class Library:
         return self._manifest
 
     @property
-    def embedder(self):  # type: ignore[no-untyped-def]
+    def embedder(self) -> Any:
         if self._embedder is None:
             with self._building:
                 if self._embedder is None:
@@ -123,7 +124,7 @@ class Library:
                                self.settings.chunk_overlap)
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> Any:
         if self._store is None:
             with self._building:
                 if self._store is None:
@@ -144,11 +145,11 @@ class Library:
         """The store process's pid; None when the store runs in this process."""
         return self._store_process.pid if self._store_process is not None else None
 
-    def _make_store(self):  # type: ignore[no-untyped-def]
+    def _make_store(self) -> Any:
         self._acquire()
         return self._open_store(self.index_version)
 
-    def _open_store(self, name: str):  # type: ignore[no-untyped-def]
+    def _open_store(self, name: str) -> Any:
         """The collection `name`: in the store process, on the chosen server, or here."""
         from ingest.store import ChromaStore
 
@@ -163,7 +164,7 @@ class Library:
         return ChromaStore(self.settings.chroma_dir, name, client=client)
 
     @property
-    def keyword(self):  # type: ignore[no-untyped-def]
+    def keyword(self) -> Any:
         """FTS5 keyword index in the manifest DB; backfilled once for pre-FTS libraries."""
         if self._keyword is None:
             with self._building:
@@ -171,7 +172,7 @@ class Library:
                     self._keyword = self._make_keyword()
         return self._keyword
 
-    def _make_keyword(self):  # type: ignore[no-untyped-def]
+    def _make_keyword(self) -> Any:
         from ingest.keyword import KeywordIndex
         from ingest.manifest import FileStatus
 
@@ -183,14 +184,14 @@ class Library:
         return kw
 
     @property
-    def indexer(self):  # type: ignore[no-untyped-def]
+    def indexer(self) -> Any:
         if self._indexer is None:
             with self._building:
                 if self._indexer is None:
                     self._indexer = self._make_indexer()
         return self._indexer
 
-    def _make_indexer(self):  # type: ignore[no-untyped-def]
+    def _make_indexer(self) -> Any:
         from ingest.chunker import Chunker
         from ingest.isolation import ParserPool
         from ingest.loaders import LoadLimits
@@ -266,7 +267,7 @@ class Library:
         s = self.settings
         return s.model_path, s.n_ctx, s.n_threads, s.llm_backend, s.remote_url, s.remote_model, s.remote_n_ctx
 
-    def retriever(self, mode: str | None = None):  # type: ignore[no-untyped-def]
+    def retriever(self, mode: str | None = None) -> Any:
         from app.engine.hybrid import HybridRetriever
 
         reranker = None
@@ -289,7 +290,7 @@ class Library:
             raise NoModelError()
         return selected
 
-    def llm(self, model: str | None = None):  # type: ignore[no-untyped-def]
+    def llm(self, model: str | None = None) -> Any:
         """The answering backend, chosen here and only here."""
         s = self.settings
         if s.llm_backend == "remote" and not model:
@@ -305,13 +306,12 @@ class Library:
 
         return LocalLLM(self.model_path(model), n_ctx=s.n_ctx, n_threads=s.n_threads)
 
-    def answerer(self, model: str | None = None):  # type: ignore[no-untyped-def]
+    def answerer(self, model: str | None = None) -> Any:
         from app.engine.answer import Answerer
 
         s = self.settings
-        from app.engine.selection import Budget
-
         from app.engine.grounding import document_descriptions
+        from app.engine.selection import Budget
 
         retriever = self.retriever()
         return Answerer(retriever, self.llm(model), s.top_k, s.max_answer_tokens, s.temperature,
@@ -319,7 +319,7 @@ class Library:
                         describe=lambda paths: document_descriptions(self.keyword.db, paths),
                         whole_doc=self.whole_doc(retriever))
 
-    def whole_doc(self, retriever):  # type: ignore[no-untyped-def]
+    def whole_doc(self, retriever: Any) -> Any:
         """Whole-document requests over this library (app.engine.whole_doc)."""
         from app.engine.whole_doc import WholeDocRequests
 

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from app.engine.backend import GenerationStats, PreparedPrompt
 from app.engine.chat_template import ChatTemplate, Message
@@ -43,17 +43,17 @@ class LocalLLM:
         self.seed = seed
         self.warnings: list[str] = []
         self.template: ChatTemplate | None = None
-        self._llm = None
+        self._llm: Any = None  # llama_cpp.Llama once loaded (llama_cpp 0.3.36 ships no type hints)
         self._cancel: threading.Event | None = None  # the current answer's stop flag
-        self._abort_cb = None  # keep the ctypes callback alive while llama.cpp holds it
+        self._abort_cb: Any = None  # keep the ctypes callback alive while llama.cpp holds it
 
     # --- loading -------------------------------------------------------------
     def load(self) -> None:
         if self._llm is not None:
             return
         from app.models import hardware
-        from ingest.cpu import physical_cores
         from app.models.gguf import read_gguf_info
+        from ingest.cpu import physical_cores
 
         info = read_gguf_info(self.path)  # a bad file fails here, never inside llama.cpp
         ram = hardware.available_ram_bytes()
@@ -85,7 +85,8 @@ class LocalLLM:
 
         self._abort_cb = llama_cpp.ggml_abort_callback(
             lambda _data: self._cancel is not None and self._cancel.is_set())
-        llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, self._abort_cb, None)  # type: ignore[union-attr]
+        # llama_cpp 0.3.36 has no public handle on the context for the abort callback
+        llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, self._abort_cb, None)  # noqa: SLF001
 
     def _set_abort_polling(self, on: bool) -> None:
         # Polling costs a Python call per graph node: worth it while a prompt is being
@@ -93,17 +94,18 @@ class LocalLLM:
         import llama_cpp
 
         cb = self._abort_cb if on else llama_cpp.ggml_abort_callback()  # NULL: no polling
-        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, cb, None)
+        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, cb, None)  # noqa: SLF001 (as above, llama_cpp 0.3.36)
 
     @property
-    def llm(self):  # type: ignore[no-untyped-def]
+    def llm(self) -> Any:  # llama_cpp.Llama (untyped)
         self.load()
         return self._llm
 
     def _token_text(self, token_id: int) -> str:
         if token_id < 0:
             return ""
-        return self._llm.detokenize([token_id], special=True).decode("utf-8", "replace")  # type: ignore[union-attr]
+        raw: bytes = self._llm.detokenize([token_id], special=True)
+        return raw.decode("utf-8", "replace")
 
     # --- prompts -------------------------------------------------------------
     def tokenize(self, text: str) -> list[int]:
@@ -111,7 +113,8 @@ class LocalLLM:
         bos = self.template.bos_token if self.template else ""
         # llama.cpp adds BOS only for models whose vocab asks for it.
         add_bos = not (bos and text.startswith(bos))
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        tokens: list[int] = self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        return tokens
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -128,7 +131,8 @@ class LocalLLM:
         self.load()
         assert self.template is not None
         tokens = self.tokenize(self.template.render(messages, add_generation_prompt=False).text)
-        if list(self.llm._input_ids[: len(tokens)]) == tokens:
+        # llama_cpp 0.3.36 keeps the evaluated tokens (its KV cache) only in _input_ids
+        if list(self.llm._input_ids[: len(tokens)]) == tokens:  # noqa: SLF001
             return
         self.llm.reset()
         self.llm.eval(tokens)
@@ -136,7 +140,7 @@ class LocalLLM:
     # --- generation ----------------------------------------------------------
     def cached_prefix(self, tokens: list[int]) -> int:
         n = 0
-        for a, b in zip(self.llm._input_ids, tokens):
+        for a, b in zip(self.llm._input_ids, tokens, strict=False):  # noqa: SLF001 (llama_cpp 0.3.36, as above)
             if a != b:
                 break
             n += 1

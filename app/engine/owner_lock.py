@@ -49,7 +49,8 @@ def process_start_time(pid: int) -> float | None:
             return None
         return 0.0
     try:
-        return psutil.Process(pid).create_time()
+        created: float = psutil.Process(pid).create_time()
+        return created
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         return None
 

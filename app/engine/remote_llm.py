@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from app.engine.backend import GenerationStats, PreparedPrompt
 from app.engine.chat_template import Message
 from app.errors import DocentError
+
+if TYPE_CHECKING:
+    import httpx
 
 # No tokenizer on this side: a conservative estimate keeps prompts inside the server's window.
 _CHARS_PER_TOKEN = 3.0
@@ -35,7 +38,7 @@ class RemoteLLM:
         self.api_key = api_key
         self.timeout_s = timeout_s
         self.warnings: list[str] = []
-        self._client = None
+        self._client: httpx.Client | None = None
 
     def load(self) -> None:
         if self._client is None:

@@ -6,7 +6,7 @@ download models at run time), so this is off unless `reranker_path` is set.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from app.errors import RerankerError
 
@@ -23,7 +23,7 @@ class CrossEncoderReranker:
         self._model = None
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self) -> Any:  # a sentence_transformers CrossEncoder
         if self._model is None:
             if not (self.path / "config.json").is_file():
                 raise RerankerError(str(self.path), "it holds no model (no config.json)")

@@ -76,7 +76,7 @@ def parse_sysctl_features(text: str) -> frozenset[str]:
 def _windows_flags() -> frozenset[str]:
     import ctypes
 
-    present = ctypes.windll.kernel32.IsProcessorFeaturePresent  # type: ignore[attr-defined]
+    present = ctypes.windll.kernel32.IsProcessorFeaturePresent  # type: ignore[attr-defined]  # Windows only
     # PF_AVX_INSTRUCTIONS_AVAILABLE = 39, PF_AVX2_INSTRUCTIONS_AVAILABLE = 40. Windows has no
     # feature bit for FMA/F16C/BMI2, but every CPU with AVX2 also has them (Haswell, Zen).
     if present(40) and present(39):

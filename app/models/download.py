@@ -26,7 +26,8 @@ from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 from app.models.catalog import CatalogEntry
-from app.models.errors import DownloadError, DownloadErrorKind as D, ModelFileError
+from app.models.errors import DownloadError, ModelFileError
+from app.models.errors import DownloadErrorKind as D
 from app.models.gguf import read_gguf_info
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -70,7 +71,7 @@ def _http_module() -> Any:
         import httpx2 as http  # what huggingface_hub 2.x uses
     except ImportError:
         try:
-            import httpx as http  # huggingface_hub 1.x
+            import httpx as http  # type: ignore[no-redef]  # huggingface_hub 1.x: the same API
         except ImportError:
             raise DownloadError.of(D.NO_HTTP_CLIENT) from None
     return http
@@ -153,8 +154,9 @@ class ModelDownloader:
         return hf_hub_url(entry.repo, entry.filename, revision=revision, endpoint=endpoint)
 
     def _headers(self) -> dict[str, str]:
-        from app import __version__
         from huggingface_hub.utils import build_hf_headers
+
+        from app import __version__
 
         headers = build_hf_headers(token=self.token, library_name="docent", library_version=__version__)
         headers["Accept-Encoding"] = "identity"  # byte counts and Range offsets must be raw bytes

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.models.errors import ModelFileError, ModelFileErrorKind as K
+from app.models.errors import ModelFileError
+from app.models.errors import ModelFileErrorKind as K
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -123,7 +124,8 @@ class GGUFInfo:
         layers, heads = m.get(f"{a}.block_count"), m.get(f"{a}.attention.head_count")
         kv_heads = m.get(f"{a}.attention.head_count_kv", heads)
         emb = m.get(f"{a}.embedding_length")
-        if not all(isinstance(v, int) and v > 0 for v in (layers, heads, kv_heads, emb)):
+        if not (isinstance(layers, int) and isinstance(heads, int) and isinstance(kv_heads, int)
+                and isinstance(emb, int) and min(layers, heads, kv_heads, emb) > 0):
             return None
         k_len = m.get(f"{a}.attention.key_length", emb // heads)
         v_len = m.get(f"{a}.attention.value_length", emb // heads)
@@ -293,10 +295,10 @@ def _parse(path: Path, buf: mmap.mmap, size: int) -> GGUFInfo:
         v = meta.get(key)
         return int(v) if isinstance(v, int) and not isinstance(v, bool) else None
 
-    name = meta.get("general.name")
+    general_name = meta.get("general.name")
     return GGUFInfo(
         path=path, version=version, architecture=arch,
-        name=name if isinstance(name, str) else None,
+        name=general_name if isinstance(general_name, str) else None,
         context_length=_int(f"{arch}.context_length"), chat_template=chat_template,
         n_tensors=n_tensors, file_size=size, data_offset=data_start, alignment=alignment,
         n_vocab=n_vocab, bos_token_id=_int("tokenizer.ggml.bos_token_id"),

@@ -11,11 +11,18 @@ import os
 import re
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractButton, QComboBox, QHeaderView, QLineEdit, QMenuBar,
-                               QTableView, QToolButton, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QHeaderView,
+    QLineEdit,
+    QMenuBar,
+    QTableView,
+    QToolButton,
+    QWidget,
+)
 
 from app.engine.answer_marks import COMPUTED, INFERRED_MARKER, UNVERIFIED
 from app.engine.citations import MARKER
@@ -30,14 +37,14 @@ def name_qt_parts(root: QWidget) -> None:
                 label = edit.accessibleName()
                 b.setAccessibleName(f"Clear {label[:1].lower()}{label[1:]}" if label else "Clear the text")
     for table in root.findChildren(QTableView):
-        for b in table.findChildren(QAbstractButton, "qt_tableview_cornerbutton"):
+        for b in table.findChildren(QAbstractButton, "qt_tableview_cornerbutton"):  # type: ignore[assignment]  # the corner button is a QAbstractButton
             b.setAccessibleName("Select all rows")
     for bar in root.findChildren(QMenuBar):
         for b in bar.findChildren(QToolButton, "qt_menubar_ext_button"):
             b.setAccessibleName("More menus")
     for header in root.findChildren(QHeaderView):
         if not header.accessibleName():
-            owner = header.parentWidget().accessibleName() if header.parentWidget() else ""
+            owner = header.parentWidget().accessibleName() if header.parentWidget() else ""  # type: ignore[union-attr]  # checked in the same expression
             side = "columns" if header.orientation() == Qt.Orientation.Horizontal else "rows"
             header.setAccessibleName(f"{owner} {side}".strip().capitalize())
     for combo in root.findChildren(QComboBox):

@@ -110,7 +110,7 @@ class AnswerFlow(QObject):
         if isinstance(e, SourcesEvent):
             # the engine's [n]; an event decoded from another process may come without them
             numbers = e.numbers or range(self._next_number, self._next_number + len(e.passages))
-            items = [passage_item(n, p) for n, p in zip(numbers, e.passages)]
+            items = [passage_item(n, p) for n, p in zip(numbers, e.passages, strict=False)]
             self.sources.show_sources(self.question, items)
             self.view.sources_ready(len(items))
             self.sourcesShown.emit(len(items))

@@ -14,12 +14,20 @@ import sys
 import threading
 import traceback
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
-from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QLabel, QPlainTextEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,12 +182,13 @@ def make_app(argv: list[str], theme: str = "system") -> QApplication:
     immortalize_none()  # before Qt's first call: see qt_runtime
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication.instance() or QApplication(argv)
+    # instance() is typed QCoreApplication: here it can only be a QApplication
+    app = cast("QApplication | None", QApplication.instance()) or QApplication(argv)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     app.setApplicationDisplayName(APP)
-    apply_look(app, theme)  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
+    apply_look(app, theme)
+    return app
 
 
 def build_window(settings: Any, qsettings: QSettings | None = None, embedder: Any = None) -> Any:

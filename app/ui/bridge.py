@@ -9,13 +9,25 @@ core, whose methods return at once with small job objects.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from app.core.events import (AnswerEvent, CoreState, CoreStateEvent, ErrorEvent, FileEvent,
-                             FolderEvent, IndexProgress, IndexWaitEvent, ModelEvent, ModelState,
-                             SettingsChanged, WorkerEvent)
+from app.core.contract import WindowCore
+from app.core.events import (
+    AnswerEvent,
+    CoreState,
+    CoreStateEvent,
+    ErrorEvent,
+    FileEvent,
+    FolderEvent,
+    IndexProgress,
+    IndexWaitEvent,
+    ModelEvent,
+    ModelState,
+    SettingsChanged,
+    WorkerEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +53,7 @@ class CoreBridge(QObject):
                AnswerEvent: "answerEvent", WorkerEvent: "workerEvent", ErrorEvent: "errorEvent",
                SettingsChanged: "settingsChanged"}
 
-    def __init__(self, core: Any, parent: QObject | None = None) -> None:
+    def __init__(self, core: WindowCore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.core = core
         self.state = CoreState.STARTING
@@ -50,7 +62,7 @@ class CoreBridge(QObject):
         # Queued even when emitted on the GUI thread: the order of events is kept and a
         # subscriber never re-enters the core from inside the core's own callback.
         self._relay.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
-        self._unsubscribe = core.subscribe(self._on_core_event)
+        self._unsubscribe: Callable[[], None] | None = core.subscribe(self._on_core_event)
 
     # --- core thread side: nothing but one emit ---------------------------------
     def _on_core_event(self, event: Any) -> None:

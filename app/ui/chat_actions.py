@@ -3,11 +3,36 @@ picker and asking. A part of MainWindow (app/ui/main_window.py), which sets up w
 use: core, flow (AnswerFlow), chat_model/chat_list, chat_view, scope_button, qsettings."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QPushButton, QSplitter, QTabWidget
+
+    from app.ui.answer_flow import AnswerFlow
+    from app.ui.bridge import CoreBridge
+    from app.ui.chat_list import ChatList, ChatListModel
+    from app.ui.chat_view import ChatView
+    from app.ui.library_model import LibraryModel
+
 from app.ui.chat_list import ScopeDialog
 
 
 class ChatActions:
     """MainWindow's chat methods (a mixin: MainWindow is its only subclass)."""
+
+    if TYPE_CHECKING:  # MainWindow's fields, set in its __init__
+        bridge: CoreBridge
+        core: Any
+        qsettings: QSettings
+        library_model: LibraryModel
+        chat_model: ChatListModel
+        chat_list: ChatList
+        chat_view: ChatView
+        scope_button: QPushButton
+        splitter: QSplitter
+        tabs: QTabWidget
+        flow: AnswerFlow
 
     def reload_chats(self, select: int | None = None) -> None:
         chats = self.core.chats.list()
@@ -61,15 +86,15 @@ class ChatActions:
             self.flow.show_chat(None)
 
     def pick_scope(self) -> None:
-        from app.core.chats import ChatScope
+        from app.core.chat_types import ChatScope
 
         chat_id = self.flow.chat_id
         chat = self.core.chats.get(chat_id) if chat_id is not None else None
-        if chat is None:
+        if chat_id is None or chat is None:
             return
         dialog = ScopeDialog([p for p, _ in self.core.folders()],
                              [f.path for f in self.library_model.infos()],
-                             chat.scope.folders, chat.scope.files, self)
+                             chat.scope.folders, chat.scope.files, self)  # type: ignore[arg-type]  # self is the MainWindow, a QWidget
         if dialog.exec():
             folders, files = dialog.chosen()
             self.core.chats.set_scope(chat_id, ChatScope(folders, files))

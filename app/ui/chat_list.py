@@ -4,12 +4,23 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt,
-                            Signal)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QLabel,
-                               QListView, QMenu, QMessageBox, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.accessibility import name_qt_parts
 from ingest.paths import inside
@@ -44,7 +55,7 @@ class ChatListModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._chats)
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+             role: int = Qt.ItemDataRole.DisplayRole):
         c = self.chat(index.row()) if index.isValid() else None
         if c is None:
             return None
@@ -119,7 +130,7 @@ class ChatList(QWidget):
         if current.isValid():
             self.selected.emit(current.data(ROLE_CHAT_ID))
 
-    def _menu(self, pos) -> None:  # type: ignore[no-untyped-def]
+    def _menu(self, pos) -> None:
         idx = self.view.indexAt(pos)
         if not idx.isValid():
             return

@@ -9,10 +9,20 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QTimer, QUrl, Signal, Qt
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCursor, QGuiApplication, QTextCursor
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
-                               QTextBrowser, QToolTip, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTextBrowser,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.markdown import cite_target, cite_tooltip, link_markers, notes_markdown, quote_question
 
@@ -37,7 +47,7 @@ class ShownTurn:
 class QuestionBox(QPlainTextEdit):
     submitted = Signal()
 
-    def keyPressEvent(self, e):  # type: ignore[no-untyped-def]
+    def keyPressEvent(self, e):
         enter = e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         if enter and e.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.submitted.emit()
@@ -219,7 +229,7 @@ class ChatView(QWidget):
                     "from. Drop files or folders on this window, or use **File › Add folder…**.")
         return "\n\n".join(parts)
 
-    def render(self) -> None:
+    def render(self) -> None:  # type: ignore[override]  # our own render(), not QWidget.render(target)
         bar = self.transcript.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
         keep = bar.value()

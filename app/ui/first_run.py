@@ -9,8 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.events import ModelEvent, ModelState
 from app.ui.bridge import CoreBridge
@@ -64,7 +63,7 @@ class FirstRunDialog(QDialog):
         self.status.setWordWrap(True)
         self.download_button = QPushButton("Download")
         self.download_button.setAccessibleName("Download the default model")
-        can_download = self.entry is not None and hasattr(bridge.core, "download_model")
+        can_download = self.entry is not None
         self.download_button.setEnabled(can_download)
         if not can_download:
             self.download_button.setToolTip("Use `docent model download` in a terminal for now.")
@@ -104,7 +103,7 @@ class FirstRunDialog(QDialog):
 
     def _fit_text(self) -> None:
         """Tall enough for the wrapped text at this width (large fonts: nothing cut off)."""
-        need = self.layout().totalHeightForWidth(self.width())
+        need = self.layout().totalHeightForWidth(self.width())  # type: ignore[union-attr]  # the dialog sets its layout in __init__
         if need > self.height():
             self.resize(self.width(), need)
 

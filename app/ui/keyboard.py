@@ -3,8 +3,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel,
-                               QMenuBar, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMenuBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.accessibility import name_qt_parts
 from app.ui.viewer.viewer import NEXT_KEY, PREVIOUS_KEY
@@ -35,7 +46,7 @@ def menu_shortcuts(bar: QMenuBar) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for top in bar.actions():
         menu = top.menu()
-        if menu is None:
+        if not isinstance(menu, QMenu):  # None: an action without a menu
             continue
         for a in menu.actions():
             keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
@@ -82,11 +93,11 @@ class ShortcutsDialog(QDialog):
         name_qt_parts(self)
 
     def text(self) -> str:
-        return "\n".join(f"{self.table.item(r, 0).text()}\t{self.table.item(r, 1).text()}"
+        return "\n".join(f"{self.table.item(r, 0).text()}\t{self.table.item(r, 1).text()}"  # type: ignore[union-attr]  # rows filled by __init__ (two items each)
                          for r in range(self.table.rowCount()))
 
 
 def chain_tab_order(widgets: list[QWidget]) -> None:
     """Tab visits these in order (each after the one before)."""
-    for a, b in zip(widgets, widgets[1:]):
+    for a, b in zip(widgets, widgets[1:], strict=False):
         QWidget.setTabOrder(a, b)

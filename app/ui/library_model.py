@@ -9,8 +9,15 @@ import enum
 import os
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex,
-                            QSortFilterProxyModel, Qt, QTimer)
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -190,7 +197,7 @@ class LibraryModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(Column)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+                   role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role in (Qt.ItemDataRole.DisplayRole,
                                                                  Qt.ItemDataRole.AccessibleTextRole):
             return HEADERS[Column(section)]
@@ -200,7 +207,7 @@ class LibraryModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+             role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self._rows):
             return None
         f = self._rows[index.row()]
@@ -223,7 +230,7 @@ class LibraryModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _display(f: FileInfo, col: Column, sort: bool = False):  # type: ignore[no-untyped-def]
+    def _display(f: FileInfo, col: Column, sort: bool = False):
         if col is Column.NAME:
             return os.path.basename(f.path).lower() if sort else os.path.basename(f.path)
         if col is Column.STATE:
@@ -253,7 +260,7 @@ class LibraryFilter(QSortFilterProxyModel):
     def set_errors_only(self, on: bool) -> None:
         self._refilter(lambda: setattr(self, "_errors_only", on))
 
-    def _refilter(self, change) -> None:  # type: ignore[no-untyped-def]
+    def _refilter(self, change) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter() is deprecated
             self.beginFilterChange()
             change()

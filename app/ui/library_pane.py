@@ -6,11 +6,24 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QEvent, QPoint, QUrl, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QMenu, QProgressBar,
-                               QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.events import FileInfo, FileState, FolderState, IndexProgress
 from app.ui.library_model import HEADERS, ROLE_INFO, STATE_LABELS, Column, LibraryFilter, LibraryModel
@@ -256,7 +269,7 @@ class LibraryPane(QWidget):
         for b in (self.reindex_button, self.remove_button, self.show_button):
             b.setEnabled(has)
 
-    def _emit_selected(self, signal) -> None:  # type: ignore[no-untyped-def]
+    def _emit_selected(self, signal) -> None:
         paths = [f.path for f in self.selected_infos()]
         if paths:
             signal.emit(paths)

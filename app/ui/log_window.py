@@ -5,8 +5,7 @@ import logging
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.ui.accessibility import name_qt_parts
 
@@ -56,7 +55,11 @@ class LogWindow(QDialog):
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         copy = QPushButton("Copy all")
-        copy.clicked.connect(lambda: (self.text.selectAll(), self.text.copy()))
+        def copy_all() -> None:
+            self.text.selectAll()
+            self.text.copy()
+
+        copy.clicked.connect(copy_all)
         row = QHBoxLayout()
         row.addWidget(QLabel("Show:"))
         row.addWidget(self.level)

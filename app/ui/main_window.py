@@ -7,11 +7,20 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QPushButton, QSplitter, QTabWidget)
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+)
 
-from app.core.events import (CoreState, CoreStateEvent, FileEvent, IndexWaitEvent, ModelEvent,
-                             ModelState)
+from app.core.events import CoreState, CoreStateEvent, FileEvent, IndexWaitEvent, ModelEvent, ModelState
 from app.ui import texts
 from app.ui.accessibility import Announcer, name_qt_parts
 from app.ui.answer_flow import AnswerFlow
@@ -58,7 +67,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.scope_button.setFlat(True)
         self.scope_button.setObjectName("scopeButton")
         self.scope_button.clicked.connect(self.pick_scope)
-        self.chat_view.layout().replaceWidget(self.chat_view.scope_label, self.scope_button)
+        self.chat_view.layout().replaceWidget(self.chat_view.scope_label, self.scope_button)  # type: ignore[union-attr]  # ChatView sets its layout in __init__
         self.chat_view.scope_label.hide()
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -109,7 +118,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.chat_view.input.setFocus()  # the question box has the focus when the window opens
 
     # --- construction ------------------------------------------------------------------
-    def _action(self, menu, text: str, slot, shortcut=None,  # type: ignore[no-untyped-def]
+    def _action(self, menu, text: str, slot, shortcut=None,
                 fallback: str = "") -> QAction:
         """`fallback`: the keys where the platform has none for a standard key (Linux
         desktops often bind no Preferences or Quit key)."""
@@ -178,7 +187,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.flow.finished.connect(self._answer_finished)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.viewer.passage_shown.connect(self._announce_passage)
-        QApplication.instance().focusChanged.connect(self._focus_changed)
+        QApplication.instance().focusChanged.connect(self._focus_changed)  # type: ignore[union-attr]  # a window exists only inside a QApplication
         lib = self.library
         lib.addFolderRequested.connect(self.add_folder)
         lib.removeFolderRequested.connect(self.remove_folder)
@@ -323,7 +332,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         if e.mimeData().hasUrls():
             e.acceptProposedAction()
 
-    def dragMoveEvent(self, e) -> None:  # type: ignore[no-untyped-def]
+    def dragMoveEvent(self, e) -> None:
         if e.mimeData().hasUrls():
             e.acceptProposedAction()
 
@@ -343,8 +352,8 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         once = box.addButton("Index once", QMessageBox.ButtonRole.ActionRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
-        return {watch: DropChoice.WATCH, once: DropChoice.INDEX_ONCE}.get(box.clickedButton(),
-                                                                         DropChoice.CANCEL)
+        choices: dict[QAbstractButton, DropChoice] = {watch: DropChoice.WATCH, once: DropChoice.INDEX_ONCE}
+        return choices.get(box.clickedButton(), DropChoice.CANCEL)
 
     def handle_drop(self, plan: DropPlan) -> None:
         once: list[Path] = list(plan.files)

@@ -19,7 +19,7 @@ QUESTION = "What does Docent promise about privacy?"
 UNANSWERABLE = "How many ships did the Skerry lighthouse log in March 2031?"
 
 
-def _wait(app, cond: Callable[[], bool], timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait(app, cond: Callable[[], bool], timeout: float, what: str) -> None:
     end = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > end:
@@ -28,7 +28,7 @@ def _wait(app, cond: Callable[[], bool], timeout: float, what: str) -> None:  # 
         time.sleep(0.02)
 
 
-def _settle(app, seconds: float = 0.4) -> None:  # type: ignore[no-untyped-def]
+def _settle(app, seconds: float = 0.4) -> None:
     """Let layouts and paints finish before a grab."""
     until = time.monotonic() + seconds
     _wait(app, lambda: time.monotonic() > until, seconds + 5, "paint")
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     window.tabs.setCurrentWidget(window.splitter)
 
     # A whole-document request in a chat scoped to one file: the reading step, then the summary.
-    from app.core.chats import ChatScope
+    from app.core.chat_types import ChatScope
 
     window.new_chat()
     log = str(samples / "lighthouse-log.pdf")
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _accessibility_shots(app, window, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _accessibility_shots(app, window, out: Path) -> None:
     """high-contrast.png, and scale-200.png: the system font at twice its size (every label,
     button and box sized from the font, nothing clipped)."""
     from app.ui.app import apply_look, set_text_size

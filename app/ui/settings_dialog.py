@@ -6,10 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSpinBox,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.accessibility import name_qt_parts
 from app.ui.look import text_colors
@@ -54,7 +70,7 @@ def label_for(name: str) -> str:
 class _Editor:
     """One setting's widget, its value getter, and its spec."""
 
-    def __init__(self, spec: Any, widget: QWidget, get, set_) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, spec: Any, widget: QWidget, get, set_) -> None:
         self.spec, self.widget, self.get, self.set = spec, widget, get, set_
 
 
@@ -62,32 +78,33 @@ def make_editor(spec: Any, value: Any, parent: QWidget) -> _Editor:
     t = spec.type
     lo = spec.minimum if spec.minimum is not None else -1e9
     hi = spec.maximum if spec.maximum is not None else 1e9
+    w: QWidget
     if spec.choices:
-        w = QComboBox(parent)
-        w.addItems(list(spec.choices))
-        ed = _Editor(spec, w, w.currentText, w.setCurrentText)
+        combo = w = QComboBox(parent)
+        combo.addItems(list(spec.choices))
+        ed = _Editor(spec, w, combo.currentText, combo.setCurrentText)
     elif t is bool:
-        w = QCheckBox(parent)
-        ed = _Editor(spec, w, w.isChecked, w.setChecked)
+        check = w = QCheckBox(parent)
+        ed = _Editor(spec, w, check.isChecked, check.setChecked)
     elif t is int:
-        w = QSpinBox(parent)
-        w.setRange(int(max(lo, -2**31)), int(min(hi, 2**31 - 1)))
+        spin = w = QSpinBox(parent)
+        spin.setRange(int(max(lo, -2**31)), int(min(hi, 2**31 - 1)))
         if spec.minimum == 0 and ("0 " in spec.help or "0 means" in spec.help):
-            w.setSpecialValueText("Automatic")
-        ed = _Editor(spec, w, w.value, w.setValue)
+            spin.setSpecialValueText("Automatic")
+        ed = _Editor(spec, w, spin.value, spin.setValue)
     elif t is float:
-        w = QDoubleSpinBox(parent)
-        w.setDecimals(2)
-        w.setRange(lo, hi)
-        w.setSingleStep(0.1 if hi <= 10 else 1.0)
-        ed = _Editor(spec, w, w.value, w.setValue)
+        dspin = w = QDoubleSpinBox(parent)
+        dspin.setDecimals(2)
+        dspin.setRange(lo, hi)
+        dspin.setSingleStep(0.1 if hi <= 10 else 1.0)
+        ed = _Editor(spec, w, dspin.value, dspin.setValue)
     elif t is list:
-        w = QPlainTextEdit(parent)
-        w.setPlaceholderText("One per line")
-        w.setTabChangesFocus(True)  # Tab moves on (no keyboard trap); Enter starts a new line
-        w.setFixedHeight(80)
-        ed = _Editor(spec, w, lambda: [x.strip() for x in w.toPlainText().splitlines() if x.strip()],
-                     lambda v: w.setPlainText("\n".join(v or [])))
+        edit = w = QPlainTextEdit(parent)
+        edit.setPlaceholderText("One per line")
+        edit.setTabChangesFocus(True)  # Tab moves on (no keyboard trap); Enter starts a new line
+        edit.setFixedHeight(80)
+        ed = _Editor(spec, w, lambda: [x.strip() for x in edit.toPlainText().splitlines() if x.strip()],
+                     lambda v: edit.setPlainText("\n".join(v or [])))
     else:
         line = QLineEdit(parent)
         w = line
@@ -117,7 +134,7 @@ def _browse(name: str, line: QLineEdit) -> None:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Any, apply_fn, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, settings: Any, apply_fn, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Docent settings")
         self.resize(720, 660)  # the Answers page whole on a 768-pixel-high screen

@@ -109,7 +109,7 @@ class SourcesPane(QWidget):
         if found is not None:
             self.sourceActivated.emit(found)
 
-    def render(self) -> None:
+    def render(self) -> None:  # type: ignore[override]  # our own render(), not QWidget.render(target)
         terms = highlight_terms(self.question)
         c = text_colors(self.view.palette())  # readable on this theme; the words say it too
         cited = [i for i in self.items if i.cited is not False]

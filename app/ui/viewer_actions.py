@@ -4,7 +4,15 @@ was, and Help > Keyboard shortcuts. A part of MainWindow (app/ui/main_window.py)
 up what these use: core, sources, viewer, tabs, splitter, chat_view, _viewer_shows, _chat_focus."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMenuBar, QSplitter, QTabWidget
+
+    from app.ui.accessibility import Announcer
+    from app.ui.chat_view import ChatView
+    from app.ui.sources_pane import SourcesPane
+    from app.ui.viewer.viewer import SourceViewer
 
 from app.ui.accessibility import source_words
 from app.ui.keyboard import IN_PLACE, ShortcutsDialog, menu_shortcuts
@@ -14,6 +22,17 @@ from app.ui.viewer.source import viewer_source
 
 class ViewerActions:
     """MainWindow's viewer and keyboard methods (a mixin: MainWindow is its only subclass)."""
+
+    if TYPE_CHECKING:  # MainWindow's fields (set in its __init__) and QMainWindow's own
+        core: Any
+        announcer: Announcer
+        chat_view: ChatView
+        sources: SourcesPane
+        splitter: QSplitter
+        tabs: QTabWidget
+        viewer: SourceViewer
+
+        def menuBar(self) -> QMenuBar: ...  # noqa: N802 (Qt's name)
 
     def open_source(self, item: SourceItem) -> None:
         """Show the answer's sources in the viewer tab, open at `item`'s passage."""
@@ -63,7 +82,7 @@ class ViewerActions:
 
     def show_shortcuts(self) -> None:
         rows = menu_shortcuts(self.menuBar()) + list(IN_PLACE)
-        dialog = ShortcutsDialog(rows, self)
+        dialog = ShortcutsDialog(rows, self)  # type: ignore[arg-type]  # self is the MainWindow, a QWidget
         self.shortcuts_dialog = dialog
         dialog.exec()
 

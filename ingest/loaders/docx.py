@@ -99,7 +99,8 @@ def _heading_level(paragraph: Any) -> int:
         return 1
     if m := _HEADING_NAME.match(name):
         return min(int(m.group(1)), 6)
-    own = _outline_level(paragraph._p)  # direct formatting beats the style
+    # direct formatting beats the style; python-docx 1.2.0 has no public access to the <w:p> element
+    own = _outline_level(paragraph._p)  # noqa: SLF001
     if own is not None:
         return own
     style = paragraph.style

@@ -10,6 +10,7 @@ import codecs
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Sequence
 
 from ingest.document import Block, Document
 from ingest.loaders import LoadLimits, read_bytes
@@ -56,7 +57,7 @@ class _TextExtractor(HTMLParser):
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._start(tag, self_closing=True, attrs=attrs)
 
-    def _start(self, tag: str, self_closing: bool, attrs: list[tuple[str, str | None]] = ()) -> None:
+    def _start(self, tag: str, self_closing: bool, attrs: Sequence[tuple[str, str | None]] = ()) -> None:
         if tag in _SKIP:
             if not self_closing:
                 self._skip_depth += 1

@@ -142,5 +142,5 @@ def _grey(image: Any) -> Any:
         image = Image.fromarray(((values - low) * (255.0 / max(high - low, 1e-6))).astype(np.uint8))
     grey = image.convert("L")
     if max(grey.size) > _MAX_SIDE:
-        grey.thumbnail((_MAX_SIDE, _MAX_SIDE), Image.BILINEAR)
+        grey.thumbnail((_MAX_SIDE, _MAX_SIDE), Image.Resampling.BILINEAR)
     return grey

@@ -198,8 +198,9 @@ class OcrEngine:
         h, w = grey.shape
         scale = min(1.0, _DET_LIMIT / max(h, w))
         dh, dw = (max(32, int(round(h * scale / 32)) * 32), max(32, int(round(w * scale / 32)) * 32))
-        resized = np.asarray(Image.fromarray(grey).resize((dw, dh), Image.BILINEAR), dtype=np.float32) / 255.0
-        x = np.stack([(resized - m) / s for m, s in zip(_MEAN, _STD)])[None].astype(np.float32)
+        small = Image.fromarray(grey).resize((dw, dh), Image.Resampling.BILINEAR)
+        resized = np.asarray(small, dtype=np.float32) / 255.0
+        x = np.stack([(resized - m) / s for m, s in zip(_MEAN, _STD, strict=True)])[None].astype(np.float32)
         prob = self._det.run(None, {self._det.get_inputs()[0].name: x})[0][0, 0]
         labels, count = ndimage.label(prob > _DET_THRESH, structure=np.ones((3, 3), dtype=bool))
         if not count:
@@ -212,7 +213,8 @@ class OcrEngine:
             if min(bw, bh) < 3 or means[region] < _BOX_THRESH:
                 continue
             grow = bw * bh * _UNCLIP / (2 * (bw + bh))
-            box = Box(max(0.0, xs.start - grow), max(0.0, ys.start - grow), min(dw, xs.stop + grow), min(dh, ys.stop + grow))
+            box = Box(max(0.0, xs.start - grow), max(0.0, ys.start - grow),
+                      min(dw, xs.stop + grow), min(dh, ys.stop + grow))
             boxes.append(box.scaled(sx, sy))
         return boxes
 
@@ -228,7 +230,7 @@ class OcrEngine:
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
             width = max(8, int(round((x1 - x0) * _REC_HEIGHT * _REC_STRETCH / (y1 - y0))))
-            crop = page.crop((x0, y0, x1, y1)).resize((width, _REC_HEIGHT), Image.BILINEAR)
+            crop = page.crop((x0, y0, x1, y1)).resize((width, _REC_HEIGHT), Image.Resampling.BILINEAR)
             crops.append((box, np.asarray(crop, dtype=np.float32) / 127.5 - 1.0))
         crops.sort(key=lambda c: c[1].shape[1])  # similar widths per batch: little padding
         lines = []
@@ -239,7 +241,7 @@ class OcrEngine:
             for i, (_, c) in enumerate(batch):
                 x[i, :, :, : c.shape[1]] = c
             probs = self._rec.run(None, {self._rec.get_inputs()[0].name: x})[0]
-            for (box, _), p in zip(batch, probs):
+            for (box, _), p in zip(batch, probs, strict=True):
                 text, score = self._decode(p)
                 if text.strip() and score >= _MIN_SCORE:
                     lines.append(OcrLine(self._words.fix(_LOST_SPACE.sub(r"\1, \2", text.strip())), box, score))

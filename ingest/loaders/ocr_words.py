@@ -6,7 +6,8 @@ every piece a whole word of the bundled embedder's vocabulary (30k English words
 names, roughly by frequency), pieces of three letters or more except a few short function
 words, fewest pieces first, then the most common; two pieces only for a run too long to be
 one word or glued to a function word, since the vocabulary lacks words like "stockholders".
-A run that does not split so is left as it is ("NVIDIA", "UNAUDITED"). Digits glued to a word are parted ("ITEM1." -> "ITEM 1.").
+A run that does not split so is left as it is ("NVIDIA", "UNAUDITED").
+Digits glued to a word are parted ("ITEM1." -> "ITEM 1.").
 """
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ class Splitter:
                 if prev is None or prev[0] >= _MAX_PIECES or not self._allowed(piece):
                     continue
                 cand = (prev[0] + 1, prev[1] + math.log(self._ranks[piece] + 2), prev[2] + [piece])
-                if best[end] is None or cand[:2] < best[end][:2]:  # type: ignore[index]
+                if best[end] is None or cand[:2] < best[end][:2]:  # type: ignore[index]  # not None: checked first
                     best[end] = cand
         found = best[n]
         return found[2] if found is not None and found[0] > 1 else []

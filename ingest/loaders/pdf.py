@@ -178,7 +178,8 @@ def _extract(reader: Any, index: int, visitor: Any) -> str:
     from ingest.loaders import pdf_speedups
 
     try:
-        return reader.pages[index].extract_text(visitor_text=visitor)
+        text: str = reader.pages[index].extract_text(visitor_text=visitor)
+        return text
     except (MemoryError, LimitReachedError, FileNotDecryptedError, DependencyError):
         raise  # not the drop-ins' doing: stock pypdf would fail the same way
     except Exception:
@@ -189,7 +190,8 @@ def _extract(reader: Any, index: int, visitor: Any) -> str:
                      exc_info=True)
         visitor.reset()  # start again: the failed pass left pieces
         with pdf_speedups.stock():
-            return reader.pages[index].extract_text(visitor_text=visitor)
+            text = reader.pages[index].extract_text(visitor_text=visitor)
+            return text
 
 
 def _page_blocks(text: str, page_no: int, running: frozenset[str] = frozenset(), after: str = "") -> list[Block]:
@@ -203,7 +205,9 @@ def _page_blocks(text: str, page_no: int, running: frozenset[str] = frozenset(),
     width = max(lengths[min(len(lengths) - 1, int(len(lengths) * 0.9))], 64)
     blocks: list[Block] = []
     split: list[str] = []
-    for line, level in zip(lines, pdf_headings.page_headings([*lines, after] if after else lines, running)):
+    # one level more than lines when `after` is given
+    levels = pdf_headings.page_headings([*lines, after] if after else lines, running)
+    for line, level in zip(lines, levels, strict=False):
         stripped = line.strip()
         if level:
             blocks += paragraph_blocks(split, page=page_no)

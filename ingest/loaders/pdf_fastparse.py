@@ -26,7 +26,13 @@ from typing import Any
 
 import pypdf
 from pypdf.generic import (
-    ArrayObject, ByteStringObject, ContentStream, DictionaryObject, FloatObject, NameObject, NumberObject,
+    ArrayObject,
+    ByteStringObject,
+    ContentStream,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
 )
 
 # Checked operation for operation against stock pypdf on these versions (tests/ingest/
@@ -140,7 +146,7 @@ def _operands(region: bytes, cache: _Cache, arr_max: int, dict_max: int) -> tupl
             cost += len(obj)
         elif tok[:2] == b"<<":  # two per entry; keys read first, in order
             items = _VALUES(tok, 2)
-            obj = dict(zip(map(get, items[0::2]), map(get, items[1::2])))
+            obj = dict(zip(map(get, items[0::2]), map(get, items[1::2]), strict=False))
             if len(obj) != len(items) // 2 or len(obj) > dict_max:
                 raise _Fallback  # duplicate key: pypdf logs a warning
             cost += 2 * len(obj)
@@ -158,7 +164,7 @@ def _build(template: tuple[Any, ...]) -> list[Any]:
 def _locate(data: bytes, start: int, index: int) -> int:
     """Offset of findall match ``index``: the matches run back to back from ``start``."""
     for _ in range(index):
-        start = _OPS_RE.match(data, start).end()  # type: ignore[union-attr]
+        start = _OPS_RE.match(data, start).end()  # type: ignore[union-attr]  # findall matched here
     return start
 
 
@@ -276,13 +282,14 @@ def _bind_private() -> None:
 
     if hasattr(ContentStream, "_read_inline_image"):  # 7.1.0
         def inline(cs: ContentStream, stream: BytesIO, budget: Any) -> Any:
-            return cs._read_inline_image(stream, parsing_budget=budget)
+            # pypdf 7.1.0 only (hasattr above): a private method, mirrored
+            return cs._read_inline_image(stream, parsing_budget=budget)  # type: ignore[attr-defined]  # noqa: SLF001
     else:  # 7.1.1 moved it to a function of its own
         from pypdf.generic._image_inline import read_inline_image as _rii
 
         def inline(cs: ContentStream, stream: BytesIO, budget: Any) -> Any:
             return _rii(content_stream=cs, stream=stream, parsing_budget=budget)
-    escapes = {k: bytes([v]) for k, v in getattr(gutils, "__ESCAPE_DICT__").items()}
+    escapes = {k: bytes([v]) for k, v in gutils.__ESCAPE_DICT__.items()}
     from pypdf.generic import StreamParsingBudget as _budget
 
     (get_configuration, read_non_whitespace, read_until_regex, read_object, create_string_object,
@@ -307,7 +314,8 @@ def install() -> bool:
         except Exception as exc:  # noqa: BLE001 - any failure means: keep stock pypdf
             _log.warning("pypdf %s: fast tokenizer off (%s)", pypdf.__version__, exc)
             return False
-    ContentStream._parse_content_stream = fast_parse_content_stream  # type: ignore[method-assign]
+    # the patch itself: pypdf 7.1.x (VERIFIED_VERSIONS) has no public hook for its tokenizer
+    ContentStream._parse_content_stream = fast_parse_content_stream  # type: ignore[method-assign]  # noqa: SLF001
     return True
 
 
@@ -318,4 +326,5 @@ def active() -> bool:
 def uninstall() -> None:
     """Restore pypdf's own tokenizer (tests, and a page read again by stock pypdf)."""
     if original_parse_content_stream is not None:
-        ContentStream._parse_content_stream = original_parse_content_stream  # type: ignore[method-assign]
+        # pypdf 7.1.x's private tokenizer (see install()); mypy: assigning a method is the point
+        ContentStream._parse_content_stream = original_parse_content_stream  # type: ignore[method-assign]  # noqa: SLF001

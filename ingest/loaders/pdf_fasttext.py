@@ -58,7 +58,7 @@ def install() -> bool:
     except Exception as exc:  # noqa: BLE001 - any failure means: keep stock pypdf
         _log.warning("pypdf %s: fast text extraction off (%s)", pypdf.__version__, exc)
         return False
-    page.TextExtraction = fast  # type: ignore[attr-defined]
+    page.TextExtraction = fast  # type: ignore[misc, assignment]  # the patch: pypdf 7.1.x has no hook for it
     return True
 
 
@@ -73,4 +73,4 @@ def uninstall() -> None:
     if _stock is not None:
         import pypdf._page as page
 
-        page.TextExtraction = _stock  # type: ignore[attr-defined]
+        page.TextExtraction = _stock  # type: ignore[misc]  # restores the stock class (see install)

@@ -14,7 +14,7 @@ _POSITIONING = frozenset((b"Td", b"Tm", b"T*", b"Tj"))
 _sqrt = math.sqrt
 
 
-class _Widths(dict):
+class _Widths(dict[str, float]):
     """char -> the width pypdf adds for it: the space width, else get_text_width(char)."""
 
     def __init__(self, font: Any) -> None:
@@ -23,7 +23,7 @@ class _Widths(dict):
         self[font.space_char] = font.space_width
 
     def __missing__(self, char: str) -> float:
-        width = self.font.get_text_width(char)  # 0.0 + width, exactly as pypdf sums it
+        width: float = self.font.get_text_width(char)  # 0.0 + width, exactly as pypdf sums it
         self[char] = width
         return width
 
@@ -77,7 +77,7 @@ class FastTextExtraction(TextExtraction):
         else:
             handler = self.operation_handlers.get(operator)
             if handler is not None:
-                str_widths = handler(operands)
+                str_widths = handler(operands)  # type: ignore[assignment]  # pypdf types handlers loosely; they return a float
                 if operator in _POSITIONING:
                     self._post_process_text_operation(str_widths or 0.0)
 
@@ -210,7 +210,7 @@ class FastTextExtraction(TextExtraction):
                    font_resource: Any, font: Any, orientations: tuple[int, ...], font_size: float,
                    rtl_dir: bool, visitor_text: Any, actual_str_size: dict[str, float]) -> Any:
         """_handle_tj + get_text_operands + get_display_str for left-to-right runs."""
-        operand = operands[0] if operands else None
+        operand: Any = operands[0] if operands else None  # str or bytes past the fallback check below
         tables = self._font_tables(font)
         is_str = isinstance(operand, str)
         if (rtl_dir or (_tx.CUSTOM_RTL_MIN and _tx.CUSTOM_RTL_MAX) or not (is_str or isinstance(operand, bytes))
@@ -240,7 +240,7 @@ class FastTextExtraction(TextExtraction):
                 text_operands = "".join(map(tables.decode_table.__getitem__, operand))
                 raw = operand.decode("latin-1")  # "".join(chr(byte) for byte in operand)
             font_widths = reduce(add, map(tables.widths.__getitem__, raw or text_operands), 0.0)
-            appended = text_operands.translate(tables.unicode_table)
+            appended = text_operands.translate(tables.unicode_table)  # type: ignore[arg-type]  # not None here (fallback above)
             if _tx.RTL_CHARACTER_PATTERN.search(appended) is not None:
                 return super()._handle_tj(text, operands, cm_matrix, tm_matrix, font_resource, font,
                                           orientations, font_size, rtl_dir, visitor_text, actual_str_size)

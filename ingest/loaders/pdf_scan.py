@@ -124,7 +124,10 @@ def _largest_image(holder: Any, depth: int) -> tuple[int, list[str]]:
 def _page_images(path: Path, pages: list[int], limits: Any) -> Iterator[tuple[int, PageImage]]:
     reader = _reader(path)
     for page_no in pages:
-        yield page_no, (lambda n=page_no: _page_image(reader.pages[n - 1], limits))
+        def image(n: int = page_no) -> Any:  # read lazily, when OCR gets to the page
+            return _page_image(reader.pages[n - 1], limits)
+
+        yield page_no, image
 
 
 def _page_image(page: Any, limits: Any) -> Any:

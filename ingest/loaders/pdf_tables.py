@@ -122,7 +122,7 @@ def _table_at(lines: list[Line], i: int, text: str) -> tuple[FoundTable, int, in
     # a column holds values in several rows: a lone dash set off-centre is in its neighbour
     support = [sum(any(_zone_of(c, zones) == n for c in _row_values(ln)) for ln in row_lines)
                for n in range(len(zones))]
-    zones = [z for z, n in zip(zones, support) if n >= max(2, 0.2 * len(row_lines))] or zones
+    zones = [z for z, n in zip(zones, support, strict=True) if n >= max(2, 0.2 * len(row_lines))] or zones
     if not zones or len(zones) > MAX_COLUMNS or (len(zones) == 1 and rows_n < 3):
         return None
     left = zones[0][0] - lines[i].size
@@ -225,7 +225,8 @@ def _headers(head: list[Line], zones: list[tuple[float, float]], left: float) ->
     parts: list[list[str]] = [[] for _ in zones]
     stub: list[str] = []
     anchors = [(a + b) / 2 for a, b in zones]
-    pitch = min((y - x for x, y in zip(anchors, anchors[1:])), default=6 * (head[0].size if head else 8.0))
+    pitch = min((y - x for x, y in zip(anchors, anchors[1:], strict=False)),
+                default=6 * (head[0].size if head else 8.0))
     fixed = [False] * len(zones)
     for line in reversed(head):  # bottom-up: the lowest line sets the anchors
         for n, centre in enumerate(anchors):

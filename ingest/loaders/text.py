@@ -48,10 +48,10 @@ def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
         except (LookupError, UnicodeDecodeError):
             pass  # lying or unknown declaration: fall through to detection
     if b"\x00" in data:
-        enc = _utf16_without_bom(data)
-        if enc is None:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
             raise LoadError(FileErrorKind.BINARY, "contains NUL bytes")
-        return _finish(data.decode(enc, errors="replace"), enc)
+        return _finish(data.decode(utf16, errors="replace"), utf16)
     try:
         return _finish(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
@@ -271,6 +271,6 @@ def _front_matter(lines: list[str]) -> tuple[str | None, int]:
         return None, 0
     for i, line in enumerate(lines[1:200], start=1):
         if line.strip() in ("---", "..."):
-            title = next((m.group(1).strip("'\"") for l in lines[1:i] if (m := _FRONT_TITLE.match(l))), None)
+            title = next((m.group(1).strip("'\"") for ln in lines[1:i] if (m := _FRONT_TITLE.match(ln))), None)
             return title, i + 1
     return None, 0

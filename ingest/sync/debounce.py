@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 _Stat = tuple[int, int] | None  # (size, mtime_ns), None when the path is gone
 
@@ -30,7 +31,7 @@ class _Entry:
 
 
 class Debouncer:
-    def __init__(self, quiet_s: float = 1.0, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, quiet_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.quiet_s = quiet_s
         self._clock = clock
         self._pending: dict[str, _Entry] = {}
@@ -52,7 +53,8 @@ class Debouncer:
             if not self._pending:
                 return None
             soonest = min(e.due for e in self._pending.values())
-        return max(0.0, soonest - self._clock())
+        wait: float = max(0.0, soonest - self._clock())
+        return wait
 
     def take_ready(self) -> list[str]:
         """Pop the paths that are quiet and stable; re-arm the ones still changing."""

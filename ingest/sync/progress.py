@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from ingest.sync.events import IndexProgress
 
@@ -9,7 +10,7 @@ from ingest.sync.events import IndexProgress
 class ProgressTracker:
     """Files queued since the service was last idle; the rate is smoothed per file."""
 
-    def __init__(self, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.done = self.total = self.errors = 0
         self.seconds_per_file: float | None = None

@@ -54,7 +54,7 @@ def check_consistency(indexer: "Indexer", full: bool) -> ConsistencyReport:
     if full:
         rows = {r.file_id: r for r in indexer.manifest.all()}
         in_chroma = indexer.store.file_ids()
-        for fid, n in in_chroma.items():
+        for fid in in_chroma:
             if fid not in rows:  # chunks no row vouches for
                 for index in indexer.secondary:
                     index.delete_file(fid)

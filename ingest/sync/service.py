@@ -22,9 +22,9 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, replace
 from collections import deque
 from concurrent.futures import CancelledError
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
@@ -33,9 +33,18 @@ from ingest.manifest import FileRecord
 from ingest.sync.debounce import Debouncer
 from ingest.sync.events import EventFn, FileEvent, IndexProgress, SyncEvent
 from ingest.sync.progress import ProgressTracker
-from ingest.sync.reconcile import (CLEAN_SHUTDOWN_KEY, ConsistencyReport, Drift, check_consistency,
-                                   mark_removed, match_moves, queue_new, scan, unchanged)
-from ingest.sync.roots import Roots, Root
+from ingest.sync.reconcile import (
+    CLEAN_SHUTDOWN_KEY,
+    ConsistencyReport,
+    Drift,
+    check_consistency,
+    mark_removed,
+    match_moves,
+    queue_new,
+    scan,
+    unchanged,
+)
+from ingest.sync.roots import Root, Roots
 
 _log = logging.getLogger(__name__)
 _BATCH = 200  # files per Indexer call: bounds how long pause/stop waits

@@ -5,9 +5,8 @@
 import os
 from pathlib import Path
 
-from PyInstaller.utils.hooks import collect_data_files, collect_dynamic_libs, copy_metadata
-
 import docent_bundle as rules
+from PyInstaller.utils.hooks import collect_data_files, collect_dynamic_libs, copy_metadata
 
 binaries = rules.llama_binaries(collect_dynamic_libs("llama_cpp", search_patterns=rules.LLAMA_LIB_PATTERNS))
 # Metal shaders (macOS), when the build did not embed them into libggml-metal.

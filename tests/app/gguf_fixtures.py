@@ -67,7 +67,8 @@ def build_gguf(
     metadata = default_metadata(arch) if metadata is None else metadata
     if alignment != 32:
         metadata = [*metadata, ("general.alignment", U32, alignment)]
-    tensors = [("tok_embd.weight", (8, 4), GGML_F32), ("output_norm.weight", (8,), GGML_F32)] if tensors is None else tensors
+    if tensors is None:
+        tensors = [("tok_embd.weight", (8, 4), GGML_F32), ("output_norm.weight", (8,), GGML_F32)]
 
     datas, infos, offset = [], [], 0
     for name, dims, ggml_type in tensors:

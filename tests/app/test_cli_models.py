@@ -9,7 +9,7 @@ from app.models.selection import selected_model
 from tests.app.test_download import entry, hub, smol, smol_sha256  # noqa: F401  (fixtures)
 
 
-def _catalog(tmp_path, entry):  # type: ignore[no-untyped-def]
+def _catalog(tmp_path, entry):  # type: ignore[no-untyped-def]  # noqa: F811 (the fixture, as a parameter)
     path = tmp_path / "models.json"
     path.write_text(json.dumps({"models": [{**asdict(entry), "default": True}]}), encoding="utf-8")
     return path

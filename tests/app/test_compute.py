@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from app.engine.arith import FormulaError, FormulaErrorKind, Quantity, evaluate, names_in
+from app.engine.computation import ComputeStatus, ResultUnit, compute
 from app.engine.compute_plan import LETTERS, grammar, parse_plan
 from app.engine.compute_request import Wanted, compute_request
-from app.engine.computation import ComputeStatus, ResultUnit, compute
 from app.engine.figures import key_figures, same_figure
 from app.engine.retrieval import Passage
 
@@ -56,7 +56,8 @@ def test_units_flow_through_a_formula() -> None:
 @pytest.mark.parametrize("formula, kind", [
     ("A / (B - B)", FormulaErrorKind.DIVISION_BY_ZERO), ("pct_change(C, A)", FormulaErrorKind.UNKNOWN_NAME),
     ("__import__('os')", FormulaErrorKind.UNKNOWN_NAME), ("A.__class__", FormulaErrorKind.SYNTAX),
-    ("A +", FormulaErrorKind.SYNTAX), ("A + P", FormulaErrorKind.UNIT_MISMATCH), ("open(A)", FormulaErrorKind.UNKNOWN_NAME),
+    ("A +", FormulaErrorKind.SYNTAX), ("A + P", FormulaErrorKind.UNIT_MISMATCH),
+    ("open(A)", FormulaErrorKind.UNKNOWN_NAME),
     ("A ** 2", FormulaErrorKind.SYNTAX), ("[A, B]", FormulaErrorKind.SYNTAX), ("'1' + A", FormulaErrorKind.SYNTAX),
 ])
 def test_formulas_docent_does_not_evaluate_fail_with_a_kind(formula: str, kind: FormulaErrorKind) -> None:
@@ -123,7 +124,7 @@ def test_plans_are_read_leniently() -> None:
 
 # --- inputs found in their sources, and the answer written ----------------------------------
 def test_a_share_is_computed_from_table_cells_with_their_headers() -> None:
-    request = compute_request("What percentage of total net sales came from Services in the quarter ended July 1, 2023?")
+    request = compute_request("What percentage of total net sales came from Services in the quarter?")
     assert request is not None
     plan = parse_plan("A = services: 21,213 [1]\nB = total net sales: 81,797 [1]\nRESULT = A / B * 100\n")
     c = compute(plan, visible(), request)
@@ -170,7 +171,8 @@ def test_an_input_in_no_source_stops_the_computation_without_a_number() -> None:
     plan = parse_plan("A = invoice 1041: $1,200 [2]\nB = invoice 1044: $777 [2]\nRESULT = avg(A, B)\n")
     c = compute(plan, visible(), request)
     assert c.status is ComputeStatus.MISSING_INPUT and c.value is None
-    assert "B (invoice)" in c.text and "777" not in c.text and "1044" not in c.text  # the model's numbers are no claim Docent makes
+    # the model's numbers are no claim Docent makes
+    assert "B (invoice)" in c.text and "777" not in c.text and "1044" not in c.text
     assert c.missing[0].letter == "B" and not c.has_result
 
 

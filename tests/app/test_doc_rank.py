@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.doc_rank import DocProfile, FocusKind, Relative, focus_of, parse_question
-from app.engine.selection import Budget, select_passages, trim_passages, trim_text, query_stems
+from app.engine.selection import Budget, query_stems, select_passages, trim_passages, trim_text
 from ingest.docmeta import DocMeta, Period, StoredMeta
 
 

@@ -23,7 +23,8 @@ import pytest
 
 from app.models.catalog import CatalogEntry, CatalogError, default_entry, load_catalog
 from app.models.download import DownloadProgress, ModelDownloader
-from app.models.errors import DownloadError, DownloadErrorKind as D
+from app.models.errors import DownloadError
+from app.models.errors import DownloadErrorKind as D
 from app.models.selection import selected_model
 from tests.app.test_gguf import smollm2_path
 

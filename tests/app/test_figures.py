@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.figures import FigureStatus, PassageFigures, check_figures, key_figures, parse_figures, \
-    same_figure
+from app.engine.figures import FigureStatus, PassageFigures, check_figures, key_figures, parse_figures, same_figure
 
 
 def one(text: str):  # type: ignore[no-untyped-def]

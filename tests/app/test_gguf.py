@@ -8,10 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from app.models.errors import ModelFileError, ModelFileErrorKind as K
+from app.models.errors import ModelFileError
+from app.models.errors import ModelFileErrorKind as K
 from app.models.gguf import GGML_TYPE_SIZES, read_gguf_info
 from tests.app.gguf_fixtures import (
-    ARRAY, CHAT_TEMPLATE, STRING, U32, build_gguf, default_metadata, encode_kv, gguf_string, write_gguf,
+    ARRAY,
+    CHAT_TEMPLATE,
+    STRING,
+    U32,
+    build_gguf,
+    default_metadata,
+    encode_kv,
+    gguf_string,
+    write_gguf,
 )
 
 SMOL_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -5,7 +5,12 @@ import pytest
 
 from app.models import hardware
 from app.models.hardware import (
-    GB, MIN_CONTEXT, RUNTIME_OVERHEAD, choose_context, estimate_kv_bytes_per_token, fit_warning,
+    GB,
+    MIN_CONTEXT,
+    RUNTIME_OVERHEAD,
+    choose_context,
+    estimate_kv_bytes_per_token,
+    fit_warning,
 )
 
 MODEL_3B = 1_929_937_120  # Qwen2.5-3B Q4_K_M

@@ -15,8 +15,16 @@ import pytest
 from app.core.core import Core
 from app.core.events import CoreState, CoreStateEvent, IndexWaitEvent
 from app.engine.library import Library
-from app.engine.owner_lock import (HOLDER_FILE, LOCK_FILE, NEXT_FILE, LockHolder, LockWait,
-                                   live_record, read_record, write_record)
+from app.engine.owner_lock import (
+    HOLDER_FILE,
+    LOCK_FILE,
+    NEXT_FILE,
+    LockHolder,
+    LockWait,
+    live_record,
+    read_record,
+    write_record,
+)
 from app.errors import IndexBusyError, IndexLockError
 from app.settings import Settings
 from tests.app.handover_helpers import WAIT_S, Holder, docent

@@ -113,7 +113,7 @@ def test_serve_plus_searches_started_together_never_kill_serve(tmp_path):
                 assert proc.returncode == 0, f"run {run}: {said.text()}"
             out.wait_for("In sync")  # fails at once if serve exited
             assert serve.poll() is None, f"run {run}: {out.text()}"
-            for f, w in zip(files, words):
+            for f, w in zip(files, words, strict=True):
                 r = docent(home, "search", w, "--json")
                 assert r.returncode == 0, r.stderr
                 reply = json.loads(r.stdout)

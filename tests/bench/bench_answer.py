@@ -28,8 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import (BENCH_LLM, SEC_DOCS, CpuWatch, cpu_info, emit, log, median,
-                                peak_rss_mb, quiet_env, wait_for_quiet)
+from tests.bench.common import (
+    BENCH_LLM,
+    SEC_DOCS,
+    CpuWatch,
+    cpu_info,
+    emit,
+    log,
+    median,
+    peak_rss_mb,
+    quiet_env,
+    wait_for_quiet,
+)
 
 DOCS = ("2023 Q3 AAPL.pdf", "2023 Q1 NVDA.pdf")
 QUESTION = ("What were Apple's total net sales for the quarter ended July 1, 2023, and how did "

@@ -33,8 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import (BENCH_LLM, BENCH_OUT, REPO, SEC_DOCS, cpu_info, emit, log, peak_rss_mb,
-                                quiet_env)
+from tests.bench.common import BENCH_LLM, BENCH_OUT, REPO, SEC_DOCS, cpu_info, emit, log, peak_rss_mb, quiet_env
 
 CACHE_HOME = BENCH_OUT / "cache" / "answers-home"
 OUT_OF_LIBRARY = REPO / "tests" / "bench" / "data" / "out_of_library.csv"

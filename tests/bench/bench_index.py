@@ -21,8 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from tests.bench.common import (SEC_DOCS, CpuWatch, MemorySampler, cpu_info, emit, log,
-                                peak_rss_mb, quiet_env, wait_for_quiet)
+from tests.bench.common import (
+    SEC_DOCS,
+    CpuWatch,
+    MemorySampler,
+    cpu_info,
+    emit,
+    log,
+    peak_rss_mb,
+    quiet_env,
+    wait_for_quiet,
+)
 
 TARGET_RATIO = 0.85
 

@@ -93,7 +93,7 @@ def build(home: Path, target: int) -> tuple[float, list[str], str]:
         folders.append(folder)
         batch: list[StoredChunk] = []
         vecs = []
-        for cid, vec, doc, meta in zip(got["ids"], got["embeddings"], got["documents"], got["metadatas"]):
+        for _cid, vec, doc, meta in zip(got["ids"], got["embeddings"], got["documents"], got["metadatas"], strict=True):
             doc = meta.get("text") or doc  # text in metadata since the store stopped writing documents
             if done + len(batch) >= target:
                 break
@@ -175,7 +175,7 @@ def run(target: int, n: int) -> LatencyBench:
     emb = Embedder(bundled_embedder())
     texts = list(load_beir(SCIFACT).queries.values())[:n]
     embed_t = timing(lambda i: emb.encode_query(texts[i % len(texts)]), min(n, 50))
-    queries = dict(zip(texts, emb.encode(texts)))
+    queries = dict(zip(texts, emb.encode(texts), strict=True))
     with tempfile.TemporaryDirectory(prefix="docent-latency-") as tmp:
         home = Path(tmp)
         ctx = mp.get_context("spawn")

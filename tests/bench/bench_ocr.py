@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import (SEC_DOCS, MemorySampler, contended, cpu_info, emit, load_average, log,
-                                median, quiet_env)
+from tests.bench.common import SEC_DOCS, MemorySampler, contended, cpu_info, emit, load_average, log, median, quiet_env
 
 FILINGS = ["2023 Q3 AAPL.pdf", "2023 Q1 MSFT.pdf", "2022 Q3 NVDA.pdf", "2023 Q2 INTC.pdf", "2023 Q3 AMZN.pdf"]
 MIN_PAGE_CHARS = 400  # cover and blank pages say little about reading text
@@ -132,7 +131,7 @@ def run(pages: int, seed: int, dpi: int) -> OcrBench:
         totals.update({"w_hit": w_hit, "w_all": w_all, "f_hit": f_hit, "f_all": f_all})
         scores.append(PageScore(name, page, w_all, round(w_hit / max(w_all, 1), 4), f_all,
                                 round(f_hit / f_all, 4) if f_all else 1.0))
-    per_page = median([b - a for a, b in zip(stamps, stamps[1:])])
+    per_page = median([b - a for a, b in zip(stamps, stamps[1:], strict=False)])
     growth = installer_growth()
     words = totals["w_hit"] / max(totals["w_all"], 1)
     figures = totals["f_hit"] / max(totals["f_all"], 1)

@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import (BENCH_OUT, SCIFACT, add_embedder_args, bench_embedder, cpu_info, emit,
-                                log, peak_rss_mb, quiet_env)
+from tests.bench.common import (
+    BENCH_OUT,
+    SCIFACT,
+    add_embedder_args,
+    bench_embedder,
+    cpu_info,
+    emit,
+    log,
+    peak_rss_mb,
+    quiet_env,
+)
 
 PUBLISHED = {"dense": 0.6451, "keyword": 0.665}  # MTEB all-MiniLM-L6-v2; BEIR BM25 (Anserini)
 TARGET_HYBRID = 0.71

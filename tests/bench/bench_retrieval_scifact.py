@@ -85,7 +85,7 @@ def run(root: Path, k: int, batch_size: int) -> SciFactBench:
 
     with tempfile.TemporaryDirectory(prefix="docent-bench-scifact-") as tmp:
         store = ChromaStore(Path(tmp) / "chroma", "scifact-bench")
-        chunks = [StoredChunk(i, i, i, 0, None, None, t) for i, t in zip(ids, texts)]
+        chunks = [StoredChunk(i, i, i, 0, None, None, t) for i, t in zip(ids, texts, strict=True)]
         t1 = time.perf_counter()
         store.upsert(chunks, vecs, "")
         write_s = time.perf_counter() - t1
@@ -102,7 +102,7 @@ def run(root: Path, k: int, batch_size: int) -> SciFactBench:
     qvecs = emb.encode([queries[q] for q in qids])
     sims = qvecs @ vecs.T
     top = np.argsort(-sims, axis=1)[:, :k]
-    exact_run: Run = {q: [ids[j] for j in row] for q, row in zip(qids, top)}
+    exact_run: Run = {q: [ids[j] for j in row] for q, row in zip(qids, top, strict=True)}
 
     chroma_m, exact_m = score(chroma_run, qrels), score(exact_run, qrels)
     diff = abs(chroma_m.ndcg_at_10 - PUBLISHED_NDCG10)

@@ -35,8 +35,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import (BENCH_OUT, SEC_DOCS, add_embedder_args, bench_embedder, cpu_info, emit, log,
-                                peak_rss_mb, quiet_env)
+from tests.bench.common import (
+    BENCH_OUT,
+    SEC_DOCS,
+    add_embedder_args,
+    bench_embedder,
+    cpu_info,
+    emit,
+    log,
+    peak_rss_mb,
+    quiet_env,
+)
 
 CACHE_HOME = BENCH_OUT / "cache" / "sec-home"
 CONFIGS = {  # name -> (documents, trim)

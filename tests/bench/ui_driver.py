@@ -257,7 +257,7 @@ def stall_summary(beats: list[tuple[float, str]], samples: list[tuple[float, str
 
     by_phase: dict[str, list[float]] = {}
     gaps: list[tuple[float, float, float, str]] = []
-    for (t0, _), (t1, phase) in zip(beats, beats[1:]):
+    for (t0, _), (t1, phase) in zip(beats, beats[1:], strict=False):
         stall = max(0.0, (t1 - t0) * 1000 - HEARTBEAT_MS)
         by_phase.setdefault(phase, []).append(stall)
         gaps.append((stall, t0, t1, phase))

@@ -7,8 +7,7 @@ import threading
 
 import pytest
 
-from app.core.chats import (DEFAULT_TITLE, MIGRATIONS, ChatScope, ChatStore, ChatTurn, SourceRef,
-                            first_question_title)
+from app.core.chats import DEFAULT_TITLE, MIGRATIONS, ChatScope, ChatStore, ChatTurn, SourceRef, first_question_title
 from app.engine.events import Answer, Citation
 from app.engine.prompt import NumberedSource, PromptBuilder
 from app.engine.retrieval import Passage
@@ -141,7 +140,7 @@ def test_migrations_from_an_empty_file_and_reopen_is_idempotent(path):
     path.write_bytes(b"")  # a zero-byte file is an empty database to SQLite
     store = ChatStore(path)
     assert store.schema_version == len(MIGRATIONS)
-    chat = store.create("kept")
+    store.create("kept")
     store.close()
     for _ in range(2):
         store = ChatStore(path)

@@ -8,8 +8,8 @@ import pytest
 
 from app.core.events import AnswerEvent, ModelEvent, ModelState
 from app.engine.answer_marks import shown_text
-from app.engine.search_service import SearchRequest
 from app.engine.events import DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
+from app.engine.search_service import SearchRequest
 from tests.docs_factory import make_mixed_folder
 from tests.ingest.sync_helpers import wait_until
 

@@ -1,7 +1,6 @@
 """One serial writer: dropped folders, watched folders and folder changes, all through one queue."""
 from __future__ import annotations
 
-
 from app.core.events import FileEvent, FileState, FolderEvent, FolderState, IndexProgress
 from app.core.jobs import JobState
 from ingest.manifest import FileStatus

@@ -29,7 +29,7 @@ def test_parallel_encode_matches_plain_sentence_transformers(embedder):
 def test_files_in_flight_each_get_their_own_vectors(embedder):
     files = [texts(n, seed) for seed, n in enumerate((40, 3, 75, 1))]
     futures = [embedder.submit(f) for f in files]  # all queued before any is read
-    for f, fut in zip(files, futures):
+    for f, fut in zip(files, futures, strict=True):
         vecs = fut.result(timeout=120)
         assert vecs.shape == (len(f), 384)
         np.testing.assert_allclose(vecs, embedder.encode(f), atol=1e-5)

@@ -174,7 +174,8 @@ def test_bad_images_fail_alone_with_their_reason(tmp_path, scans):
     err = _error(tmp_path / "huge.png")
     assert err.kind == FileErrorKind.TOO_LARGE and "400 megapixels > 150 megapixels" in err.message
     (tmp_path / "big.png").write_bytes(_png_header(12_000, 12_000))  # under Pillow's own cap
-    assert "12,000 × 12,000 pixels (144 megapixels) > 100 megapixels" in _error(tmp_path / "big.png", LoadLimits(max_image_pixels=10**8)).message
+    message = _error(tmp_path / "big.png", LoadLimits(max_image_pixels=10**8)).message
+    assert "12,000 × 12,000 pixels (144 megapixels) > 100 megapixels" in message
     (tmp_path / "junk.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"not a jpeg" * 50)
     assert _error(tmp_path / "junk.jpg").kind == FileErrorKind.CORRUPT
     (tmp_path / "no-frames.tif").write_bytes(b"II*\x00" + struct.pack("<I", 0) + bytes(32))
@@ -209,7 +210,8 @@ def test_the_worker_gives_a_scan_more_time_per_page_and_reports_it(tmp_path):
     seen = []
     # 3 pages of 1.5 s: beyond the file's 1 s, within 1 s + 3 x 20 s.
     with ParserPool(workers=1, timeout_s=1.0, limits=LoadLimits(ocr_page_timeout_s=20.0),
-                    load_fn=hostile_load, on_progress=lambda path, page: seen.append((path.name, page.done, page.total))) as pool:
+                    load_fn=hostile_load,
+                    on_progress=lambda path, page: seen.append((path.name, page.done, page.total))) as pool:
         result = pool.load(tmp_path / "scan.png")
     assert result.ok and [d for _, d, _ in seen] == [0, 1, 2, 3] and {t for _, _, t in seen} == {3}
     with ParserPool(workers=1, timeout_s=1.0, limits=LoadLimits(ocr_page_timeout_s=0.0),

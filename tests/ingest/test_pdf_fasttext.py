@@ -9,7 +9,12 @@ import pytest
 from pypdf import PdfReader, PdfWriter, apply_configuration, get_configuration
 from pypdf._text_extraction import set_custom_rtl
 from pypdf.generic import (
-    ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, NumberObject, TextStringObject,
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
 )
 
 from ingest.loaders import pdf_fasttext as ft
@@ -87,7 +92,8 @@ def _font_dicts(writer: PdfWriter) -> DictionaryObject:
     helv = dict(Subtype=NameObject("/Type1"), BaseFont=NameObject("/Helvetica"))
     diff = DictionaryObject({NameObject("/BaseEncoding"): NameObject("/WinAnsiEncoding"),
                              NameObject("/Differences"): ArrayObject([NumberObject(65), NameObject("/eacute")])})
-    cid = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/CIDFontType2"),
+    cid = DictionaryObject({NameObject("/Type"): NameObject("/Font"),
+                            NameObject("/Subtype"): NameObject("/CIDFontType2"),
                             NameObject("/BaseFont"): NameObject("/Dummy"),
                             NameObject("/W"): ArrayObject([NumberObject(1), ArrayObject([NumberObject(600)] * 3)])})
     return DictionaryObject({
@@ -130,7 +136,7 @@ def extract_all(path: Path, **kwargs: Any) -> list[tuple[str, list[tuple[Any, ..
         for page in PdfReader(path).pages:
             calls: list[tuple[Any, ...]] = []
 
-            def visit(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+            def visit(text: str, cm: Any, tm: Any, font: Any, size: Any, calls: list[tuple[Any, ...]] = calls) -> None:
                 calls.append((text, list(cm), list(tm), size))
 
             plain = page.extract_text(**kwargs)
@@ -149,10 +155,10 @@ def both(path: Path, **kwargs: Any) -> tuple[Any, Any]:
 @pytest.mark.parametrize("orientations", [(0, 90, 180, 270), (0,), (90, 270)])
 def test_synthetic_operators_match_pypdf(tmp_path: Path, orientations: tuple[int, ...]) -> None:
     stock, fast = both(synthetic_pdf(tmp_path / "ops.pdf"), orientations=orientations)
-    for name, s, f in zip(STREAMS, stock, fast):
+    for name, s, f in zip(STREAMS, stock, fast, strict=True):
         assert f == s, name
     # The fixture is not vacuous: the pages hold text, including the fallback paths.
-    texts = {name: s[0] for name, s in zip(STREAMS, stock)}
+    texts = {name: s[0] for name, s in zip(STREAMS, stock, strict=True)}
     if orientations == (0, 90, 180, 270):
         assert "Hello world" in texts["lines_td"] and "inside the form" in texts["form_xobject"]
         assert "fi" in texts["tounicode"] and "\u05d0" in texts["rtl"] and "Hi!" in texts["identity_h"]
@@ -196,7 +202,7 @@ def test_real_filings_match_pypdf(name: str) -> None:
         pytest.skip(f"{path} is not present")
     stock, fast = both(path)
     assert len(stock) > 10
-    for page_no, (s, f) in enumerate(zip(stock, fast), 1):
+    for page_no, (s, f) in enumerate(zip(stock, fast, strict=True), 1):
         assert f == s, f"{name} page {page_no}"
 
 

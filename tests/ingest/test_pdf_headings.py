@@ -9,7 +9,7 @@ PROSE = "Inventories consist of raw materials, work in process and finished good
 
 
 def _levels(lines: list[str], running: frozenset[str] = frozenset()) -> dict[str, int]:
-    return {ln: lvl for ln, lvl in zip(lines, page_headings(lines, running)) if ln.strip()}
+    return {ln: lvl for ln, lvl in zip(lines, page_headings(lines, running), strict=True) if ln.strip()}
 
 
 def test_titles_over_text_are_headings_and_sentences_rows_and_forms_are_not():

@@ -43,7 +43,8 @@ def test_lines_are_stored_per_scanned_page_and_read_back_by_path_and_bytes(tmp_p
 
 
 def test_a_page_that_mixes_read_lines_with_other_text_is_not_stored():
-    blocks = [Block("read", page=1, box=(0, 0, 1, 0.1)), Block("typed", page=1), Block("read", page=2, box=(0, 0, 1, 1))]
+    blocks = [Block("read", page=1, box=(0, 0, 1, 0.1)), Block("typed", page=1),
+              Block("read", page=2, box=(0, 0, 1, 1))]
     assert [p.page for p in scan_lines.pages_of(blocks)] == [2]
 
 

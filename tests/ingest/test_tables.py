@@ -106,7 +106,7 @@ def _statement_pdf(path: Path, extra_rows: int = 0) -> Path:
     pdf.cell(90, 5, "(In thousands of euros)", align="C")
     pdf.set_xy(140, 48)  # centred over the two columns' figures, as statements set it
     pdf.cell(50, 5, "Year Ended", align="C")
-    for x, (top, bottom) in zip((120, 155), (("March 31,", "2024"), ("March 31,", "2023"))):
+    for x, (top, bottom) in zip((120, 155), (("March 31,", "2024"), ("March 31,", "2023")), strict=True):
         pdf.set_xy(x, 53)
         pdf.cell(35, 5, top, align="R")
         pdf.set_xy(x, 58)

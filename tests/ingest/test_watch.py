@@ -108,7 +108,7 @@ def test_atomic_save_and_ignored_files(library, sync, tmp_path):
     for tmp_name in ("doc.txt.tmp", ".doc.txt.swp", "doc.txt~"):  # editor-style: temp + rename
         tmp = write(a / tmp_name, f"Saved via {tmp_name}: the pier was rebuilt in stone.\n")
         os.replace(tmp, doc)
-        wait_until(lambda: "rebuilt" in doc_text() and tmp_name in doc_text(), 15)
+        wait_until(lambda name=tmp_name: "rebuilt" in doc_text() and name in doc_text(), 15)
     write(a / "drafts" / "wip.txt", "A draft that must never be indexed.\n")
     write(a / "debug.log.txt", "ignored by the user's pattern\n")
     write(a / ".hidden.txt", "hidden\n")

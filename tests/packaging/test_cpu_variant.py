@@ -9,9 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from app.models.cpu_variant import (AVX2_FLAGS, FORCE_ENV, LIB_PATH_ENV, CpuInfo, Variant,
-                                    available_variants, choose, parse_cpuinfo_flags,
-                                    parse_sysctl_features, read_cpu, select_llama_library)
+from app.models.cpu_variant import (
+    AVX2_FLAGS,
+    FORCE_ENV,
+    LIB_PATH_ENV,
+    CpuInfo,
+    Variant,
+    available_variants,
+    choose,
+    parse_cpuinfo_flags,
+    parse_sysctl_features,
+    read_cpu,
+    select_llama_library,
+)
 
 # First-CPU excerpts of real /proc/cpuinfo files (other lines trimmed).
 HASWELL = """processor\t: 0

@@ -3,8 +3,8 @@ lists every interactive element a screen reader could not name in words."""
 from __future__ import annotations
 
 from PySide6.QtGui import QAccessible
-from shiboken6 import getCppPointer
 from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QHeaderView, QScrollBar, QWidget
+from shiboken6 import getCppPointer
 
 Role = QAccessible.Role
 INTERACTIVE = {Role.Button, Role.PushButton, Role.CheckBox, Role.RadioButton, Role.ComboBox,

@@ -10,11 +10,20 @@ import itertools
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.chats import ChatStore
-from app.core.events import (AnswerEvent, CoreState, CoreStateEvent, FileEvent, FileInfo,
-                             FileState, ModelEvent, ModelState)
+from app.core.events import (
+    AnswerEvent,
+    CoreState,
+    CoreStateEvent,
+    FileEvent,
+    FileInfo,
+    FileState,
+    FolderState,
+    ModelEvent,
+    ModelState,
+)
 from app.engine.events import Answer, Citation, DoneEvent, SourcesEvent, TokenEvent
 from app.engine.prompt import NumberedSource
 from app.engine.retrieval import Passage
@@ -30,6 +39,8 @@ class StandInJob:
 
 
 class StandInCore:
+    """The window's core in UI tests: implements app.core.contract.WindowCore (checked by mypy)."""
+
     def __init__(self, settings: Any, model: ModelState = ModelState.READY) -> None:
         self.settings = settings
         self.chats = ChatStore(settings.chats_path)
@@ -53,7 +64,11 @@ class StandInCore:
             fn(ev)
 
     def _later(self, *events: Any) -> None:
-        threading.Thread(target=lambda: [self._emit(e) for e in events], daemon=True).start()
+        def emit_all() -> None:
+            for e in events:
+                self._emit(e)
+
+        threading.Thread(target=emit_all, daemon=True).start()
 
     def start(self) -> None:
         self.state = CoreState.READY
@@ -65,10 +80,10 @@ class StandInCore:
     def file_record(self, path: Any) -> Any:
         return None  # no manifest: the viewer shows files unverified
 
-    def scan_pages(self, path: Any, sha256: str, pages: Any = None) -> dict:  # type: ignore[type-arg]
+    def scan_pages(self, path: Any, sha256: str, pages: Any = None) -> dict[int, Any]:
         return {}  # no manifest: no scan's lines stored
 
-    def folders(self) -> list:  # type: ignore[type-arg]
+    def folders(self) -> list[tuple[str, FolderState]]:
         return []
 
     def add_paths(self, paths: list[Path]) -> StandInJob:
@@ -134,7 +149,7 @@ class StandInCore:
                             if "[1]" in text else [], [NumberedSource(1, passage)],
                             finish_reason="cancelled" if job.cancelled.is_set() else "stop")
             if chat_id is not None:
-                from app.core.chats import ChatTurn
+                from app.core.chat_types import ChatTurn
 
                 turn = ChatTurn.from_answer(answer, stopped=job.cancelled.is_set())
                 (self.chats.replace_last_turn if regenerate else self.chats.add_turn)(chat_id, turn)
@@ -145,8 +160,22 @@ class StandInCore:
 
     def regenerate(self, chat_id: int) -> StandInJob:
         chat = self.chats.get(chat_id)
+        assert chat is not None, chat_id
         return self.ask(chat.turns[-1].question, chat_id, regenerate=True)
+
+    def download_model(self, entry: Any = None) -> StandInJob:
+        """Downloads nothing: says so, as a failed download would."""
+        name = getattr(entry, "name", "")
+        self.calls.append(("download_model", (name,)))
+        self._later(ModelEvent(ModelState.ERROR, name, message="The stand-in core downloads nothing."))
+        return StandInJob(next(self._ids))
 
     def close(self, timeout: float = 3.0) -> None:
         self.calls.append(("close", ()))
         self.chats.close()
+
+
+if TYPE_CHECKING:  # mypy: the stand-in keeps the window's contract
+    from app.core.contract import WindowCore
+
+    _contract: type[WindowCore] = StandInCore

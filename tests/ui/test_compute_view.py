@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QUrl
 
 from app.engine.answer_marks import COMPUTED, answer_notes, shown_text
+from app.engine.computation import compute
 from app.engine.compute_plan import parse_plan
 from app.engine.compute_request import compute_request
-from app.engine.computation import compute
 from app.engine.events import Answer
 from app.engine.figures import FigureCheck, FigureStatus, key_figures
 from app.engine.prompt import NumberedSource

@@ -4,6 +4,7 @@ completed download that makes the app ready with the downloaded SmolLM2."""
 from __future__ import annotations
 
 import hashlib
+
 import pytest
 
 from app.core.events import ModelEvent, ModelState
@@ -68,7 +69,7 @@ def test_download_progress_cancel_resume_then_ready(qtbot, window_factory, hub, 
 
 @pytest.mark.timeout(600)
 def test_a_checksum_mismatch_is_shown_and_nothing_is_selected(qtbot, window_factory, hub,  # noqa: F811
-                                                              entry, monkeypatch):
+                                                              entry, monkeypatch):  # noqa: F811 (fixture)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     hub.reported_sha = hashlib.sha256(b"some other file").hexdigest()
     window = window_factory(model=False)

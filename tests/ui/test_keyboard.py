@@ -225,7 +225,7 @@ def test_no_keyboard_trap_in_the_dialogs(qtbot, app_look, ui_settings, qsettings
                           (ShortcutsDialog(list(IN_PLACE), window), None)):
         dialog.show()
         dialog.activateWindow()
-        qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=5000)
+        qtbot.waitUntil(lambda d=dialog: QApplication.activeWindow() is d, timeout=5000)
         start = start or dialog.focusWidget() or dialog.nextInFocusChain()
         stops = tab_cycle(dialog, start)
         assert stops, type(dialog).__name__  # Tab moved on, and came back

@@ -94,7 +94,7 @@ def test_a_scans_cited_lines_are_lit_from_the_lines_stored_at_indexing(qtbot, vi
     cited = [line for line in INVOICE if line[:20] in hit.body]
     bars = sorted(shown.highlights[1], key=lambda r: r.top())
     assert len(bars) == len(cited) >= 2
-    for line, bar in zip(cited, bars):
+    for line, bar in zip(cited, bars, strict=True):
         truth = _truth(typed, 1, line)
         assert bar.top() <= truth.center().y() <= bar.bottom(), (line, bar, truth)
         assert abs(bar.left() - truth.left()) < 10, (line, bar, truth)
@@ -103,7 +103,7 @@ def test_a_scans_cited_lines_are_lit_from_the_lines_stored_at_indexing(qtbot, vi
     old = ViewerSource(str(scan), "scan", 1, 1, (), " ".join(LEASE[1:]), shas[str(scan)])
     shown = open_source(qtbot, viewer, [old])
     assert set(shown.highlights) == {0} and len(shown.highlights[0]) == 2
-    for line, bar in zip(LEASE[1:], sorted(shown.highlights[0], key=lambda r: r.top())):
+    for line, bar in zip(LEASE[1:], sorted(shown.highlights[0], key=lambda r: r.top()), strict=True):
         assert bar.top() <= _truth(typed, 0, line).center().y() <= bar.bottom()
 
     # Lines stored from other bytes are never used: the file changed, nothing is lit.

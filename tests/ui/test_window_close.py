@@ -15,7 +15,7 @@ LONG = 600_000
 
 
 @pytest.mark.timeout(3000)
-def test_closing_during_indexing_returns_and_the_next_start_resumes(qtbot, window_factory,
+def test_closing_during_indexing_returns_and_the_next_start_resumes(qtbot, window_factory,  # noqa: F811 (fixture)
                                                                     sec_docs, tmp_path):
     names = ["2022 Q3 AAPL.pdf", "2022 Q3 NVDA.pdf", "2022 Q3 AMZN.pdf"]
     pdfs = []

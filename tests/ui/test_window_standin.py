@@ -1,9 +1,8 @@
 """The window's wiring against a stand-in core (logic only; the real core: test_window_core.py)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
 
 from app.core.events import FileState
 from tests.ui.standin import StandInCore

@@ -98,7 +98,7 @@ def _cluster(runs: list[tuple[int, int, int]], n_words: int) -> list[tuple[int, 
     if len(runs) < 2:
         return runs
     groups: list[list[tuple[int, int, int]]] = [[runs[0]]]
-    for prev, run in zip(runs, runs[1:]):
+    for prev, run in zip(runs, runs[1:], strict=False):
         gap_page = run[1] - (prev[1] + prev[2])
         gap_passage = run[0] - (prev[0] + prev[2])
         # Page furniture (a footer, a page number, a repeated table header) may sit

@@ -69,7 +69,7 @@ def passage_highlights(doc: QPdfDocument, source: ViewerSource) -> tuple[dict[in
         # Each QtPdf call re-loads the page (~5 ms), so one call per run of lines; runs
         # are cut at lines without a word, whose boxes (spaces pdfium kept) can be as
         # wide as an empty table row.
-        boxes = []
+        boxes: list[QRectF] = []
         for start, end in _worded_runs(text, r.start, r.start + r.length):
             s16, n16 = utf16_offsets(text, start, end - start)
             boxes.extend(p.boundingRect() for p in doc.getSelectionAtIndex(r.page_index, s16, n16).bounds())
@@ -117,7 +117,8 @@ def prepare_pdf(source: ViewerSource, state: SourceState, gui_thread: QThread,
     error = document.load(source.path)
     if error != QPdfDocument.Error.None_:
         return PreparedPdf(None, error=messages.CANNOT_OPEN.format(reason=error.name))
-    highlights, coverage, note = {}, 0.0, ""
+    highlights: dict[int, list[QRectF]] = {}
+    coverage, note = 0.0, ""
     if state in (SourceState.CURRENT, SourceState.UNVERIFIED) and source.body.strip():
         highlights, coverage = passage_highlights(document, source)
         if not highlights:
@@ -218,11 +219,11 @@ class PdfPane(QWidget):
         else:
             sx, _ = self.view.page_scale(page)
             self.view.setZoomMode(QPdfView.ZoomMode.Custom)
-            self.view.setZoomFactor(max(0.25, min(8.0, sx / self.view._screen_res * _ZOOM_STEP ** steps)))
+            self.view.setZoomFactor(max(0.25, min(8.0, sx / self.view.screen_res * _ZOOM_STEP ** steps)))
         self.view.scroll_to(page)
 
     # --- find, copy ------------------------------------------------------------------------
-    def find(self, text: str, backward: bool = False) -> bool:
+    def find(self, text: str, backward: bool = False) -> bool:  # type: ignore[override]  # find-in-page, not QWidget.find(id)
         """Step to the next (previous) match; matches arrive asynchronously, so the first
         step of a new search may land when they do. Returns whether a match is shown now."""
         if text != self._search.searchString():
@@ -237,7 +238,7 @@ class PdfPane(QWidget):
         self._show_result(self._find_index)
         return True
 
-    def _results_arrived(self, *_args) -> None:  # type: ignore[no-untyped-def]
+    def _results_arrived(self, *_args) -> None:
         if self._pending_find and self._search.rowCount(QModelIndex()):
             self._pending_find = False
             self._find_index = 0

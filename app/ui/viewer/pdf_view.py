@@ -40,12 +40,12 @@ class PassagePdfView(QPdfView):
 
     selection_changed = Signal()
 
-    def __init__(self, parent=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setPageMode(QPdfView.PageMode.MultiPage)
         self.setZoomMode(QPdfView.ZoomMode.FitToWidth)
         screen = QGuiApplication.primaryScreen()
-        self._screen_res = (screen.logicalDotsPerInch() if screen else 72.0) / 72.0
+        self.screen_res = (screen.logicalDotsPerInch() if screen else 72.0) / 72.0
         self._highlights: dict[int, list[QRectF]] = {}
         self._found: tuple[int, list[QRectF]] | None = None
         self._anchor: tuple[int, QRectF | None] | None = None
@@ -70,7 +70,7 @@ class PassagePdfView(QPdfView):
         return self._layout
 
     def _calculate_layout(self, doc: QPdfDocument) -> list[QRect]:
-        margins, spacing, res = self.documentMargins(), self.pageSpacing(), self._screen_res
+        margins, spacing, res = self.documentMargins(), self.pageSpacing(), self.screen_res
         vw, vh = self.viewport().width(), self.viewport().height()
         sizes = []
         for page in range(doc.pageCount()):
@@ -165,7 +165,7 @@ class PassagePdfView(QPdfView):
             centre = g.x() + (rect.x() + rect.width() / 2) * sx
             hbar.setValue(max(0, min(hbar.maximum(), _qround(centre - self.viewport().width() / 2))))
 
-    def _release_anchor(self, *_args) -> None:  # type: ignore[no-untyped-def]
+    def _release_anchor(self, *_args) -> None:
         self._anchor = None
 
     # --- what is painted -------------------------------------------------------------
@@ -191,7 +191,7 @@ class PassagePdfView(QPdfView):
         self._selection = None
         self.viewport().update()
 
-    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if not (self._highlights or self._found or self._selection):
             return
@@ -214,26 +214,26 @@ class PassagePdfView(QPdfView):
                 painter.fillRect(self.map_to_viewport(page, poly.boundingRect()), _SELECTION)
         painter.end()
 
-    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._apply_anchor()
 
-    def wheelEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def wheelEvent(self, event) -> None:
         self._anchor = None
         super().wheelEvent(event)
 
-    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def keyPressEvent(self, event) -> None:
         self._anchor = None
         super().keyPressEvent(event)
 
     # --- text selection with the mouse (QPdfView has none) ---------------------------
-    def mousePressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = self.page_at(event.position())
             self.clear_selection()
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def mouseMoveEvent(self, event) -> None:
         super().mouseMoveEvent(event)
         if self._press is None or not event.buttons() & Qt.MouseButton.LeftButton:
             return
@@ -245,7 +245,7 @@ class PassagePdfView(QPdfView):
         self._selection = (here.page, sel) if sel.isValid() and sel.text() else None
         self.viewport().update()
 
-    def mouseReleaseEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def mouseReleaseEvent(self, event) -> None:
         super().mouseReleaseEvent(event)
         if self._press is not None:
             self._press = None

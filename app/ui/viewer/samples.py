@@ -29,7 +29,7 @@ def source_for_chunk(path: Path | str, chunk: "Chunk", sha256: str, title: str =
                         body=chunk_body(chunk), indexed_sha256=sha256)
 
 
-def default_chunker(tokenizer=None) -> "Chunker":  # type: ignore[no-untyped-def]
+def default_chunker(tokenizer=None) -> "Chunker":
     """The indexer's chunker with the default settings; the bundled tokenizer unless given."""
     from app.settings import Settings
     from ingest.chunker import Chunker

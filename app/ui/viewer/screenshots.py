@@ -45,7 +45,7 @@ def _prose(sources: list[ViewerSource]) -> ViewerSource:
     raise LookupError("no prose passage found")
 
 
-def _wait_shown(app, viewer, source: ViewerSource, timeout_s: float = 30.0):  # type: ignore[no-untyped-def]
+def _wait_shown(app, viewer, source: ViewerSource, timeout_s: float = 30.0):
     shown: list[object] = []
     viewer.passage_shown.connect(shown.append)
     viewer.show_sources([source])

@@ -72,7 +72,7 @@ def viewer_source(ref: object, indexed_sha256: str, title: str = "") -> ViewerSo
     """A ViewerSource from anything shaped like a cited passage: app.engine.events.Citation,
     app.core.chats.SourceRef or app.engine.retrieval.Passage (path, page_start, page_end,
     spans, body, score)."""
-    path = str(getattr(ref, "path"))
+    path = str(getattr(ref, "path"))  # noqa: B009 (ref is duck-typed: any cited passage)
     return ViewerSource(path=path, title=title or Path(path).name, page_start=getattr(ref, "page_start", None),
                         page_end=getattr(ref, "page_end", None), spans=tuple(getattr(ref, "spans", ()) or ()),
                         body=getattr(ref, "body", "") or "", indexed_sha256=indexed_sha256,

@@ -132,7 +132,7 @@ class TextPane(QPlainTextEdit):
         # QTextCursor uses U+2029 between paragraphs.
         return self.textCursor().selectedText().replace("\u2029", "\n")
 
-    def find(self, text: str, backward: bool = False) -> bool:
+    def find(self, text: str, backward: bool = False) -> bool:  # type: ignore[override]  # find-in-page with a direction, not Qt's find(text, flags)
         flags = QTextDocument.FindFlag.FindBackward if backward else QTextDocument.FindFlag(0)
         if super().find(text, flags):
             return True
@@ -143,7 +143,7 @@ class TextPane(QPlainTextEdit):
 
     def zoom(self, steps: int) -> None:
         if steps == 0:
-            self.setFont(self.parentWidget().font() if self.parentWidget() else self.font())
+            self.setFont(self.parentWidget().font() if self.parentWidget() else self.font())  # type: ignore[union-attr]  # checked in the same expression
         elif steps > 0:
             self.zoomIn(steps)
         else:

@@ -14,8 +14,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox,
-                               QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.viewer import messages
 from app.ui.viewer.pdf_pane import PdfPane, PdfShown, PreparedPdf, prepare_pdf
@@ -128,9 +139,9 @@ class SourceViewer(QWidget):
         self.copy_button = self._tool("Copy", "Copy the selected text", self.copy_selection)
         self.system_button = self._tool(messages.OPEN_SYSTEM, messages.OPEN_SYSTEM, self.open_in_system_app)
         bar = QHBoxLayout()
-        for w in (self.prev_button, self.next_button, self.page_label, self.page_field, self.page_total,
-                  zoom_out, zoom_fit, zoom_in, self.copy_button):
-            bar.addWidget(w)
+        for tool in (self.prev_button, self.next_button, self.page_label, self.page_field, self.page_total,
+                     zoom_out, zoom_fit, zoom_in, self.copy_button):
+            bar.addWidget(tool)
         bar.addStretch(1)
         bar.addWidget(self.system_button)
 
@@ -190,7 +201,7 @@ class SourceViewer(QWidget):
         self._update_controls()
 
     @staticmethod
-    def _tool(text: str, tip: str, slot) -> QToolButton:  # type: ignore[no-untyped-def]
+    def _tool(text: str, tip: str, slot) -> QToolButton:
         b = QToolButton()
         b.setText(text)
         b.setToolTip(tip)
@@ -207,7 +218,7 @@ class SourceViewer(QWidget):
             else list(range(1, len(self._sources) + 1))
         self.source_list.blockSignals(True)
         self.source_list.clear()
-        for n, s in zip(numbers, self._sources):
+        for n, s in zip(numbers, self._sources, strict=True):
             self.source_list.addItem(s.label(n))
         self.source_list.blockSignals(False)
         if not self._sources:
@@ -314,7 +325,7 @@ class SourceViewer(QWidget):
     def _current_pane_zoom(self, steps: int) -> None:
         pane = self.stack.currentWidget()
         if pane in (self.pdf_pane, self.text_pane):
-            pane.zoom(steps)  # type: ignore[union-attr]
+            pane.zoom(steps)
 
     def _row_changed(self, row: int) -> None:
         if row != self._index:
@@ -325,19 +336,19 @@ class SourceViewer(QWidget):
         self.find_field.setFocus()
         self.find_field.selectAll()
 
-    def find(self, text: str, backward: bool = False) -> bool:
+    def find(self, text: str, backward: bool = False) -> bool:  # type: ignore[override]  # find-in-page, not QWidget.find(id)
         """Ctrl+F: step to the next match of `text` in the open document."""
         pane = self.stack.currentWidget()
         if not text or pane not in (self.pdf_pane, self.text_pane):
             return False
-        found = pane.find(text, backward)  # type: ignore[union-attr]
+        found = pane.find(text, backward)
         # A PDF's matches arrive asynchronously: the first one is shown when it does.
         self.find_status.setText("" if found or pane is self.pdf_pane else messages.FIND_NONE.format(text=text))
         return found
 
     def selected_text(self) -> str:
         pane = self.stack.currentWidget()
-        return pane.selected_text() if pane in (self.pdf_pane, self.text_pane) else ""  # type: ignore[union-attr]
+        return pane.selected_text() if pane in (self.pdf_pane, self.text_pane) else ""
 
     def copy_selection(self) -> None:
         pane = self.stack.currentWidget()
