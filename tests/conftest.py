@@ -37,6 +37,17 @@ def smollm_path() -> Path:
     return path
 
 
+@pytest.fixture(params=["scripted", pytest.param("smollm2", marks=pytest.mark.slow)])
+def answer_model(request):  # type: ignore[no-untyped-def]
+    """Runs a test twice: answering with the scripted model (tests/scripted_llm.py), where
+    what is tested is not the model, and with SmolLM2 through llama.cpp (slow)."""
+    from tests.scripted_llm import AnswerModel, ScriptedLLMs
+
+    if request.param == "scripted":
+        return AnswerModel("/models/scripted.gguf", ScriptedLLMs())  # never opened
+    return AnswerModel(str(request.getfixturevalue("smollm_path")), None)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """One real MiniLM for the whole session (loading it takes seconds)."""

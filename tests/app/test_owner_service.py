@@ -241,7 +241,11 @@ def test_wire_carries_a_whole_document_answers_progress():
 
 
 # --- the real owner: a Library-backed host ---------------------------------------------
-def test_library_host_serves_what_the_library_answers(library, tmp_path, smollm_path):
+def test_library_host_serves_what_the_library_answers(home, embedder, tmp_path, answer_model):
+    from app.engine.library import Library
+    from app.settings import Settings
+
+    library = Library(Settings.load(home), embedder=embedder, llm=answer_model.llm)
     files = make_mixed_folder(tmp_path / "docs")
     host = LibraryServiceHost(library)
     service = LocalService(host)
@@ -259,21 +263,25 @@ def test_library_host_serves_what_the_library_answers(library, tmp_path, smollm_
         assert [r.chunk_id for r in owner.search(req).results] == \
             [r.chunk_id for r in search_here(library, req).results]
         # An answer closed after its first token frees the model for the next one.
-        first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", str(smollm_path)))
+        answer_model.hold_next()
+        first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", answer_model.path))
         assert any(isinstance(e, TokenEvent) for e in first)  # (stops at the first token)
         first.close()
-        events = list(owner.ask(AskRequest("When does the bakery open?", str(smollm_path))))
+        events = list(owner.ask(AskRequest("When does the bakery open?", answer_model.path)))
         done = [e for e in events if isinstance(e, DoneEvent)]
         assert done and done[0].answer.text and not any(isinstance(e, ErrorEvent) for e in events)
         assert any("bakery.html" in s.passage.path for s in done[0].answer.sources)
+        if answer_model.llm is not None:  # the held answer was stopped, not waited for
+            assert answer_model.llm.finishes[0] == "cancelled", answer_model.llm.finishes
         assert owner.forget([files["txt"]]) == 1
         assert owner.status().files == 4
     finally:
         service.stop()
         host.close()
+        library.close()
 
 
-def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
+def test_core_host_serves_through_the_core(embedder, tmp_path, answer_model):
     from app.core.core import Core
     from app.core.service_hosts import CoreServiceHost
     from app.settings import Settings
@@ -281,7 +289,7 @@ def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
     files = make_mixed_folder(tmp_path / "docs")
     settings = Settings(home=tmp_path / "home")
     settings.ensure_dirs()
-    core = Core(settings, embedder=embedder)
+    core = Core(settings, embedder=embedder, llm=answer_model.llm)
     core.start()
     try:
         assert core.wait_ready(WAIT_S)
@@ -304,13 +312,16 @@ def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
             assert (st.files, st.indexed, st.errors, st.state) == (6, 5, 1, "ready") and st.chunks > 0
             hits = owner.search(SearchRequest("Zephyr filter cartridge", k=3)).results
             assert hits and hits[0].name == "manual.pdf"
-            first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", str(smollm_path)))
+            answer_model.hold_next()
+            first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", answer_model.path))
             assert any(isinstance(e, TokenEvent) for e in first)
             first.close()  # the core's answer job is cancelled; the next question is answered
-            events = list(owner.ask(AskRequest("When does the bakery open?", str(smollm_path))))
+            events = list(owner.ask(AskRequest("When does the bakery open?", answer_model.path)))
             done = [e for e in events if isinstance(e, DoneEvent)]
             assert done and done[0].answer.text, events
             assert any("bakery.html" in s.passage.path for s in done[0].answer.sources)
+            if answer_model.llm is not None:  # the held answer was stopped, not waited for
+                assert answer_model.llm.finishes[0] == "cancelled", answer_model.llm.finishes
             assert owner.forget([files["txt"]]) == 1
             assert owner.status().files == 5
     finally:
@@ -318,6 +329,7 @@ def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
 
 
 # --- end to end: `docent serve` and other processes -------------------------------------
+@pytest.mark.slow  # SmolLM2 answers in the serve process
 def test_cli_commands_are_answered_by_a_running_serve(tmp_path, smollm_path):
     home, docs, extra = tmp_path / "home", tmp_path / "docs", tmp_path / "extra"
     make_mixed_folder(docs)
