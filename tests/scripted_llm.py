@@ -81,7 +81,8 @@ class ScriptedLLM:
         self.n_ctx = n_ctx
         self.answers = answers if answers is not None else AnswerQueue()
         self.warnings: list[str] = []
-        self.loads = 0
+        self.loads = 0  # loads that did something (load() is called before every answer)
+        self.loaded = False
         self.closed = False
         self.warmed: list[str] = []  # the prefixes warm() was given
         self.prompts: list[str] = []  # every prompt streamed, in order
@@ -96,8 +97,9 @@ class ScriptedLLM:
 
     def load(self) -> None:
         self._called()
-        self.loads += 1
-        self.closed = False
+        if not self.loaded:
+            self.loads += 1
+            self.loaded, self.closed = True, False
 
     def count_tokens(self, text: str) -> int:
         self._called()
@@ -161,7 +163,7 @@ class ScriptedLLM:
 
     def close(self) -> None:
         self._called()
-        self.closed = True
+        self.loaded, self.closed = False, True
 
 
 class ScriptedLLMs:
