@@ -155,7 +155,7 @@ class ScriptedLLM:
         else:
             before = self.prompts[-1]
         n = 0
-        for a, b in zip(before, text):
+        for a, b in zip(before, text, strict=False):  # the shared start of two lengths
             if a != b:
                 break
             n += 1

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
-
 from app.core.events import AnswerEvent, ModelEvent, ModelState
 from app.engine.answer_marks import shown_text
 from app.engine.search_service import SearchRequest
