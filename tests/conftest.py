@@ -37,6 +37,37 @@ def smollm_path() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _real_models_load_in_slow_tests_only(request, monkeypatch):  # type: ignore[no-untyped-def]
+    """`make test-fast` (-m "not slow") must load no real model: a test that loads one
+    through llama.cpp in this process and is not marked slow fails and says so."""
+    if request.node.get_closest_marker("slow") is not None:
+        yield
+        return
+    loaded: list[str] = []
+
+    def refuse(llm) -> None:  # type: ignore[no-untyped-def]
+        loaded.append(llm.path.name)
+        raise RuntimeError(f"{llm.path.name}: a test that loads a real model must be marked slow")
+
+    monkeypatch.setattr("app.engine.llm.LocalLLM.load", refuse)
+    yield
+    if loaded:
+        pytest.fail(f"loads {loaded[0]} through llama.cpp but is not marked slow (tests/scripted_llm.py "
+                    "answers without a model)")
+
+
+@pytest.fixture(params=["scripted", pytest.param("smollm2", marks=pytest.mark.slow)])
+def answer_model(request):  # type: ignore[no-untyped-def]
+    """Runs a test twice: answering with the scripted model (tests/scripted_llm.py), where
+    what is tested is not the model, and with SmolLM2 through llama.cpp (slow)."""
+    from tests.scripted_llm import AnswerModel, ScriptedLLMs
+
+    if request.param == "scripted":
+        return AnswerModel("/models/scripted.gguf", ScriptedLLMs())  # never opened
+    return AnswerModel(str(request.getfixturevalue("smollm_path")), None)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """One real MiniLM for the whole session (loading it takes seconds)."""

@@ -2,7 +2,7 @@
 
 CONTRACT (the window in app/ui/ and `docent serve` are thin shells around this; keep it stable):
 
-    core = Core(settings, embedder=None, command="docent serve")  # builds nothing yet
+    core = Core(settings, embedder=None, command="docent serve", llm=None)  # builds nothing yet
     unsubscribe = core.subscribe(fn)             # fn(CoreEvent) on the core's threads
     core.start()                                 # returns at once; parts are built on a starter
                                                  # thread in a defined order (lock, manifest,
@@ -82,6 +82,7 @@ from ingest.paths import inside
 
 if TYPE_CHECKING:
     from app.core.chats import ChatStore
+    from app.engine.library import LLMFactory
     from app.settings import Settings
 
 _log = logging.getLogger(__name__)
@@ -112,11 +113,11 @@ class _WriterView:
 class Core(WriterQueue):
     def __init__(self, settings: "Settings", embedder: Any = None, *, watch: bool = True,
                  quiet_s: float | None = None, poll_s: float | None = None,
-                 command: str = "Docent", owner_wait_s: float = OWNER_WAIT_S) -> None:
+                 command: str = "Docent", owner_wait_s: float = OWNER_WAIT_S, llm: "LLMFactory | None" = None) -> None:
         self.settings = settings
         self.command = command  # what a waiting process calls this one
         self.owner_wait_s = owner_wait_s
-        self._embedder = embedder  # injectable: tests share one loaded model
+        self._embedder, self._llm = embedder, llm  # injectable: tests share one MiniLM, script answers
         self._watch = watch  # False: reconcile and index only (`docent serve --once`)
         self._quiet_s, self._poll_s = quiet_s, poll_s
         self._subs: list[EventFn] = []
@@ -212,7 +213,7 @@ class Core(WriterQueue):
         s = self.settings
         # The store in its own process: its writes would hold the GIL (window stalls).
         lib = self.library = Library(s, embedder=self._embedder, store_process=True,
-                                     command=self.command)
+                                     command=self.command, llm=self._llm)
         self._chats = self._open_chats()  # readable while another process holds the index
         if not own_index(lib, self._emit, self._closing, self.owner_wait_s):
             return  # closed while another process held the index

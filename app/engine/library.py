@@ -13,21 +13,28 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from app.errors import EmbedderMissingError, NoModelError
 from app.offline import enforce_offline
 from app.resources import bundled_embedder
 from app.settings import Settings
 
+if TYPE_CHECKING:
+    from app.engine.backend import LLMBackend
+
+# Makes the answering backend: (settings, the caller's model or None) -> an unloaded LLMBackend.
+LLMFactory = Callable[[Settings, "str | None"], "LLMBackend"]
+
 
 class Library:
     def __init__(self, settings: Settings, embedder: Any = None,
-                 store_process: bool = False, command: str = "docent") -> None:
+                 store_process: bool = False, command: str = "docent", llm: LLMFactory | None = None) -> None:
         """`store_process`: the embedded Chroma store runs in a child process
         (ingest/store_process.py), so its writes never hold this process's GIL; what a
         long-running owner with a window wants. One-shot commands keep it in-process.
-        `command`: what the owner lock's record calls this process ("docent search")."""
+        `command`: what the owner lock's record calls this process ("docent search").
+        `llm`: what makes the answering backend; by default the settings' choice (llm())."""
         enforce_offline()
         self.settings = settings
         self.command = command
@@ -40,6 +47,7 @@ class Library:
         self._store_process: Any = None
         self._wants_store_process = store_process and not settings.chroma_url
         self._embedder = embedder  # injectable: tests share one loaded model
+        self._make_llm = llm
         self._pool: Any = None
         self._indexer: Any = None
         self._keyword: Any = None
@@ -291,8 +299,11 @@ class Library:
         return selected
 
     def llm(self, model: str | None = None) -> Any:
-        """The answering backend, chosen here and only here."""
+        """The answering backend, chosen here and only here: the maker this library was
+        given, else the settings' (a local GGUF through llama.cpp, or a remote endpoint)."""
         s = self.settings
+        if self._make_llm is not None:
+            return self._make_llm(s, model)
         if s.llm_backend == "remote" and not model:
             import os
 

@@ -191,13 +191,15 @@ def make_app(argv: list[str], theme: str = "system") -> QApplication:
     return app
 
 
-def build_window(settings: Any, qsettings: QSettings | None = None, embedder: Any = None) -> Any:
-    """The core (not started), its bridge and the window. Shared by main(), tests, screenshots."""
+def build_window(settings: Any, qsettings: QSettings | None = None, embedder: Any = None,
+                 llm: Any = None) -> Any:
+    """The core (not started), its bridge and the window. Shared by main(), tests, screenshots.
+    `embedder`, `llm`: as Core takes them (None: what the settings say)."""
     from app.core.core import Core
     from app.ui.bridge import CoreBridge
     from app.ui.main_window import MainWindow
 
-    core = Core(settings, embedder=embedder, command="the Docent window")
+    core = Core(settings, embedder=embedder, command="the Docent window", llm=llm)
     bridge = CoreBridge(core)
     window = MainWindow(bridge, qsettings)
     bridge.setParent(window)

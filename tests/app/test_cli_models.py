@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+import pytest
+
 from app import cli
 from app.models.selection import selected_model
 from tests.app.test_download import entry, hub, smol, smol_sha256  # noqa: F401  (fixtures)
@@ -22,6 +24,7 @@ def test_download_needs_consent_when_not_interactive(hub, entry, tmp_path, home,
     assert hub.requests == [] and selected_model(home) is None
 
 
+@pytest.mark.slow  # the downloaded SmolLM2 answers through llama.cpp
 def test_download_selects_the_model_and_ask_uses_it(hub, entry, tmp_path, home, monkeypatch, capsys):  # noqa: F811
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # restored after the test: download lifts it
     code = cli.main(["model", "download", entry.id, "--yes", "--catalog", str(_catalog(tmp_path, entry))])

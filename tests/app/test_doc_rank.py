@@ -193,6 +193,7 @@ def _names(passages) -> list[str]:  # type: ignore[no-untyped-def]
     return [p.name for p in passages]
 
 
+@pytest.mark.slow  # indexes four real 10-Qs end to end: make test-fast's slowest (~2 min here)
 def test_real_question_naming_company_and_quarter_gets_that_filing_first(real_library):
     r = real_library.retriever()
     # report-b is Apple's quarter ended July 1, 2023 (the newest Apple filing).

@@ -9,6 +9,8 @@ from app.engine.answer import Answerer
 from app.engine.events import DoneEvent, SourcesEvent, TokenEvent
 from app.engine.retrieval import Passage
 
+pytestmark = pytest.mark.slow  # SmolLM2 loaded and generating through llama.cpp
+
 
 class ListRetriever:
     """Fixed passages: these tests are about the model side, not retrieval."""

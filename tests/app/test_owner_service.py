@@ -240,7 +240,7 @@ def test_wire_carries_a_whole_document_answers_progress():
 
 
 # --- the real owner: the Core behind CoreServiceHost -----------------------------------
-def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
+def test_core_host_serves_through_the_core(embedder, tmp_path, answer_model):
     from app.core.core import Core
     from app.core.service_hosts import CoreServiceHost
     from app.settings import Settings
@@ -248,7 +248,7 @@ def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
     files = make_mixed_folder(tmp_path / "docs")
     settings = Settings(home=tmp_path / "home")
     settings.ensure_dirs()
-    core = Core(settings, embedder=embedder)
+    core = Core(settings, embedder=embedder, llm=answer_model.llm)
     core.start()
     try:
         assert core.wait_ready(WAIT_S)
@@ -275,13 +275,16 @@ def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
             hits = owner.search(req).results
             assert hits and hits[0].name == "manual.pdf"
             assert [r.chunk_id for r in hits] == [r.chunk_id for r in search_here(core.library, req).results]
-            first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", str(smollm_path)))
+            answer_model.hold_next()
+            first = owner.ask(AskRequest("What does the Crumb bakery do at 6:30?", answer_model.path))
             assert any(isinstance(e, TokenEvent) for e in first)
             first.close()  # the core's answer job is cancelled; the next question is answered
-            events = list(owner.ask(AskRequest("When does the bakery open?", str(smollm_path))))
+            events = list(owner.ask(AskRequest("When does the bakery open?", answer_model.path)))
             done = [e for e in events if isinstance(e, DoneEvent)]
             assert done and done[0].answer.text and not any(isinstance(e, ErrorEvent) for e in events), events
             assert any("bakery.html" in s.passage.path for s in done[0].answer.sources)
+            if answer_model.llm is not None:  # the held answer was stopped, not waited for
+                assert answer_model.llm.finishes[0] == "cancelled", answer_model.llm.finishes
             assert owner.forget([files["txt"]]) == 1
             assert owner.status().files == 5
     finally:
@@ -289,6 +292,7 @@ def test_core_host_serves_through_the_core(embedder, tmp_path, smollm_path):
 
 
 # --- end to end: `docent serve` and other processes -------------------------------------
+@pytest.mark.slow  # SmolLM2 answers in the serve process
 def test_cli_commands_are_answered_by_a_running_serve(tmp_path, smollm_path):
     home, docs, extra = tmp_path / "home", tmp_path / "docs", tmp_path / "extra"
     make_mixed_folder(docs)

@@ -6,6 +6,8 @@ import pytest
 from app.engine.prompt import NumberedSource, PromptBuilder, Turn
 from app.engine.retrieval import Passage
 
+pytestmark = pytest.mark.slow  # SmolLM2 loaded through llama.cpp, for its tokenizer
+
 
 @pytest.fixture(scope="module")
 def llm(smollm_path):

@@ -21,14 +21,15 @@ class Recorder:
 
 @pytest.fixture
 def make_core(home, embedder):
-    """make_core(folders=[...], **settings) -> (core, recorder), started and READY.
-    folders=None keeps what settings.json says."""
+    """make_core(folders=[...], llm=None, **settings) -> (core, recorder), started and READY.
+    folders=None keeps what settings.json says; llm: the Core's answering-backend maker
+    (tests/scripted_llm.py's ScriptedLLMs), None for the settings' model."""
     from app.core.core import Core
     from app.settings import Settings
 
     made = []
 
-    def make(folders: list[Path] | None = None, watch: bool = True, ready: bool = True,
+    def make(folders: list[Path] | None = None, watch: bool = True, ready: bool = True, llm=None,
              **overrides):  # type: ignore[no-untyped-def]
         settings = Settings.load(home)
         if folders is not None:
@@ -36,7 +37,7 @@ def make_core(home, embedder):
         for k, v in overrides.items():
             setattr(settings, k, v)
         settings.save()
-        core = Core(settings, embedder=embedder, watch=watch, quiet_s=0.2, poll_s=0.3)
+        core = Core(settings, embedder=embedder, watch=watch, quiet_s=0.2, poll_s=0.3, llm=llm)
         rec = Recorder()
         core.subscribe(rec)
         core.start()

@@ -260,6 +260,7 @@ def _passages(ids: list[int]) -> list[Passage]:
                     1.0 - i / 100, "Results") for i in ids]
 
 
+@pytest.mark.slow  # SmolLM2 loaded through llama.cpp: the prompt is compared token for token
 def test_a_resumed_chat_feeds_the_same_prompt_as_the_live_one(path, llm):
     """After a restart, the next question's prompt equals the live chat's token for token,
     so the history is the same conversation (and the KV cache prefix would match)."""

@@ -1,10 +1,9 @@
-"""Answers through the core with SmolLM2: the stream's order, stop, regenerate, errors,
-and chats that survive a restart."""
+"""Answers through the core: the stream's order, stop, regenerate, errors, and chats that
+survive a restart. Each runs with the scripted model (tests/scripted_llm.py: fast, what is
+tested is the core) and with SmolLM2 through llama.cpp (marked slow)."""
 from __future__ import annotations
 
 import sqlite3
-
-import pytest
 
 from app.core.events import AnswerEvent, ModelEvent, ModelState
 from app.engine.answer_marks import shown_text
@@ -12,16 +11,15 @@ from app.engine.events import DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
 from app.engine.search_service import SearchRequest
 from tests.docs_factory import make_mixed_folder
 from tests.ingest.sync_helpers import wait_until
-
-pytestmark = pytest.mark.slow  # model loads and generations: over a minute on 2 cores
+from tests.scripted_llm import AnswerModel
 
 
 def _stream(rec, job_id: int) -> list:  # type: ignore[no-untyped-def]
     return [e.event for e in rec.of(AnswerEvent) if e.job_id == job_id]
 
 
-def _loaded(core, rec, smollm_path) -> None:  # type: ignore[no-untyped-def]
-    core.load_model(str(smollm_path))
+def _loaded(core, rec, model: AnswerModel) -> None:  # type: ignore[no-untyped-def]
+    core.load_model(model.path)
     wait_until(lambda: any(isinstance(e, ModelEvent) and e.state in (ModelState.READY, ModelState.ERROR)
                            for e in rec.events), 120)
     states = [e.state for e in rec.of(ModelEvent)]
@@ -29,13 +27,14 @@ def _loaded(core, rec, smollm_path) -> None:  # type: ignore[no-untyped-def]
     assert core.model_state == ModelState.READY
 
 
-def test_ask_stop_regenerate_and_chats_across_a_restart(make_core, tmp_path, smollm_path):
+def test_ask_stop_regenerate_and_chats_across_a_restart(make_core, tmp_path, answer_model):
+    model = answer_model
     docs = tmp_path / "docs"
     make_mixed_folder(docs)
-    core, rec = make_core([docs], max_answer_tokens=48)
+    core, rec = make_core([docs], max_answer_tokens=48, llm=model.llm)
     assert core.model_state == ModelState.NONE  # nothing selected yet: the host offers a model
     assert core.wait_idle(180)
-    _loaded(core, rec, smollm_path)
+    _loaded(core, rec, model)
 
     chat = core.chats.create()
     job = core.ask("What time does the Crumb bakery open?", chat_id=chat.id)
@@ -55,6 +54,7 @@ def test_ask_stop_regenerate_and_chats_across_a_restart(make_core, tmp_path, smo
             stop_jobs[0].cancel()
 
     unsubscribe = core.subscribe(stop_at_first_token)
+    model.hold_next()
     stop_jobs.append(core.ask("Describe the lighthouse keeper's October log in detail.", chat_id=chat.id))
     stopped = stop_jobs[0].wait(300)
     unsubscribe()
@@ -84,7 +84,7 @@ def test_ask_stop_regenerate_and_chats_across_a_restart(make_core, tmp_path, smo
     assert len(core.chats.get(chat.id).turns) == 3  # the failed one saved nothing
 
     core.close()
-    core2, rec2 = make_core(model_path=str(smollm_path), max_answer_tokens=32)
+    core2, rec2 = make_core(model_path=model.path, max_answer_tokens=32, llm=model.llm)
     reopened = core2.chats.get(chat.id)
     assert [t.question for t in reopened.turns] == [t.question for t in turns]
     assert reopened.turns[0].sources and reopened.turns[1].stopped
@@ -103,14 +103,15 @@ def test_no_model_is_an_error_event_not_an_exception(make_core, tmp_path):
     assert missing.wait(5) is None and "12345" in missing.error
 
 
-def test_settings_changed_in_the_window_apply_to_the_next_question(make_core, tmp_path, smollm_path):
+def test_settings_changed_in_the_window_apply_to_the_next_question(make_core, tmp_path, answer_model):
     """The Settings window saves through core.update_settings; nothing there says "after a
     restart" for these, so the next answer must use them (they were read once, at load)."""
+    model = answer_model
     docs = tmp_path / "docs"
     make_mixed_folder(docs)
-    core, rec = make_core([docs], max_answer_tokens=48)
+    core, rec = make_core([docs], max_answer_tokens=48, llm=model.llm)
     assert core.wait_idle(180)
-    _loaded(core, rec, smollm_path)
+    _loaded(core, rec, model)
     loads = lambda: sum(e.state == ModelState.LOADING for e in rec.of(ModelEvent))  # noqa: E731
     first = core.ask("Describe the lighthouse keeper's October log in detail.").wait(300)
     assert first is not None and first.completion_tokens > 16

@@ -21,9 +21,14 @@ def hostile_load(path: Path, limits: LoadLimits) -> Document:
         # Leave a trace so a test can check the worker was really killed.
         path.with_suffix(".pid").write_text(str(os.getpid()))
         time.sleep(3600)
-    if name.startswith("nap"):  # a slow but finite parse
-        time.sleep(1.0)
-        return Document(path=path, kind="text", blocks=[Block("nap")], title=str(os.getpid()))
+    if name.startswith("pair"):  # returns once every pair* file of its folder is being parsed
+        path.with_suffix(".started").write_text(str(os.getpid()))
+        deadline = time.monotonic() + 60  # then a lone one ends anyway (its pool's limit is longer)
+        while len(list(path.parent.glob("pair*.started"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        together = len(list(path.parent.glob("pair*.started"))) >= 2
+        return Document(path=path, kind="text", blocks=[Block("together" if together else "alone")],
+                        title=str(os.getpid()))
     if name.startswith("scan"):  # a scan of 3 pages, 1.5 s each to "read": longer than a 1 s limit
         from ingest import progress
 

@@ -112,29 +112,43 @@ def test_the_child_exits_with_its_parent(tmp_path) -> None:  # type: ignore[no-u
             parent.kill()
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="POSIX: the child is paused with SIGSTOP")
 def test_a_write_leaves_this_process_free(proc) -> None:  # type: ignore[no-untyped-def]
     """In-process, Chroma's upsert holds the GIL throughout: no other thread runs
-    during it. Through the store process, this process's threads keep running."""
+    during it. Through the store process, this process's threads keep running.
+
+    No timing: the child is paused (SIGSTOP) so the upsert cannot end, and a thread of
+    this process must beat three times while the upsert is still in flight; then the
+    child resumes and the write completes."""
     store = proc.store("gil-test")
     store.upsert(_chunks("warm", 10), _vectors(10, 3), "")
-    ticks: list[float] = []
-    stop = threading.Event()
+    n = 1500
+    chunks, vectors = _chunks("big", n), _vectors(n, 4)
+    started, stop = threading.Event(), threading.Event()
+    beats = threading.Semaphore(0)
+    upsert = threading.Thread(target=lambda: (started.set(), store.upsert(chunks, vectors, "")), daemon=True)
 
     def beat() -> None:
+        started.wait(60)
         while not stop.is_set():
-            ticks.append(time.perf_counter())
+            beats.release()
             time.sleep(0.001)
 
-    t = threading.Thread(target=beat, daemon=True)
-    t.start()
+    ticker = threading.Thread(target=beat, daemon=True)
+    child = proc.pid
+    os.kill(child, signal.SIGSTOP)
     try:
-        n = 1500
-        t0 = time.perf_counter()
-        store.upsert(_chunks("big", n), _vectors(n, 4), "")
-        t1 = time.perf_counter()
+        ticker.start()
+        upsert.start()
+        assert started.wait(60)
+        got = sum(beats.acquire(timeout=60) for _ in range(3))  # each waits for the next beat
+        in_flight = upsert.is_alive()
     finally:
         stop.set()
-        t.join(5)
-    during = [x for x in ticks if t0 < x < t1]
-    assert store.count() == n + 10
-    assert len(during) >= 3, (len(during), t1 - t0)
+        os.kill(child, signal.SIGCONT)
+    upsert.join(120)
+    ticker.join(5)
+    assert in_flight, "the upsert returned while the store's process was paused: it ran here"
+    assert got == 3, "this process's other thread did not run while the write was in flight"
+    assert not upsert.is_alive() and store.count() == n + 10
+    assert proc.pid == child  # the paused child was resumed, not replaced

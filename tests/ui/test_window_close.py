@@ -1,4 +1,5 @@
-"""Closing the window while it indexes: returns promptly, and the next start resumes."""
+"""Closing the window while it indexes: returns within the README's 3 s, and the next start
+resumes."""
 from __future__ import annotations
 
 import shutil
@@ -28,8 +29,13 @@ def test_closing_during_indexing_returns_and_the_next_start_resumes(qtbot, windo
     qtbot.waitUntil(lambda: any(FileState.INDEXING in s for s in seen.values()), timeout=LONG)
     t0 = time.monotonic()
     window.close()
-    closed_in = time.monotonic() - t0  # reported, not asserted (benchmark material)
+    closed_in = time.monotonic() - t0
     print(f"window close during indexing: {closed_in:.2f} s")
+    # The README: the core "closes within 3 s mid-index". Not a speed figure: the close
+    # waits on no work (the parse in hand is killed, embeddings in flight are failed, every
+    # step gets what is left of a 3 s deadline and is abandoned past it), so a busy machine
+    # cannot make it slower; only a close that waits for work can.
+    assert closed_in < 3.0, f"closing mid-index took {closed_in:.2f} s"
     assert window.bridge.core.state is CoreState.CLOSED
 
     again = window_factory(model=False)
