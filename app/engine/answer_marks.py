@@ -34,9 +34,10 @@ def shown_text(answer: Answer) -> str:
     """answer.text with Docent's markers for uncited sentences and its unverified flags."""
     inserts: list[tuple[int, int, str]] = []  # (offset, order at one offset, text)
     atts = answer.attributions
+    heading_end = answer.computation.result_span[1] if answer.computation is not None else 0
     for i, a in enumerate(atts):
-        if not a.inferred or not a.sources:
-            continue
+        if not a.inferred or not a.sources or a.start < heading_end:
+            continue  # (a computed result's line: Docent's own words; its inputs below cite)
         after = atts[i + 1] if i + 1 < len(atts) else None
         if after is not None and after.inferred and after.sources == a.sources \
                 and "\n" not in answer.text[a.end:after.start]:
