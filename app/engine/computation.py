@@ -151,8 +151,8 @@ def _shape(q: Quantity, formula: str, request: ComputeRequest,
     if q.amount_power == 0:
         if request.wanted is Wanted.DAYS:
             return ResultUnit.DAYS, q.value, Decimal(1)
-        if request.wanted is Wanted.PERCENT:
-            already = _TIMES_100.search(formula) is not None
+        already = _TIMES_100.search(formula) is not None  # a ratio times 100 is a percentage
+        if request.wanted is Wanted.PERCENT or already:
             return ResultUnit.PERCENT, q.value if already else q.value * 100, Decimal(1)
         return ResultUnit.RATIO, q.value, Decimal(1)
     return ResultUnit.NUMBER, q.value, Decimal(1)

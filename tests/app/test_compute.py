@@ -256,3 +256,10 @@ def test_a_result_of_another_kind_than_asked_is_not_shown(question: str, formula
     plan = parse_plan(f"A = services: 21,213 [1]\nB = products: $60,584 [1]\nRESULT = {formula}\n")
     c = compute(plan, visible(), request, question)
     assert c.status is ComputeStatus.FORMULA_FAILED and c.value is None and "but the question asks for" in c.text
+
+
+def test_a_ratio_times_100_reads_as_a_percentage_whatever_the_question_says() -> None:
+    question = "What was the tax rate, defined as net income divided by total net sales?"
+    plan = parse_plan("A = net income: $19,881 [1]\nB = total net sales: 81,797 [1]\nRESULT = A / B * 100\n")
+    c = compute(plan, visible(), compute_request(question), question)
+    assert c.result == "24.3%" and c.unit is ResultUnit.PERCENT
