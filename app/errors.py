@@ -350,3 +350,7 @@ def compute_stray_number(number: str) -> str:
 
 def compute_wrong_kind(gives: str, asked: str) -> str:
     return f"the formula the model gave yields {gives}, but the question asks for {asked}"
+
+
+def compute_same_figure(first: str, second: str) -> str:
+    return f"{first} and {second} are the same figure of the same table"

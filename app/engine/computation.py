@@ -22,6 +22,7 @@ from app.errors import (
     compute_missing_input,
     compute_no_inputs,
     compute_not_in_sources,
+    compute_same_figure,
     compute_stray_number,
     compute_wrong_kind,
     computed_heading,
@@ -90,6 +91,9 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
         text = compute_missing_input(m.letter, m.label, m.cited) + _inputs_block(found, lead=True)
         return Computation(ComputeStatus.MISSING_INPUT, plan.formula, found, missing, text=text,
                            detail=f"{m.letter} not found")
+    twice = _same_cell(found)
+    if twice:
+        return _failed(plan.formula, found, compute_same_figure(*twice))
     try:
         q = evaluate(plan.formula, {i.letter: i.quantity for i in found})
     except FormulaError as e:
@@ -106,6 +110,18 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
     text = heading + _inputs_block(found)
     return Computation(ComputeStatus.COMPUTED, plan.formula, found, (), _rounded(value, unit, request, found),
                        unit, result, working, text=text, result_span=(0, len(heading)))
+
+
+def _same_cell(found: tuple[FoundInput, ...]) -> tuple[str, str] | None:
+    """Two letters for one table cell (the 1.5B listed total net sales twice and divided)."""
+    seen: dict[tuple[int, str, str], str] = {}
+    for i in found:
+        if i.cell is not None:
+            key = (i.source, i.cell.row, i.cell.column)
+            if key in seen:
+                return seen[key], i.letter
+            seen[key] = i.letter
+    return None
 
 
 def _stray_constant(formula: str, question: str) -> str:

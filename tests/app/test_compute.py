@@ -263,3 +263,10 @@ def test_a_ratio_times_100_reads_as_a_percentage_whatever_the_question_says() ->
     plan = parse_plan("A = net income: $19,881 [1]\nB = total net sales: 81,797 [1]\nRESULT = A / B * 100\n")
     c = compute(plan, visible(), compute_request(question), question)
     assert c.result == "24.3%" and c.unit is ResultUnit.PERCENT
+
+
+def test_one_cell_named_twice_is_not_computed_with() -> None:
+    question = "What percentage of total net sales came from services?"
+    plan = parse_plan("A = services: 81,797 [1]\nB = total net sales: 81,797 [1]\nRESULT = A / B * 100\n")
+    c = compute(plan, visible(), compute_request(question), question)
+    assert c.status is ComputeStatus.FORMULA_FAILED and "A and B are the same figure" in c.text
