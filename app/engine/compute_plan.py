@@ -23,12 +23,13 @@ LETTERS = "ABCDEFGH"
 INSTRUCTION = (
     "Do not calculate. List each figure the calculation needs, one per line: a letter, what the figure "
     "is, a colon, the figure copied exactly from the source, the source number. Then write `RESULT = ` "
-    "and the formula over the letters that the question asks for: A - B for a difference or a change, "
-    "A + B + C for a total, (B - A) / A * 100 for a percent change from A to B, A / B * 100 for A as a "
-    "percentage of B, A / B for a ratio, avg(A, B) for an average. If the question gives a formula, "
-    "follow it. If a needed figure is not in the sources, write only `MISSING = ` and what is missing. "
-    "For example, asked for the total of two invoices:\n"
-    "A = invoice 1041: 1,200 [3]\nB = invoice 1042: 950 [3]\nRESULT = A + B")
+    "and the formula over the letters, using + - * / ( ), avg(A, B) and sum(A, B) (a percent change "
+    "is (new - old) / old * 100). "
+    "If the question gives a formula, follow it. If a needed figure is not in the sources, write only "
+    "`MISSING = ` and what is missing. For example, asked what share of a budget went to rent:\n"
+    "A = rent, 2023: 1,200 [3]\nB = total budget, 2023: 4,800 [3]\nRESULT = A / B * 100")
+# The one worked example is a share: the 1.5B copied an invoice total's figures and formula,
+# and without an example wrote numbers into its labels (measured on tests/bench's questions).
 
 
 def _input_rule(i: int) -> str:
