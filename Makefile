@@ -33,7 +33,7 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup lock run demo screenshots lint test test-fast bench bench-models bench-answers clean
+.PHONY: setup lock run demo screenshots lint test test-fast bench bench-models bench-answers bench-compute clean
 
 setup: $(STAMP)
 
@@ -103,6 +103,10 @@ bench-models: $(STAMP)
 # sec-10-q answered end to end by the 1.5B stand-in (ARGS=--quick: SmolLM2, minutes; --all: 195).
 bench-answers: bench-models
 	$(BIN)/python -m tests.bench.bench_answers $(ARGS)
+
+# Computed answers (#29) against prose on tests/bench/data/compute_questions.csv, the 1.5B.
+bench-compute: bench-models
+	$(BIN)/python -m tests.bench.bench_compute $(ARGS)
 
 bench: bench-models
 	$(BIN)/python -m tests.bench.run_all

@@ -270,3 +270,23 @@ def test_one_cell_named_twice_is_not_computed_with() -> None:
     plan = parse_plan("A = services: 81,797 [1]\nB = total net sales: 81,797 [1]\nRESULT = A / B * 100\n")
     c = compute(plan, visible(), compute_request(question), question)
     assert c.status is ComputeStatus.FORMULA_FAILED and "A and B are the same figure" in c.text
+
+
+def test_the_benchmarks_computation_questions_are_whole() -> None:
+    """tests/bench/data/compute_questions.csv: 15 written questions with their inputs' pages and
+    answers, the sec-10-q ones quoted word for word, out-of-library ones with no answer."""
+    import csv
+
+    from tests.bench.bench_compute import load
+    from tests.bench.common import SHARED_EVAL
+
+    questions = load()
+    written = [q for q in questions if q.kind == "written"]
+    assert len(written) == 15 and all(q.answer and q.glob for q in written)
+    assert all(compute_request(q.text) is not None for q in written)
+    assert all(not q.answer for q in questions if q.kind == "out_of_library")
+    qna = SHARED_EVAL / "sec-10-q" / "qna_data.csv"
+    if qna.is_file():
+        with qna.open(encoding="utf-8-sig") as f:
+            asked = {r["Question"] for r in csv.DictReader(f)}
+        assert all(q.text in asked for q in questions if q.kind == "sec")

@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, str] = {
     "answer": "tests.bench.bench_answer",
     "chat": "tests.bench.bench_chat",
     "answers": "tests.bench.bench_answers",  # sec-10-q end to end with the 1.5B (~1 h on 2 cores)
+    "compute": "tests.bench.bench_compute",  # computed answers vs prose on 26 questions, the 1.5B
 }
 # Run only when named with --only: they need something built first (`make package`).
 ON_DEMAND: dict[str, str] = {
