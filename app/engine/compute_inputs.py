@@ -3,8 +3,8 @@
 
 A figure is found when the cited passage holds the same quantity (app.engine.figures:
 "$81.8 billion" is the table's 81,797 under "in millions"). One copied with the wrong
-marker but present in exactly one other given source is taken from that source, and
-the working cites it there; one found nowhere stops the computation.
+marker but present in other given sources is taken from the first of them (the best
+ranked), and the working cites it there; one found nowhere stops the computation.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def find_input(planned: PlannedInput, visible: Mapping[int, Passage]) -> FoundIn
     if hit is None:  # a wrong marker: the figure may stand in exactly one other source
         others = [(n, h) for n, p in visible.items() if n != planned.source
                   for h in [_lookup(fig, planned, p)] if h is not None]
-        if len(others) != 1:
+        if not others:
             return MissingInput(planned.letter, described(planned.label), planned.figure, planned.source)
         source, hit = others[0]
     else:
