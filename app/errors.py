@@ -353,4 +353,4 @@ def compute_wrong_kind(gives: str, asked: str) -> str:
 
 
 def compute_same_figure(first: str, second: str) -> str:
-    return f"{first} and {second} are the same figure of the same table"
+    return f"{first} and {second} are one and the same figure in the sources"

@@ -113,14 +113,14 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
 
 
 def _same_cell(found: tuple[FoundInput, ...]) -> tuple[str, str] | None:
-    """Two letters for one table cell (the 1.5B listed total net sales twice and divided)."""
-    seen: dict[tuple[int, str, str], str] = {}
+    """Two letters for one figure: one table cell, or one place in a passage (the 1.5B listed
+    total net sales twice and divided; two invoices of equal amounts are two places)."""
+    seen: dict[tuple[int, str, str] | tuple[int, int], str] = {}
     for i in found:
-        if i.cell is not None:
-            key = (i.source, i.cell.row, i.cell.column)
-            if key in seen:
-                return seen[key], i.letter
-            seen[key] = i.letter
+        key = (i.source, i.cell.row, i.cell.column) if i.cell is not None else (i.source, i.at)
+        if key in seen:
+            return seen[key], i.letter
+        seen[key] = i.letter
     return None
 
 

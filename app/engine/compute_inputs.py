@@ -36,6 +36,7 @@ class FoundInput:
     currency: bool
     cited: int  # the source the model cited (== source unless re-attributed)
     cell: TableCell | None = None
+    at: int = 0  # where the figure starts in its source's text (one figure named twice is one place)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def find_input(planned: PlannedInput, visible: Mapping[int, Passage]) -> FoundIn
     label = f"{cell.row}, {cell.column}" if cell is not None and cell.column else (
         cell.row if cell is not None else _context(text, figure) or described(planned.label))
     return FoundInput(planned.letter, label, figure.text, source, quantity, scale, currency,
-                      planned.source, cell)
+                      planned.source, cell, figure.start)
 
 
 def _context(text: str, figure: Figure) -> str:
@@ -117,6 +118,8 @@ def _lookup(fig: Figure, planned: PlannedInput, passage: Passage) -> tuple[Figur
     if cell is not None:
         at_cell = next((g for g in figures if _digits(g.text) == _digits(cell.value)), figure)
         figure = at_cell
+    elif len(figures) > 1:  # one amount in several sentences: the one the model's words describe
+        figure = max(figures, key=lambda g: _overlap(planned.label, _context(text, g)))
     return figure, cell, text
 
 
@@ -125,5 +128,5 @@ def _digits(text: str) -> str:
 
 
 def _overlap(a: str, b: str) -> int:
-    words = {w for w in re.findall(r"[a-z0-9]+", a.lower()) if len(w) > 2}
+    words = {w for w in re.findall(r"[a-z0-9]+", a.lower()) if len(w) > 2 or w.isdigit()}
     return len(words & set(re.findall(r"[a-z0-9]+", b.lower())))

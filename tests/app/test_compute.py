@@ -269,7 +269,7 @@ def test_one_cell_named_twice_is_not_computed_with() -> None:
     question = "What percentage of total net sales came from services?"
     plan = parse_plan("A = services: 81,797 [1]\nB = total net sales: 81,797 [1]\nRESULT = A / B * 100\n")
     c = compute(plan, visible(), compute_request(question), question)
-    assert c.status is ComputeStatus.FORMULA_FAILED and "A and B are the same figure" in c.text
+    assert c.status is ComputeStatus.FORMULA_FAILED and "A and B are one and the same figure" in c.text
 
 
 def test_the_benchmarks_computation_questions_are_whole() -> None:
@@ -290,3 +290,14 @@ def test_the_benchmarks_computation_questions_are_whole() -> None:
         with qna.open(encoding="utf-8-sig") as f:
             asked = {r["Question"] for r in csv.DictReader(f)}
         assert all(q.text in asked for q in questions if q.kind == "sec")
+
+
+def test_one_place_in_prose_named_twice_is_refused_two_equal_figures_are_not() -> None:
+    question = "What is the difference between the two invoices?"
+    twice = parse_plan("A = invoice: $1,200 [2]\nB = invoice: $1,200 [2]\nRESULT = A - B\n")
+    c = compute(twice, visible(), compute_request(question), question)
+    assert c.status is ComputeStatus.FORMULA_FAILED and "one and the same figure" in c.text
+    equal = {2: Passage("b", "/docs/i.txt", None, None, "Invoice 7 was $500. Invoice 8 was $500.", 0.5)}
+    c = compute(parse_plan("A = invoice 7: $500 [2]\nB = invoice 8: $500 [2]\nRESULT = A - B\n"), equal,
+                compute_request(question), question)
+    assert c.status is ComputeStatus.COMPUTED and c.result == "$0"  # two places, told apart by the model's words
