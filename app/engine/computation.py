@@ -115,9 +115,11 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
 def _same_cell(found: tuple[FoundInput, ...]) -> tuple[str, str] | None:
     """Two letters for one figure: one table cell, or one place in a passage (the 1.5B listed
     total net sales twice and divided; two invoices of equal amounts are two places)."""
-    seen: dict[tuple[int, str, str] | tuple[int, int], str] = {}
+    seen: dict[tuple[int, int, str], str] = {}
     for i in found:
-        key = (i.source, i.cell.row, i.cell.column) if i.cell is not None else (i.source, i.at)
+        # (the place, not the cell's labels: two columns may carry one header, "Three Months
+        # Ended March 31," over 2022 and 2023 where the years stand in a row of their own)
+        key = (i.source, i.at, i.text)
         if key in seen:
             return seen[key], i.letter
         seen[key] = i.letter

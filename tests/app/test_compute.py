@@ -301,3 +301,13 @@ def test_one_place_in_prose_named_twice_is_refused_two_equal_figures_are_not() -
     c = compute(parse_plan("A = invoice 7: $500 [2]\nB = invoice 8: $500 [2]\nRESULT = A - B\n"), equal,
                 compute_request(question), question)
     assert c.status is ComputeStatus.COMPUTED and c.result == "$0"  # two places, told apart by the model's words
+
+
+def test_two_columns_under_one_header_are_two_figures() -> None:
+    table = ("(in millions)\n|  | Three Months Ended March 31, | Three Months Ended March 31, |\n|---|---|---|\n"
+             "| Total net sales | 116,444 | 127,358 |")
+    question = "What was the percent change in total net sales from 2022 to 2023?"
+    plan = parse_plan("A = total net sales 2022: 116,444 [1]\nB = total net sales 2023: 127,358 [1]\n"
+                      "RESULT = (B - A) / A * 100\n")
+    c = compute(plan, {1: Passage("t", "/d/amzn.pdf", 4, 4, table, 0.9)}, compute_request(question), question)
+    assert c.status is ComputeStatus.COMPUTED and c.result == "9.4%"
