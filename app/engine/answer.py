@@ -108,14 +108,7 @@ class Answerer:
                 yield from answer_by_computing(self, question, passages, history or [], request,
                                                StopFlag(cancel), t0)
                 return
-
-            def build() -> BuiltPrompt:
-                chosen = passages
-                if self.budget is not None:
-                    chosen = select_passages(passages, self.llm.count_tokens, self.budget)
-                return self.builder().build(question, chosen, history or [])
-
-            prompt = self.owner.call(build)
+            prompt = self.owner.call(lambda: self.build_prompt(question, passages, history or []))
         except DocentError as e:
             yield ErrorEvent(str(e))
             return
@@ -147,6 +140,15 @@ class Answerer:
         prompt.turn.answer = loops.kept_text().strip()
         yield DoneEvent(self.checked_answer(prompt, stats, time.perf_counter() - t0, passages))
 
+    def build_prompt(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
+                     instruction: str = "") -> BuiltPrompt:
+        """This turn's prompt from the passages the budget keeps (on the owner thread: it
+        counts tokens with the model). instruction: how to answer (a computed answer's plan)."""
+        chosen = passages
+        if self.budget is not None:
+            chosen = select_passages(passages, self.llm.count_tokens, self.budget)
+        return self.builder().build(question, chosen, history, instruction)
+
     def generate(self, prepared: PreparedPrompt, max_tokens: int, stop: StopFlag,
                  stats: GenerationStats, loops: LoopDetector, grammar: str | None = None,
                  temperature: float | None = None) -> Iterator[str]:
@@ -154,13 +156,8 @@ class Answerer:
         sees the text repeat, `stop` is set (the model stops within a token) and nothing
         more is yielded; `stats` are final when this returns. grammar: GBNF its output follows."""
         heat = self.temperature if temperature is None else temperature
-
-        def produce() -> Iterator[str]:
-            if grammar is None:
-                return self.llm.stream(prepared, max_tokens, heat, stop, stats)
-            return self.llm.stream(prepared, max_tokens, heat, stop, stats, grammar=grammar)
-
-        for piece in self.owner.stream(produce, stop):
+        for piece in self.owner.stream(lambda: self.llm.stream(
+                prepared, max_tokens, heat, stop, stats, grammar=grammar), stop):
             if loops.feed(piece):
                 stop.set()
                 self.owner.call(lambda: None)  # queued behind the stream: its stats are final

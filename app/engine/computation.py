@@ -180,8 +180,7 @@ def _decimals(unit: ResultUnit, request: ComputeRequest, found: tuple[FoundInput
     if request.decimals is not None:
         return request.decimals
     if unit is ResultUnit.AMOUNT:
-        written = [len(_plain(i.text).split(".")[1]) if "." in _plain(i.text) else 0 for i in found]
-        return max(written, default=0)
+        return max((len(i.written.split(".")[1]) if "." in i.written else 0 for i in found), default=0)
     return 2 if unit is ResultUnit.RATIO else 1
 
 
@@ -207,25 +206,19 @@ def _written(value: Decimal, unit: ResultUnit, scale: Decimal, request: ComputeR
     return f"{sign}{number}"
 
 
-def _plain(text: str) -> str:
-    return re.sub(r"[^\d.]", "", text)
-
-
 def _input_figure(i: FoundInput) -> str:
     """The input as the reader sees it: its source's digits, with the sign, currency and scale it stands at."""
-    if i.quantity.percent:
-        return f"{'-' if i.quantity.value < 0 else ''}{_plain(i.text)}%"
-    digits = re.sub(r"[^\d.,]", "", i.text).strip(",.")
     sign = "-" if i.quantity.value < 0 else ""
-    return f"{sign}{'$' if i.currency else ''}{digits}{_SCALE_NAMES.get(i.scale, '')}"
+    if i.quantity.percent:
+        return f"{sign}{i.written}%"
+    return f"{sign}{'$' if i.currency else ''}{i.written}{_SCALE_NAMES.get(i.scale, '')}"
 
 
 def _working(formula: str, found: tuple[FoundInput, ...]) -> str:
     """The formula with each letter replaced by its figure, when that stays short."""
     if len(found) > 4:
         return ""
-    digits = {i.letter: re.sub(r"[^\d.,]", "", i.text).strip(",.") for i in found}
-    figures = {i.letter: f"(-{digits[i.letter]})" if i.quantity.value < 0 else digits[i.letter] for i in found}
+    figures = {i.letter: f"(-{i.written})" if i.quantity.value < 0 else i.written for i in found}
     out = re.sub(r"\b([A-H])\b", lambda m: figures.get(m.group(1), m.group(1)), formula)
     return symbols(out)
 

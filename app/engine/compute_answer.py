@@ -18,9 +18,8 @@ from app.engine.compute_plan import INSTRUCTION, grammar, parse_plan
 from app.engine.compute_request import ComputeRequest
 from app.engine.events import DoneEvent, ErrorEvent, Event, ProgressEvent, SourcesEvent, TokenEvent
 from app.engine.loops import LoopDetector
-from app.engine.prompt import BuiltPrompt, Turn
+from app.engine.prompt import Turn
 from app.engine.retrieval import Passage
-from app.engine.selection import select_passages
 from app.errors import compute_progress
 
 if TYPE_CHECKING:
@@ -33,13 +32,7 @@ PLAN_TOKENS = 400  # eight inputs with 60-character labels and a formula
 
 def answer_by_computing(answerer: "Answerer", question: str, passages: Sequence[Passage], history: list[Turn],
                         request: ComputeRequest, stop: "StopFlag", started: float) -> Iterator[Event]:
-    def build() -> BuiltPrompt:
-        chosen = list(passages)
-        if answerer.budget is not None:
-            chosen = select_passages(passages, answerer.llm.count_tokens, answerer.budget)
-        return answerer.builder().build(question, chosen, history, INSTRUCTION)
-
-    prompt = answerer.owner.call(build)
+    prompt = answerer.owner.call(lambda: answerer.build_prompt(question, passages, history, INSTRUCTION))
     yield SourcesEvent([s.passage for s in prompt.sources], prompt.prepared.n_tokens,
                        tuple(s.number for s in prompt.sources))
     yield ProgressEvent(0, 1, compute_progress())

@@ -38,6 +38,11 @@ class FoundInput:
     cell: TableCell | None = None
     at: int = 0  # where the figure starts in its source's text (one figure named twice is one place)
 
+    @property
+    def written(self) -> str:
+        """Its digits as the source groups them, without sign or currency: "(1,234)" -> "1,234"."""
+        return re.sub(r"[^\d.,]", "", self.text).strip(",.")
+
 
 @dataclass(frozen=True)
 class MissingInput:
@@ -57,16 +62,14 @@ def find_input(planned: PlannedInput, visible: Mapping[int, Passage]) -> FoundIn
     if not wanted:
         return MissingInput(planned.letter, described(planned.label), planned.figure, planned.source)
     fig = wanted[0]
-    order = [planned.source] if planned.source in visible else []
-    hit = _lookup(fig, planned, visible[planned.source]) if order else None
-    if hit is None:  # a wrong marker: the figure may stand in exactly one other source
-        others = [(n, h) for n, p in visible.items() if n != planned.source
-                  for h in [_lookup(fig, planned, p)] if h is not None]
-        if not others:
+    cited = visible.get(planned.source)
+    hit = _lookup(fig, planned, cited) if cited is not None else None
+    source = planned.source
+    if hit is None:  # a wrong marker: the first (best-ranked) other source holding the figure
+        source, hit = next(((n, h) for n, p in visible.items() if n != planned.source
+                            for h in [_lookup(fig, planned, p)] if h is not None), (source, None))
+        if hit is None:
             return MissingInput(planned.letter, described(planned.label), planned.figure, planned.source)
-        source, hit = others[0]
-    else:
-        source = planned.source
     figure, cell, text = hit
     scale = figure.scale or passage_scale(text) or Decimal(1)
     currency = figure.currency or bool(_MONEY_LINE.search(_head(text)))  # the source's, not the model's
@@ -107,23 +110,25 @@ def _lookup(fig: Figure, planned: PlannedInput, passage: Passage) -> tuple[Figur
     # The digits as written; or, for a figure the model rounded to a scale word ("$81.8 billion"),
     # the same quantity. A bare "0" or "12" matches only itself: at an implicit scale it would
     # match almost anything.
-    exact = [g for g in parse_figures(text) if _digits(g.text) == _digits(fig.text)]
-    rounded = [g for g in parse_figures(text) if fig.scale is not None and fig.value != 0 and same_figure(fig, g)]
+    held = parse_figures(text)
+    exact = [g for g in held if digits(g.text) == digits(fig.text)]
+    rounded = [g for g in held if fig.scale is not None and fig.value != 0 and same_figure(fig, g)]
     figures = exact or rounded
     if not figures:
         return None
     figure = figures[0]
-    cells = [c for c in parse_cells(text) if _digits(c.value) == _digits(figure.text)]
+    cells = [c for c in parse_cells(text) if digits(c.value) == digits(figure.text)]
     cell = max(cells, key=lambda c: _overlap(planned.label, f"{c.row} {c.column}")) if cells else None
     if cell is not None:
-        at_cell = next((g for g in figures if _digits(g.text) == _digits(cell.value)), figure)
+        at_cell = next((g for g in figures if digits(g.text) == digits(cell.value)), figure)
         figure = at_cell
     elif len(figures) > 1:  # one amount in several sentences: the one the model's words describe
         figure = max(figures, key=lambda g: _overlap(planned.label, _context(text, g)))
     return figure, cell, text
 
 
-def _digits(text: str) -> str:
+def digits(text: str) -> str:
+    """A figure's digits and decimal point, nothing else: "$(1,234.5)" -> "1234.5"."""
     return re.sub(r"[^\d.]", "", text).rstrip(".")
 
 

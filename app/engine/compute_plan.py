@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from app.engine.figures import parse_figures
+
 MAX_INPUTS = 8
 LETTERS = "ABCDEFGH"
 
@@ -44,8 +46,6 @@ CONSTANTS = frozenset(Decimal(n) for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 52, 100,
 
 
 def constants(question: str = "") -> list[Decimal]:
-    from app.engine.figures import parse_figures
-
     asked = {f.value for f in parse_figures(question)}
     return sorted(CONSTANTS | asked, key=lambda d: (len(str(d)), d), reverse=True)
 

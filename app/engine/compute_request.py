@@ -63,9 +63,8 @@ def compute_request(question: str) -> ComputeRequest | None:
     if not _ASKS.search(question) or (_PROSE.search(question) and not _explicit(question)):
         return None
     wanted = Wanted.ANY
-    if re.search(r"\bdays?\b", question, re.IGNORECASE) and re.search(r"\bhow many days\b|\bdays\b.*\b(?:outstanding|"
-                                                                       r"on hand|payable|receivable)", question,
-                                                                       re.IGNORECASE):
+    if re.search(r"\bhow many days\b|\bdays\b.*\b(?:outstanding|on hand|payable|receivable)", question,
+                 re.IGNORECASE):
         wanted = Wanted.DAYS
     elif re.search(r"percent|%|\bmargin\b|\bshare of\b|\bproportion\b|\bportion\b|\bgrowth rate\b", question,
                    re.IGNORECASE):

@@ -110,7 +110,8 @@ class ScriptedLLM:
         return PreparedPrompt(self.count_tokens(text), text)
 
     def stream(self, prompt: PreparedPrompt, max_tokens: int, temperature: float,
-               cancel: threading.Event | None, stats: GenerationStats) -> Iterator[str]:
+               cancel: threading.Event | None, stats: GenerationStats,
+               grammar: str | None = None) -> Iterator[str]:
         self.prompts.append(prompt.payload)
         stats.prompt_tokens += prompt.n_tokens
         if self.block is not None and "Part 2 of" in prompt.payload:
