@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import fnmatch
+import hashlib
 import json
 import random
 import statistics
@@ -76,6 +77,7 @@ class Scored:
     unverified_before: int  # key figures no model-written [n] of their sentence holds
     unverified_after: int  # key figures in none of the passages their sentence draws on (flagged)
     sources: list[str] = field(default_factory=list)
+    prompt_sha256: str = ""  # of the prompt the model was given (a refactor must leave it identical)
 
 
 def load_sec(root: Path) -> list[Question]:
@@ -158,7 +160,23 @@ def _unverified_before(a: Any, index_figures: dict[int, list[Any]]) -> int:
     return n
 
 
-def ask_one(answerer: Any, q: Question, pages: dict[str, dict[int, list[Any]]]) -> Scored:
+def prompt_digests(answerer: Any) -> list[str]:
+    """Records the sha256 of every prompt `answerer` generates from (its token ids, or its
+    text for an HTTP backend), appended to the returned list as answers run."""
+    seen: list[str] = []
+    generate = answerer.generate
+
+    def recording(prepared: Any, *args: Any, **kwargs: Any) -> Any:
+        payload = prepared.payload if isinstance(prepared.payload, list) else prepared.text
+        seen.append(hashlib.sha256(repr(payload).encode()).hexdigest())
+        return generate(prepared, *args, **kwargs)
+
+    answerer.generate = recording
+    return seen
+
+
+def ask_one(answerer: Any, q: Question, pages: dict[str, dict[int, list[Any]]],
+            digests: list[str] | None = None) -> Scored:
     from app.engine.events import DoneEvent, ErrorEvent, SourcesEvent, TokenEvent
     from app.engine.figures import found_in, key_figures, parse_figures
 
@@ -194,7 +212,7 @@ def ask_one(answerer: Any, q: Question, pages: dict[str, dict[int, list[Any]]]) 
         bool(ref) and all(found_in(f, held) for f in ref), at5, answer.prompt_tokens, answer.ttft_s, first,
         answer.seconds, answer.completion_tokens, answer.finish_reason, answer.grounding.status.value,
         sum(1 for f in answer.figures), _unverified_before(answer, by_number), len(answer.unverified_figures),
-        [f"{p.name} {p.pages_label}" for p in passages])
+        [f"{p.name} {p.pages_label}" for p in passages], digests[-1] if digests else "")
 
 
 def _share(xs: list[bool]) -> float | None:
@@ -234,6 +252,8 @@ def summarise(rows: list[Scored]) -> dict[str, Any]:
         "median_ttft_s": round(statistics.median(r.ttft_s for r in rows), 3) if rows else None,
         "median_ttft_wall_s": round(statistics.median(r.ttft_wall_s for r in rows), 3) if rows else None,
         "mean_seconds_per_answer": round(statistics.mean(r.seconds for r in rows), 2) if rows else None,
+        # One digest of every prompt, in order: equal before and after a change that must not alter them.
+        "prompts_sha256": hashlib.sha256("".join(r.prompt_sha256 for r in rows).encode()).hexdigest(),
     }
     out["by_type"] = {k: {"n": len(v), "key_figure_recall": round(statistics.mean(
         r.key_figures_found / r.key_figures for r in v if r.key_figures), 4) if any(r.key_figures for r in v)
@@ -271,11 +291,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.no_trim:  # A/B of passage trimming: the retrieved text whole
             answerer.retriever.config = replace(answerer.retriever.config, trim=False)
         answerer.load()
+        digests = prompt_digests(answerer)
         rows: list[Scored] = []
         t_all = time.perf_counter()
         try:
             for i, q in enumerate(chosen + ool, 1):
-                r = ask_one(answerer, q, pages)
+                r = ask_one(answerer, q, pages, digests)
                 rows.append(r)
                 # A long run that is stopped still leaves what it measured.
                 partial = BENCH_OUT / f"{args.name}.partial.json"

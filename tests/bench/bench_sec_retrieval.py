@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import fnmatch
+import hashlib
 import json
 import math
 import re
@@ -83,6 +84,9 @@ class ConfigResult:
     mean_passages_in_prompt: float
     focus_kinds: dict[str, int]
     retrieval_ms_p50: float
+    # sha256 over every question's passages (chunk id, score) and prompt token ids: equal
+    # before and after a change that must leave retrieval and prompts as they were.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,7 @@ def _score(r: Any, questions: list[Question], names: list[str], evidence: dict[s
     n_in: list[int] = []
     ms: list[float] = []
     kinds: dict[str, int] = {}
+    digest = hashlib.sha256()
     for q in questions:
         t = time.perf_counter()
         found = r.search(q.text, k)
@@ -276,7 +281,9 @@ def _score(r: Any, questions: list[Question], names: list[str], evidence: dict[s
         kind = r.focus(q.text).kind.value
         kinds[kind] = kinds.get(kind, 0) + 1
         chosen = select(found, count, budget)
-        tokens[q.kind].append(builder.build(q.text, chosen).prepared.n_tokens)
+        prepared = builder.build(q.text, chosen).prepared
+        tokens[q.kind].append(prepared.n_tokens)
+        digest.update(repr(([(p.chunk_id, p.score) for p in found], prepared.payload)).encode())
         n_in.append(len(chosen))
         want = figures(q.answer)
         held = set().union(*(text_figures(p.text) for p in chosen)) if chosen else set()
@@ -302,7 +309,7 @@ def _score(r: Any, questions: list[Question], names: list[str], evidence: dict[s
                         statistics.mean(req5) if req5 else 0.0, statistics.mean(req_prompt) if req_prompt else 0.0,
                         all_fig / len(questions), any_fig / len(questions), statistics.mean(every),
                         statistics.mean(tokens["single"] or [0]), statistics.mean(tokens["multi"] or [0]),
-                        statistics.mean(n_in), kinds, statistics.median(ms))
+                        statistics.mean(n_in), kinds, statistics.median(ms), digest.hexdigest())
 
 
 def main(argv: list[str] | None = None) -> int:
