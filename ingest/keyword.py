@@ -17,8 +17,9 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from ingest.keyword_rank import Bm25Ranker, RankConfig, ScopeSet, query_terms
+from ingest.passage import Passage
 from ingest.paths import below_range
-from ingest.store import PAGE, StoredChunk
+from ingest.store import PAGE
 
 if TYPE_CHECKING:
     from ingest.store import ChromaStore
@@ -59,12 +60,12 @@ class KeywordIndex:
         self.db.execute("RELEASE keyword")
 
     # --- SecondaryIndex --------------------------------------------------------
-    def replace_file(self, file_id: str, chunks: Sequence[StoredChunk]) -> None:
+    def replace_file(self, file_id: str, chunks: Sequence[Passage]) -> None:
         with self._tx():
             self._delete(file_id)
             self.add(chunks)
 
-    def add(self, chunks: Iterable[StoredChunk]) -> None:
+    def add(self, chunks: Iterable[Passage]) -> None:
         for c in chunks:
             cur = self.db.execute(
                 "INSERT INTO chunks (chunk_id, file_id, path, chunk_index, page_start, page_end, "
@@ -153,16 +154,16 @@ class KeywordIndex:
             yield from self.db.execute(
                 f"SELECT id, chunk_id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
 
-    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
         """Hydrate chunk ids (from either index) into full chunks; unknown ids are absent."""
-        out: dict[str, StoredChunk] = {}
+        out: dict[str, Passage] = {}
         for part in _batches(list(chunk_ids)):
             marks = ",".join("?" * len(part))
             for row in self.db.execute(
-                    "SELECT c.chunk_id, c.file_id, c.path, c.chunk_index, c.page_start, c.page_end, "
-                    f"f.text, c.heading FROM chunks c JOIN chunks_fts f ON f.rowid = c.id "
-                    f"WHERE c.chunk_id IN ({marks})", part):
-                out[row[0]] = StoredChunk(*row)
+                    "SELECT c.chunk_id, c.path, c.page_start, c.page_end, f.text, c.heading "
+                    f"FROM chunks c JOIN chunks_fts f ON f.rowid = c.id WHERE c.chunk_id IN ({marks})", part):
+                cid, path, start, end, text, heading = row
+                out[cid] = Passage(cid, path, start, end, text, heading=heading)
         return out
 
 

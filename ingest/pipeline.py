@@ -27,7 +27,8 @@ from ingest.errors import MESSAGES, FileErrorKind
 from ingest.isolation import LoadResult, ParserPool
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import FileRecord, FileStatus, Manifest
-from ingest.store import ChromaStore, StoredChunk, chunk_id
+from ingest.passage import Passage
+from ingest.store import ChromaStore, chunk_id
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,7 +79,7 @@ ProgressFn = Callable[[Progress], None]
 class SecondaryIndex(Protocol):
     """Another index over the same chunks (e.g. keyword search), kept in step with Chroma."""
 
-    def replace_file(self, file_id: str, chunks: Sequence[StoredChunk]) -> None: ...
+    def replace_file(self, file_id: str, chunks: Sequence[Passage]) -> None: ...
 
     def delete_file(self, file_id: str) -> int: ...
 
@@ -333,8 +334,8 @@ class Indexer:
         """Store an embedded file's chunks, drop its stale ones, mark it INDEXED."""
         rec, key, fid = job.record, job.record.path, job.record.file_id
         vectors = job.vectors.result()
-        stored = [StoredChunk(chunk_id(fid, c.index), fid, key, c.index, c.page_start, c.page_end,
-                              c.text, c.heading, c.spans, c.body) for c in job.chunks]
+        stored = [Passage(chunk_id(fid, c.index), key, c.page_start, c.page_end, c.text, 0.0, c.heading,
+                          c.spans, c.body) for c in job.chunks]
         self.store.upsert(stored, vectors, job.work.sha256)
         keep = {s.chunk_id for s in stored}
         stale = [i for i in self.store.ids_for_file(fid) if i not in keep]

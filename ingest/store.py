@@ -14,11 +14,11 @@ Collections written before this keep their documents and read the same.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ingest.document import PageSpan, spans_from_json, spans_to_json
+from ingest.passage import Passage
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,26 +45,6 @@ CLIENT_LOCK = threading.RLock()
 # Bump when chunk text or ids change shape, so old vectors are never mixed in.
 # 2: document label on every chunk; 3: page spans + body in metadata; 4: PDF section headings
 CHUNKER_VERSION = 5  # 5: tables read as tables (ingest.tables)
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    chunk_id: str
-    file_id: str
-    path: str
-    chunk_index: int
-    page_start: int | None
-    page_end: int | None
-    text: str
-    heading: str = ""
-    spans: tuple[PageSpan, ...] = ()  # where the body sits on its pages (see Chunk.spans)
-    body: str = ""  # text without the label/heading line; "" when not recorded (older index)
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk: StoredChunk
-    score: float  # cosine similarity, 1 = identical
 
 
 def chunk_id(file_id: str, index: int) -> str:
@@ -102,7 +82,7 @@ class ChromaStore:
     def count(self) -> int:
         return int(self.col.count())
 
-    def upsert(self, chunks: Sequence[StoredChunk], vectors: "np.ndarray", file_sha: str) -> None:
+    def upsert(self, chunks: Sequence[Passage], vectors: "np.ndarray", file_sha: str) -> None:
         """Idempotent by id: re-running after a crash never duplicates."""
         step = self._write_batch()
         for i in range(0, len(chunks), step):
@@ -157,7 +137,8 @@ class ChromaStore:
     def _write_batch(self) -> int:
         return max(1, min(WRITE_ROWS, int(self.client.get_max_batch_size())))
 
-    def query(self, vector: "np.ndarray", k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+    def query(self, vector: "np.ndarray", k: int, where: dict[str, Any] | None = None) -> list[Passage]:
+        """The k nearest chunks, scored by cosine similarity (1 = identical)."""
         n = self.count()
         if n == 0:
             return []
@@ -166,7 +147,7 @@ class ChromaStore:
         hits = []
         for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
                                         res["distances"][0], strict=True):
-            hits.append(Hit(_chunk(cid, doc, meta), 1.0 - float(dist)))
+            hits.append(_chunk(cid, doc, meta, 1.0 - float(dist)))
         return hits
 
     def query_ids(self, vector: "np.ndarray", k: int, where: dict[str, Any] | None = None,
@@ -202,24 +183,24 @@ class ChromaStore:
         top = np.argsort(-sims)[:k]
         return [(got[i], float(sims[i])) for i in top]
 
-    def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
+    def get_chunks(self, ids: list[str]) -> list[Passage]:
         return [c for part in _batches(ids, PAGE)
                 for c in _chunks(self.col.get(ids=part, include=["documents", "metadatas"]))]
 
-    def all_chunks(self) -> list[StoredChunk]:
+    def all_chunks(self) -> list[Passage]:
         """Every chunk, read a page at a time (tests and small tools; the app never needs it)."""
-        out: list[StoredChunk] = []
+        out: list[Passage] = []
         while page := self.chunks_page(len(out), PAGE):
             out += page
             if len(page) < PAGE:
                 break
         return out
 
-    def chunks_page(self, offset: int, limit: int) -> list[StoredChunk]:
+    def chunks_page(self, offset: int, limit: int) -> list[Passage]:
         return _chunks(self.col.get(offset=offset, limit=limit, include=["documents", "metadatas"]))
 
 
-def _meta(c: StoredChunk, file_sha: str) -> dict[str, Any]:
+def _meta(c: Passage, file_sha: str) -> dict[str, Any]:
     import hashlib
 
     m: dict[str, Any] = {
@@ -254,19 +235,18 @@ def _locations(text: str, meta: dict[str, Any]) -> tuple[tuple[PageSpan, ...], s
     return spans_from_json(meta.get("spans")), text[int(start):] if isinstance(start, int) else ""
 
 
-def _chunks(res: Any) -> list[StoredChunk]:
-    """StoredChunks from a Chroma get() with documents and metadatas."""
+def _chunks(res: Any) -> list[Passage]:
+    """Passages from a Chroma get() with documents and metadatas."""
     return [_chunk(cid, doc, meta) for cid, doc, meta in
             zip(res["ids"], res["documents"] or [], res["metadatas"] or [], strict=False)]
 
 
-def _chunk(cid: str, doc: str | None, meta: dict[str, Any]) -> StoredChunk:
+def _chunk(cid: str, doc: str | None, meta: dict[str, Any], score: float = 0.0) -> Passage:
     text = meta.get("text")
-    return StoredChunk(cid, str(meta["file_id"]), str(meta["path"]), int(meta["chunk_index"]),
-                       meta.get("page_start"), meta.get("page_end"),
-                       text if isinstance(text, str) else doc or "",  # older collections: the document
-                       str(meta.get("heading", "")),
-                       *_locations(text if isinstance(text, str) else doc or "", meta))
+    text = text if isinstance(text, str) else doc or ""  # older collections: the document
+    spans, body = _locations(text, meta)
+    return Passage(cid, str(meta["path"]), meta.get("page_start"), meta.get("page_end"), text, score,
+                   str(meta.get("heading", "")), spans, body)
 
 
 def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:

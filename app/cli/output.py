@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from app.core.wire import Notice, StatusReply
 from app.engine.events import Answer
+from app.engine.prompt import NumberedSource
+from app.engine.retrieval import snippet
 from ingest.manifest import FileStatus
 from ingest.pipeline import IndexReport, Progress
 
@@ -76,7 +78,7 @@ def answer_json(a: Answer) -> dict[str, Any]:
     return {
         "question": a.question,
         "answer": a.text,
-        "citations": [asdict(c) for c in a.citations],
+        "citations": [citation_json(c) for c in a.citations],
         "sources": [
             {"number": s.number, "path": s.passage.path, "page_start": s.passage.page_start,
              "page_end": s.passage.page_end, "score": round(s.passage.score, 4),
@@ -99,6 +101,15 @@ def answer_json(a: Answer) -> dict[str, Any]:
         "unverified_figures": [f.text for f in a.unverified_figures],
         "computation": computation_json(a.computation) if a.computation is not None else None,
     }
+
+
+def citation_json(c: NumberedSource) -> dict[str, Any]:
+    """A cited source as `--json` has always written it: the passage's place, a snippet and
+    the words on the page."""
+    p = c.passage
+    return {"number": c.number, "path": p.path, "page_start": p.page_start, "page_end": p.page_end,
+            "snippet": snippet(p.page_text, 300), "score": p.score, "spans": [asdict(s) for s in p.spans],
+            "body": p.page_text, "inferred": c.inferred}
 
 
 def computation_json(c: "Computation") -> dict[str, Any]:

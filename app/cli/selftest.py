@@ -225,7 +225,7 @@ def _index_and_ask(report: SelfTestReport, model: Path, home: Path, files: list[
     report.check("answer cites the sample PDF, page 1, as its first source",
                  top is not None and Path(top.path).name == SAMPLE_PDF and top.page_start == 1,
                  f"first source: {Path(top.path).name if top else None}, page {top.page_start if top else None}")
-    wrong = [c.number for c in answer.citations if Path(c.path).name not in (SAMPLE_PDF, SAMPLE_TEXT)]
+    wrong = [c.number for c in answer.citations if c.passage.name not in (SAMPLE_PDF, SAMPLE_TEXT)]
     report.check("every citation the model wrote resolves to a sample", not wrong, str(wrong or ""))
 
 

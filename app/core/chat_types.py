@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.engine.events import Answer
-    from app.engine.retrieval import Passage
+    from app.engine.prompt import NumberedSource
     from app.engine.scope import Scope
-    from ingest.document import PageSpan
 
 DEFAULT_TITLE = "New chat"
 TITLE_CHARS = 60
@@ -56,40 +55,11 @@ class ChatScope:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True)
-class SourceRef:
-    """A passage the model was shown for one answer, with where it sits in its file."""
-
-    number: int
-    path: str
-    page_start: int | None
-    page_end: int | None
-    spans: tuple["PageSpan", ...] = ()
-    body: str = ""  # the chunk's text without the label/heading prefix (what the page shows)
-    score: float = 0.0
-    chunk_id: str = ""
-    cited: bool = False  # the answer points at it with [number]
-    text: str = ""  # the text the model saw (prefix included), fed back in history
-    heading: str = ""
-
-    @classmethod
-    def from_passage(cls, number: int, p: "Passage", cited: bool = False) -> "SourceRef":
-        return cls(number, p.path, p.page_start, p.page_end, tuple(p.spans), p.body, p.score,
-                   p.chunk_id, cited, p.text, p.heading)
-
-    def to_passage(self) -> "Passage":
-        from app.engine.retrieval import Passage
-
-        return Passage(self.chunk_id, self.path, self.page_start, self.page_end,
-                       self.text or self.body, self.score, self.heading,
-                       spans=self.spans, body=self.body)
-
-
 @dataclass
 class ChatTurn:
     question: str
     answer: str  # as shown (invalid [n] markers removed, Docent's "[~n]" and flags added)
-    sources: list[SourceRef] = field(default_factory=list)  # new ones first, then re-used ones
+    sources: list["NumberedSource"] = field(default_factory=list)  # new ones first, then re-used ones
     stopped: bool = False  # the user stopped it: kept and shown, not fed back to the model
     created_at: float = field(default_factory=time.time)
     raw_answer: str = ""  # what the model wrote, fed back in history; "" means `answer`
@@ -103,9 +73,8 @@ class ChatTurn:
 
         cited = {c.number for c in answer.citations}
         raw = answer.turn.answer if answer.turn is not None else answer.text
-        return cls(answer.question, shown_text(answer),
-                   [SourceRef.from_passage(s.number, s.passage, s.number in cited)
-                    for s in answer.sources], stopped, raw_answer=raw, notes=answer_notes(answer))
+        return cls(answer.question, shown_text(answer), [replace(s, cited=s.number in cited) for s in answer.sources],
+                   stopped, raw_answer=raw, notes=answer_notes(answer))
 
 
 @dataclass

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 # The value types live in chat_types; importers may keep taking them from here.
-from app.core.chat_types import DEFAULT_TITLE, Chat, ChatScope, ChatTurn, SourceRef, first_question_title  # noqa: F401
+from app.core.chat_types import DEFAULT_TITLE, Chat, ChatScope, ChatTurn, first_question_title  # noqa: F401
 from app.errors import ChatNotFoundError, ChatsCorruptError, ChatsTooNewError, ChatStorageError
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ class ChatStore:
                 if s.number in shown:
                     turn.reused.append(s.number)
                 else:
-                    turn.sources.append(NumberedSource(s.number, s.to_passage()))
+                    turn.sources.append(NumberedSource(s.number, s.passage))
                     shown.add(s.number)
             out.append(turn)
         return out
@@ -245,9 +245,10 @@ class ChatStore:
             "INSERT INTO sources (turn_id, position, number, chunk_id, path, page_start, "
             "page_end, spans, body, text, heading, score, cited) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(cur.lastrowid, i, s.number, s.chunk_id, s.path, s.page_start, s.page_end,
-              json.dumps([[sp.page, sp.start, sp.end] for sp in s.spans]), s.body, s.text,
-              s.heading, float(s.score), int(s.cited)) for i, s in enumerate(turn.sources)])
+            [(cur.lastrowid, i, s.number, p.chunk_id, p.path, p.page_start, p.page_end,
+              json.dumps([[sp.page, sp.start, sp.end] for sp in p.spans]), p.body, p.text,
+              p.heading, float(p.score), int(bool(s.cited)))
+             for i, s in enumerate(turn.sources) for p in [s.passage]])
         title = first_question_title(turn.question) if chat[0] and position == 0 else None
         if title:
             db.execute("UPDATE chats SET title = ?, auto_title = 0, updated_at = ? WHERE id = ?",
@@ -256,19 +257,22 @@ class ChatStore:
             db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (time.time(), chat_id))
 
     def _turns(self, db: sqlite3.Connection, chat_id: int) -> builtins.list[ChatTurn]:
+        from app.engine.prompt import NumberedSource
         from ingest.document import PageSpan
+        from ingest.passage import Passage
 
         rows = db.execute("SELECT id, question, answer, raw_answer, stopped, created_at, notes FROM turns "
                           "WHERE chat_id = ? ORDER BY position", (chat_id,)).fetchall()
-        sources: dict[int, list[SourceRef]] = {r[0]: [] for r in rows}
+        sources: dict[int, list[NumberedSource]] = {r[0]: [] for r in rows}
         for s in db.execute(
                 "SELECT s.turn_id, s.number, s.path, s.page_start, s.page_end, s.spans, s.body, "
                 "s.score, s.chunk_id, s.cited, s.text, s.heading FROM sources s "
                 "JOIN turns t ON t.id = s.turn_id WHERE t.chat_id = ? "
                 "ORDER BY s.turn_id, s.position", (chat_id,)):
             spans = tuple(PageSpan(int(p), int(a), int(b)) for p, a, b in json.loads(s[5]))
-            sources[s[0]].append(SourceRef(s[1], s[2], s[3], s[4], spans, s[6], s[7], s[8],
-                                           bool(s[9]), s[10], s[11]))
+            number, path, start, end, body, score, cid, cited, text, heading = s[1:5] + s[6:]
+            passage = Passage(cid, path, start, end, text or body, score, heading, spans, body)
+            sources[s[0]].append(NumberedSource(number, passage, bool(cited)))
         return [ChatTurn(r[1], r[2], sources[r[0]], bool(r[4]), r[5], r[3], json.loads(r[6])) for r in rows]
 
 

@@ -18,12 +18,14 @@ from functools import lru_cache
 from typing import Any
 
 from app.engine.events import Answer, DoneEvent, ErrorEvent, ProgressEvent, SourcesEvent, TokenEvent
-from app.engine.retrieval import Passage
 from app.engine.search_service import SearchReply, SearchRequest
 from ingest.loaders.pdf_speedups import FastPaths
+from ingest.passage import Passage
 from ingest.pipeline import IndexReport, Progress
 
-PROTOCOL = 2  # in the endpoint file: a client never talks to an owner of another protocol
+# In the endpoint file: a client never talks to an owner of another protocol.
+# 3: one Passage type from store to screen (an answer cites NumberedSources).
+PROTOCOL = 3
 MAX_REQUEST_BYTES = 1 << 20  # what the owner reads from a client, before parsing
 MAX_REPLY_BYTES = 64 << 20  # what a client reads (a status of a big library is a few MB)
 
@@ -299,7 +301,7 @@ def _plain(value: Any) -> Any:
 def _hints(cls: type) -> dict[str, Any]:
     import sys
 
-    from ingest.document import PageSpan  # noqa: F401 - hints of Passage/Citation may name it
+    from ingest.document import PageSpan  # noqa: F401 - hints of a Passage name it
 
     return typing.get_type_hints(cls, {**vars(sys.modules[cls.__module__]), "PageSpan": PageSpan})
 

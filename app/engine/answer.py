@@ -21,15 +21,15 @@ from app.engine.attribution import PassageIndex, SentenceAttribution, attribute,
 from app.engine.backend import GenerationStats, LLMBackend, PreparedPrompt
 from app.engine.citations import MarkerFilter, clean_markers
 from app.engine.compute_request import compute_request
-from app.engine.events import Answer, Citation, DoneEvent, ErrorEvent, Event, SourcesEvent, TokenEvent
+from app.engine.events import Answer, DoneEvent, ErrorEvent, Event, SourcesEvent, TokenEvent
 from app.engine.figures import FigureCheck, FigureStatus, PassageFigures, check_figures
 from app.engine.grounding import Grounding, GroundingCheck, check_grounding
 from app.engine.loops import LoopDetector
 from app.engine.owner import ModelOwner
-from app.engine.prompt import SYSTEM_PROMPT, BuiltPrompt, PromptBuilder, Turn
-from app.engine.retrieval import Passage, snippet
+from app.engine.prompt import SYSTEM_PROMPT, BuiltPrompt, NumberedSource, PromptBuilder, Turn
 from app.engine.selection import Budget, select_passages
 from app.errors import DocentError
+from ingest.passage import Passage
 
 if TYPE_CHECKING:
     from app.engine.computation import Computation
@@ -191,9 +191,8 @@ class Answerer:
         if computation is not None:
             a, b = computation.result_span
             figures = [replace(f, status=FigureStatus.COMPUTED) if a <= f.start < b else f for f in figures]
-        citations = [Citation(n, p.path, p.page_start, p.page_end, snippet(p.page_text, 300), p.score,
-                              p.spans, p.page_text, inferred)
-                     for n, inferred, p in ((n, i, prompt.visible[n]) for n, i in supporting_sources(attributions))]
+        citations = [NumberedSource(n, prompt.visible[n], True, inferred)
+                     for n, inferred in supporting_sources(attributions)]
         return Answer(prompt.turn.question, text, citations,
                       prompt.sources, stats.prompt_tokens, stats.completion_tokens, stats.ttft_s,
                       seconds, stats.finish_reason, self.llm.name, stats.cached_tokens,

@@ -15,7 +15,6 @@ from app.engine.arith import FormulaError, Quantity, evaluate, names_in, symbols
 from app.engine.compute_inputs import FoundInput, MissingInput, described, find_input
 from app.engine.compute_plan import Plan, constants
 from app.engine.compute_request import ComputeRequest, Wanted
-from app.engine.retrieval import Passage
 from app.errors import (
     compute_formula_failed,
     compute_found_inputs,
@@ -28,6 +27,7 @@ from app.errors import (
     computed_heading,
     quoted_heading,
 )
+from ingest.passage import Passage
 
 _SCALE_NAMES = {Decimal(10) ** 3: " thousand", Decimal(10) ** 6: " million", Decimal(10) ** 9: " billion"}
 _TIMES_100 = re.compile(r"\*\s*100(?:\.0*)?\b|\b100(?:\.0*)?\s*\*")

@@ -19,8 +19,8 @@ from app.engine.compute_request import ComputeRequest
 from app.engine.events import DoneEvent, ErrorEvent, Event, ProgressEvent, SourcesEvent, TokenEvent
 from app.engine.loops import LoopDetector
 from app.engine.prompt import Turn
-from app.engine.retrieval import Passage
 from app.errors import compute_progress
+from ingest.passage import Passage
 
 if TYPE_CHECKING:
     from app.engine.answer import Answerer, StopFlag

@@ -16,7 +16,7 @@ from typing import Mapping
 from app.engine.arith import Quantity
 from app.engine.compute_plan import PlannedInput
 from app.engine.figures import Figure, parse_figures, same_figure
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 from ingest.tables import TableCell, parse_cells
 
 _SCALE_LINE = re.compile(r"\b(?:in|amounts in|dollars in|\$ in|expressed in)\s+(thousands|millions|billions)\b",

@@ -27,8 +27,8 @@ from app.engine.citations import MarkerFilter, clean_markers, marker_numbers
 from app.engine.events import Answer, DoneEvent, ErrorEvent, Event, ProgressEvent, SourcesEvent, TokenEvent
 from app.engine.loops import LoopDetector
 from app.engine.prompt import BuiltPrompt, NumberedSource, Turn
-from app.engine.retrieval import pages_label
 from app.engine.whole_doc import DocumentTarget, WholeDocRequests
+from ingest.passage import pages_label
 
 if TYPE_CHECKING:
     import threading

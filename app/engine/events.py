@@ -8,30 +8,16 @@ from app.engine.computation import Computation
 from app.engine.figures import FigureCheck
 from app.engine.grounding import Grounding, GroundingCheck
 from app.engine.prompt import NumberedSource, Turn
-from app.engine.retrieval import Passage
-from ingest.document import PageSpan
-
-
-@dataclass(frozen=True)
-class Citation:
-    number: int
-    path: str
-    page_start: int | None
-    page_end: int | None
-    snippet: str  # from the body: the words on the page, not the label the embedder saw
-    score: float
-    spans: tuple[PageSpan, ...] = ()  # Passage.spans: where to highlight it
-    body: str = ""  # Passage.body, whole
-    inferred: bool = False  # Docent attributed a sentence to it; the model wrote no [n] for it
+from ingest.passage import Passage
 
 
 @dataclass
 class Answer:
     question: str
     text: str
-    # The sources the answer draws on: the model's [n] markers, then the ones Docent
-    # attributed sentences to (inferred=True), first use first.
-    citations: list[Citation] = field(default_factory=list)
+    # The sources the answer draws on (cited=True): the model's [n] markers, then the ones
+    # Docent attributed sentences to (inferred=True), first use first.
+    citations: list[NumberedSource] = field(default_factory=list)
     sources: list[NumberedSource] = field(default_factory=list)  # passages given for this answer
     prompt_tokens: int = 0
     completion_tokens: int = 0

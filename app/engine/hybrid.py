@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 from app.engine.doc_rank import NO_FOCUS, DocFocus, DocRanker, FocusKind
-from app.engine.retrieval import Passage, after_heading
 from app.engine.scope import files_in
 from app.engine.selection import trim_passages
 from ingest.document import PAGE_SEPARATOR, PageSpan
-from ingest.store import PAGE, StoredChunk
+from ingest.passage import Found, Passage, after_heading
+from ingest.store import PAGE
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -227,7 +227,7 @@ class HybridRetriever:
         located = self._located(groups + spare)
         return [passage_of(g) for g in located[:len(groups)]], [passage_of(g) for g in located[len(groups):]]
 
-    def _located(self, groups: list[list[tuple[StoredChunk, float]]]) -> list[list[tuple[StoredChunk, float]]]:
+    def _located(self, groups: list[list[tuple[Passage, float]]]) -> list[list[tuple[Passage, float]]]:
         """Chunks hydrated without their page spans (the keyword tables may not keep them)
         get them from Chroma's metadata: one get() for the few chunks that are shown."""
         missing = [c.chunk_id for g in groups for c, _ in g if not c.spans]
@@ -236,14 +236,14 @@ class HybridRetriever:
         located = {c.chunk_id: c for c in self.store.get_chunks(missing)}
         return [[(located.get(c.chunk_id, c), s) for c, s in g] for g in groups]
 
-    def hydrate(self, ids: list[str]) -> dict[str, StoredChunk]:
+    def hydrate(self, ids: list[str]) -> dict[str, Passage]:
         found = self.keyword.chunks(ids)
         missing = [i for i in ids if i not in found]
         if missing:  # e.g. a shared server holding chunks this machine's keyword index lacks
             found.update({c.chunk_id: c for c in self.store.get_chunks(missing)})
         return found
 
-    def _rerank(self, query: str, ranked: Ranked, chunks: dict[str, StoredChunk]) -> Ranked:
+    def _rerank(self, query: str, ranked: Ranked, chunks: dict[str, Passage]) -> Ranked:
         head = [cid for cid, _ in ranked[: self.config.rerank_candidates] if cid in chunks]
         assert self.reranker is not None
         scores = self.reranker.scores(query, [chunks[cid].text for cid in head])
@@ -285,7 +285,7 @@ def spread_by_document(ranked: Ranked, file_ids: Sequence[str]) -> Ranked:
     return sorted(rel, key=lambda x: (-x[1], order.get(x[0].split(":", 1)[0], len(order))))
 
 
-def merge_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int,
+def merge_adjacent(ranked: Sequence[tuple[Passage, float]], k: int,
                    max_chunks: int = 4, min_relative: float = 0.0) -> list[Passage]:
     """Group chunks (best first) into at most k sources; a chunk next to one already
     chosen (same file, index +-1) joins it instead of opening a new source, if it
@@ -293,11 +293,11 @@ def merge_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int,
     return [passage_of(g) for g in group_adjacent(ranked, k, max_chunks, min_relative)]
 
 
-def group_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int, max_chunks: int = 4,
-                   min_relative: float = 0.0) -> list[list[tuple[StoredChunk, float]]]:
+def group_adjacent(ranked: Sequence[tuple[Passage, float]], k: int, max_chunks: int = 4,
+                   min_relative: float = 0.0) -> list[list[tuple[Passage, float]]]:
     """merge_adjacent's groups, before they become Passages. A group is always a run of
     consecutive chunk indices (each member joined next to another)."""
-    groups: list[list[tuple[StoredChunk, float]]] = []
+    groups: list[list[tuple[Passage, float]]] = []
     for chunk, score in ranked:
         home = next((g for g in groups if len(g) < max_chunks and g[0][0].file_id == chunk.file_id
                      and score >= min_relative * g[0][1]
@@ -311,20 +311,22 @@ def group_adjacent(ranked: Sequence[tuple[StoredChunk, float]], k: int, max_chun
     return groups
 
 
-def passage_of(group: list[tuple[StoredChunk, float]]) -> Passage:
+def passage_of(group: list[tuple[Passage, float]], found: Found = Found.HYBRID) -> Passage:
+    """One passage of a run of consecutive chunks (with their scores): the best score, the
+    first chunk's id and heading, the texts joined without the chunker's overlap."""
     score = max(s for _, s in group)
     parts = sorted((c for c, _ in group), key=lambda c: c.chunk_index)
-    text, body = parts[0].text, _body(parts[0])
+    text, body = parts[0].text, parts[0].page_text
     for c in parts[1:]:
-        head = table_head(c.text, c.heading, _body(c))  # a table part's caption and headers
-        text = join_overlapping(text, _body(c) if not head or head in text else head + _body(c))
-        body = join_overlapping(body, _body(c))
+        head = table_head(c.text, c.heading, c.page_text)  # a table part's caption and headers
+        text = join_overlapping(text, c.page_text if not head or head in text else head + c.page_text)
+        body = join_overlapping(body, c.page_text)
     starts = [c.page_start for c in parts if c.page_start is not None]
     ends = [c.page_end or c.page_start for c in parts if c.page_start is not None]
     first = parts[0]
     return Passage(first.chunk_id, first.path, min(starts) if starts else None,
                    max(e for e in ends if e is not None) if ends else None, text, score, first.heading,
-                   merge_spans(s for c in parts for s in c.spans), body)
+                   merge_spans(s for c in parts for s in c.spans), body, found)
 
 
 def merge_spans(spans: Iterable[PageSpan]) -> tuple[PageSpan, ...]:
@@ -347,14 +349,6 @@ def table_head(text: str, heading: str, body: str) -> str:
     rest = after_heading(text, heading)
     rest = text if rest is None else rest
     return rest[:-len(body)] if body and len(rest) > len(body) and rest.endswith(body) else ""
-
-
-def _body(c: StoredChunk) -> str:
-    """Chunk text without the heading line the chunker prepends (the first part keeps it)."""
-    if c.body:
-        return c.body
-    rest = after_heading(c.text, c.heading)
-    return c.text if rest is None else rest
 
 
 def join_overlapping(a: str, b: str, probe: int = 12) -> str:

@@ -12,12 +12,12 @@ first, then the lowest-ranked new sources, then the tail of the last source.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from app.engine.backend import PreparedPrompt
 from app.engine.chat_template import Message
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 
 # Every prompt carries this (KV-cached, but still read on a cold start and counted in the
 # budget), so it is as short as the rules allow: 84 SmolLM2 tokens, was 117.
@@ -31,8 +31,14 @@ SYSTEM_PROMPT = (
 
 @dataclass(frozen=True)
 class NumberedSource:
+    """A passage as one answer numbers it ([number] in the prompt and the answer), with
+    what the finished answer did with it. The one wrapper of a Passage from the prompt to
+    the chat store and the sources pane."""
+
     number: int
     passage: Passage
+    cited: bool | None = None  # the answer points at it; None: not known yet (still being written)
+    inferred: bool = False  # cited only by Docent's [~n]: the model wrote no [n] for it
 
 
 @dataclass
@@ -136,8 +142,8 @@ class PromptBuilder:
                 p = turn.sources[0].passage
                 over = prepared.n_tokens - self.budget
                 cut = max(40, len(p.text) - int(over * 4.5) - 40)  # ~4 chars a token, overshoot a bit
-                ranked[ranked.index(p)] = Passage(p.chunk_id, p.path, p.page_start, p.page_end,
-                                                  p.text[:cut], p.score, p.heading)
+                # as trimming does: the model reads less, the viewer still lights the passage
+                ranked[ranked.index(p)] = replace(p, text=p.text[:cut])
                 truncated = True
             elif len(question) > 20:
                 question = question[len(question) // 4:]  # keep the end, the part that asks

@@ -13,7 +13,7 @@ from app.engine.retrieval import snippet
 
 if TYPE_CHECKING:
     from app.engine.library import Library
-    from app.engine.retrieval import Passage
+    from ingest.passage import Passage
 
 
 @dataclass(frozen=True)

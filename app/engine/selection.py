@@ -12,7 +12,7 @@ from pathlib import PurePath
 from typing import AbstractSet, Any, Callable, Protocol, Sequence
 
 from app.engine.figures import key_figures
-from app.engine.retrieval import Passage, after_heading
+from ingest.passage import Passage, after_heading
 from ingest.tables import is_separator, is_table_line
 
 CountTokens = Callable[[str], int]

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from app.engine.doc_rank import DocFocus, FocusKind
 from app.engine.hybrid import passage_of
-from app.engine.retrieval import Passage, after_heading
 from app.engine.scope import files_in
-from ingest.store import StoredChunk
+from ingest.passage import Found, Passage, after_heading
 
 if TYPE_CHECKING:
     from ingest.keyword import KeywordIndex
@@ -88,15 +87,17 @@ class WholeDocRequests:
     def passages(self, file_id: str, per_source: int = CHUNKS_PER_SOURCE) -> list[Passage]:
         """The file's text in order, `per_source` consecutive chunks a passage (the
         chunker's overlap joined once), with pages and highlight spans."""
-        chunks = [StoredChunk(*row) for row in self.keyword.db.execute(
-            "SELECT c.chunk_id, c.file_id, c.path, c.chunk_index, c.page_start, c.page_end, f.text, "
-            "c.heading FROM chunks c JOIN chunks_fts f ON f.rowid = c.id WHERE c.file_id = ? "
-            "ORDER BY c.chunk_index", (file_id,))]
+        chunks = [Passage(cid, path, start, end, text, heading=heading)
+                  for cid, path, start, end, text, heading in self.keyword.db.execute(
+                      "SELECT c.chunk_id, c.path, c.page_start, c.page_end, f.text, c.heading FROM chunks c "
+                      "JOIN chunks_fts f ON f.rowid = c.id WHERE c.file_id = ? ORDER BY c.chunk_index",
+                      (file_id,))]
         located = {c.chunk_id: c for c in self.store.get_chunks([c.chunk_id for c in chunks])}
         chunks = [located.get(c.chunk_id, c) for c in chunks]
         out = []
         for i in range(0, len(chunks), per_source):
-            p = passage_of([(c, 0.0) for c in chunks[i:i + per_source]])  # read, not ranked: no score
+            # read, not ranked: no score
+            p = passage_of([(c, 0.0) for c in chunks[i:i + per_source]], Found.WHOLE_DOCUMENT)
             # The model reads the document's name once per part, not on every source.
             out.append(replace(p, text=after_heading(p.text, p.heading) or p.page_text))
         return out

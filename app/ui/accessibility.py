@@ -7,7 +7,6 @@ UI Automation as a notification event, NSAccessibility as an announcement reques
 """
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, Callable, Sequence
 
@@ -26,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from app.engine.answer_marks import COMPUTED, INFERRED_MARKER, UNVERIFIED
 from app.engine.citations import MARKER
+from app.engine.prompt import NumberedSource
+from ingest.passage import Passage
 
 
 def name_qt_parts(root: QWidget) -> None:
@@ -53,13 +54,13 @@ def name_qt_parts(root: QWidget) -> None:
 
 
 # --- the answer in words ---------------------------------------------------------------------
-def source_words(number: int, path: str, page_start: int | None, page_end: int | None) -> str:
+def source_words(number: int, p: Passage) -> str:
     """"source 2, apple-10q.pdf, page 4" (pages 4 to 5 for a passage on two)."""
     where = ""
-    if page_start is not None:
-        where = (f", pages {page_start} to {page_end}" if page_end and page_end != page_start
-                 else f", page {page_start}")
-    return f"source {number}, {os.path.basename(path)}{where}"
+    if p.page_start is not None:
+        where = (f", pages {p.page_start} to {p.page_end}" if p.page_end and p.page_end != p.page_start
+                 else f", page {p.page_start}")
+    return f"source {number}, {p.name}{where}"
 
 
 _MARKUP = re.compile(r"\*\*|__|`|^\s{0,3}#{1,6}\s+|^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
@@ -76,11 +77,11 @@ def _spoken_markers(text: str) -> str:
     return spoken.replace(UNVERIFIED, "(unverified)").replace(COMPUTED + " ", "(computed by Docent) ")
 
 
-def answer_announcement(answer: str, cited: Sequence[Any], notes: Sequence[str] = (),
+def answer_announcement(answer: str, cited: Sequence[NumberedSource], notes: Sequence[str] = (),
                         stopped: bool = False, error: str = "") -> str:
     """What a screen reader says when an answer is done: the answer with its markers as
     words, then each cited source (number, file, page), the checks' notes, or the error.
-    `cited`: items with number, path, page_start, page_end (the sources pane's)."""
+    `cited`: the sources pane's cited items."""
     parts: list[str] = []
     if error:
         parts.append(f"The answer failed: {error}")
@@ -93,7 +94,7 @@ def answer_announcement(answer: str, cited: Sequence[Any], notes: Sequence[str] 
     elif stopped and not error:
         parts.append("Answer stopped.")
     if cited:
-        said = "; ".join(source_words(i.number, i.path, i.page_start, i.page_end) for i in cited)
+        said = "; ".join(source_words(i.number, i.passage) for i in cited)
         parts.append(f"Cited: {said}.")
     parts.extend(" ".join(_spoken_markers(n).split()) for n in notes if n.strip())
     return " ".join(p if p.endswith((".", "!", "?", ":")) else p + "." for p in parts)

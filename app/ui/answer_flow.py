@@ -14,23 +14,12 @@ from PySide6.QtCore import QObject, Signal
 from app.core.events import AnswerEvent
 from app.engine.answer_marks import answer_notes, matched_only, shown_text
 from app.engine.events import DoneEvent, ErrorEvent, ProgressEvent, SourcesEvent, TokenEvent
+from app.engine.prompt import NumberedSource
 from app.ui.accessibility import Announcer, answer_announcement
 from app.ui.chat_view import ChatView, ShownTurn
-from app.ui.sources_pane import SourceItem, SourcesPane
+from app.ui.sources_pane import SourcesPane
 
 log = logging.getLogger(__name__)
-
-
-def passage_item(number: int, p: Any, cited: bool | None = None) -> SourceItem:
-    text = getattr(p, "body", "") or p.text
-    return SourceItem(number, p.path, p.page_start, p.page_end, text, p.score, cited,
-                      tuple(getattr(p, "spans", ()) or ()))
-
-
-def ref_item(ref: Any) -> SourceItem:
-    return SourceItem(ref.number, ref.path, ref.page_start, ref.page_end,
-                      ref.body or getattr(ref, "text", ""), ref.score, ref.cited,
-                      tuple(getattr(ref, "spans", ()) or ()))
 
 
 class AnswerFlow(QObject):
@@ -67,7 +56,7 @@ class AnswerFlow(QObject):
         self._next_number = max(numbers, default=0) + 1
         if turns:
             matched = matched_only(turns[-1].answer)
-            self.sources.show_sources(turns[-1].question, [replace(ref_item(r), matched=r.number in matched)
+            self.sources.show_sources(turns[-1].question, [replace(r, inferred=r.number in matched)
                                                            for r in turns[-1].sources])
         else:
             self.sources.clear()
@@ -110,7 +99,7 @@ class AnswerFlow(QObject):
         if isinstance(e, SourcesEvent):
             # the engine's [n]; an event decoded from another process may come without them
             numbers = e.numbers or range(self._next_number, self._next_number + len(e.passages))
-            items = [passage_item(n, p) for n, p in zip(numbers, e.passages, strict=False)]
+            items = [NumberedSource(n, p) for n, p in zip(numbers, e.passages, strict=False)]
             self.sources.show_sources(self.question, items)
             self.view.sources_ready(len(items))
             self.sourcesShown.emit(len(items))
@@ -124,7 +113,7 @@ class AnswerFlow(QObject):
             a = e.answer
             cited = {c.number for c in a.citations}
             if a.sources:
-                items = [passage_item(s.number, s.passage) for s in a.sources]
+                items = list(a.sources)
                 self._next_number = max(s.number for s in a.sources) + 1
             else:
                 items = None

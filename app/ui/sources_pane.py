@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Collection
 
 from PySide6.QtCore import QUrl, Signal
@@ -14,40 +14,26 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from app.engine.answer_marks import inferred_marker
+from app.engine.prompt import NumberedSource
 from app.ui.look import TextColors, text_colors
 from app.ui.markdown import highlight_terms
+from ingest.passage import Passage
 
 
-@dataclass(frozen=True)
-class SourceItem:
-    number: int
-    path: str
-    page_start: int | None
-    page_end: int | None
-    text: str
-    score: float
-    cited: bool | None = None  # None: the answer is still being written
-    spans: tuple = ()  # ingest.document.PageSpan per page the passage's own text is on
-    matched: bool = False  # cited only by Docent's "[~n]": the model wrote no [n] for it
-
-    @property
-    def body(self) -> str:  # what app.ui.viewer.source.viewer_source reads
-        return self.text
-
-    @property
-    def pages_label(self) -> str:
-        if self.page_start is None:
-            return ""
-        if self.page_end and self.page_end != self.page_start:
-            return f"pages {self.page_start}–{self.page_end}"
-        return f"page {self.page_start}"
+def pages_words(p: Passage) -> str:
+    """"page 5", "pages 5–7", or "" for a format without pages."""
+    if p.page_start is None:
+        return ""
+    if p.page_end and p.page_end != p.page_start:
+        return f"pages {p.page_start}–{p.page_end}"
+    return f"page {p.page_start}"
 
 
-def open_in_system_app(item: SourceItem) -> bool:
+def open_in_system_app(item: NumberedSource) -> bool:
     """Open a source's file in the system's app for it (the viewer's fallback)."""
-    if not os.path.exists(item.path):
+    if not os.path.exists(item.passage.path):
         return False
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(item.path))
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(item.passage.path))
 
 
 def highlight(text: str, terms: list[str]) -> str:
@@ -63,12 +49,12 @@ def highlight(text: str, terms: list[str]) -> str:
 
 
 class SourcesPane(QWidget):
-    sourceActivated = Signal(object)  # SourceItem: open it in the viewer at its passage
-    systemOpenRequested = Signal(object)  # SourceItem: open its file in the system's app
+    sourceActivated = Signal(object)  # NumberedSource: open it in the viewer at its passage
+    systemOpenRequested = Signal(object)  # NumberedSource: open its file in the system's app
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.items: list[SourceItem] = []
+        self.items: list[NumberedSource] = []
         self.question = ""
         self.unsearched: list[tuple[str, str]] = []  # (path, error message)
         self.title = QLabel("Sources")
@@ -83,14 +69,14 @@ class SourcesPane(QWidget):
         layout.addWidget(self.view, 1)
         self.render()
 
-    def show_sources(self, question: str, items: list[SourceItem]) -> None:
+    def show_sources(self, question: str, items: list[NumberedSource]) -> None:
         self.question, self.items = question, list(items)
         self.render()
 
-    def mark_cited(self, cited: Collection[int], items: list[SourceItem] | None = None,
+    def mark_cited(self, cited: Collection[int], items: list[NumberedSource] | None = None,
                    matched: Collection[int] = ()) -> None:
         base = items if items is not None else self.items
-        self.items = [replace(i, cited=i.number in cited, matched=i.number in matched) for i in base]
+        self.items = [replace(i, cited=i.number in cited, inferred=i.number in matched) for i in base]
         self.render()
 
     def set_unsearched(self, errors: list[tuple[str, str]]) -> None:
@@ -101,7 +87,7 @@ class SourcesPane(QWidget):
         self.items, self.question = [], ""
         self.render()
 
-    def item(self, number: int) -> SourceItem | None:
+    def item(self, number: int) -> NumberedSource | None:
         return next((i for i in self.items if i.number == number), None)
 
     def activate(self, number: int) -> None:
@@ -135,17 +121,18 @@ class SourcesPane(QWidget):
         self.title.setText(f"Sources ({n})" if n else "Sources")
 
     @staticmethod
-    def _card(i: SourceItem, terms: list[str], c: TextColors) -> str:
+    def _card(i: NumberedSource, terms: list[str], c: TextColors) -> str:
         badge = {True: f'<span style="color:{c.good}">cited</span>',
                  False: f'<span style="color:{c.muted}">not cited</span>', None: ""}[i.cited]
-        if i.cited and i.matched:  # the answer's "[~n]": Docent matched a sentence to it
+        if i.cited and i.inferred:  # the answer's "[~n]": Docent matched a sentence to it
             badge = f'<span style="color:{c.good}">matched by Docent {inferred_marker((i.number,))}</span>'
+        p = i.passage
         # A whole document read in order has no retrieval score (its passages carry 0).
-        score = f"score {i.score:.2f}" if i.score > 0 else ""
-        where = " · ".join(x for x in (i.pages_label, score, badge) if x)
-        text = i.text if len(i.text) <= 900 else i.text[:900].rsplit(" ", 1)[0] + " …"
+        score = f"score {p.score:.2f}" if p.score > 0 else ""
+        where = " · ".join(x for x in (pages_words(p), score, badge) if x)
+        text = p.page_text if len(p.page_text) <= 900 else p.page_text[:900].rsplit(" ", 1)[0] + " …"
         return (f'<p style="margin-top:10px"><a href="src:{i.number}"><b>[{i.number}] '
-                f'{html.escape(os.path.basename(i.path))}</b></a>'
+                f'{html.escape(p.name)}</b></a>'
                 f' &nbsp;<a href="sys:{i.number}" style="color:{c.muted}">open file</a><br>'
                 f'<span style="color:{c.muted}">{where}</span><br>{highlight(text, terms)}</p>')
 

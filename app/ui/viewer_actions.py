@@ -14,10 +14,10 @@ if TYPE_CHECKING:
     from app.ui.sources_pane import SourcesPane
     from app.ui.viewer.viewer import SourceViewer
 
+from app.engine.prompt import NumberedSource
 from app.ui.accessibility import source_words
 from app.ui.keyboard import IN_PLACE, ShortcutsDialog, menu_shortcuts
-from app.ui.sources_pane import SourceItem
-from app.ui.viewer.source import viewer_source
+from app.ui.viewer.source import ViewerSource
 
 
 class ViewerActions:
@@ -34,17 +34,17 @@ class ViewerActions:
 
         def menuBar(self) -> QMenuBar: ...  # noqa: N802 (Qt's name)
 
-    def open_source(self, item: SourceItem) -> None:
+    def open_source(self, item: NumberedSource) -> None:
         """Show the answer's sources in the viewer tab, open at `item`'s passage."""
         items = self.sources.items or [item]
         shas: dict[str, str] = {}
         for i in items:
-            if i.path not in shas:
-                rec = self.core.file_record(i.path)
-                shas[i.path] = getattr(rec, "sha256", "") or ""
-        sources = [viewer_source(i, shas[i.path]) for i in items]
+            if i.passage.path not in shas:
+                rec = self.core.file_record(i.passage.path)
+                shas[i.passage.path] = getattr(rec, "sha256", "") or ""
+        sources = [ViewerSource(i.passage, shas[i.passage.path]) for i in items]
         index = next((n for n, i in enumerate(items) if i.number == item.number), 0)
-        self._viewer_shows = [(i.number, i.path) for i in items]
+        self._viewer_shows = [(i.number, i.passage.path) for i in items]
         self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
         self.tabs.setCurrentWidget(self.viewer)
 
@@ -54,7 +54,7 @@ class ViewerActions:
         s = shown.source
         index = self.viewer.current_index()
         number = self._viewer_shows[index][0] if 0 <= index < len(self._viewer_shows) else index + 1
-        what = source_words(number, s.path, s.page_start, s.page_end)
+        what = source_words(number, s.passage)
         found = bool(getattr(shown, "highlights", None) or getattr(shown, "selection", None))
         said = f"Opened {what}" + (f": {shown.note}" if shown.note else
                                     ", passage highlighted." if found else ".")
@@ -69,7 +69,7 @@ class ViewerActions:
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.viewer:
             items = self.sources.items
-            if items and [(i.number, i.path) for i in items] != self._viewer_shows:
+            if items and [(i.number, i.passage.path) for i in items] != self._viewer_shows:
                 self.open_source(next((i for i in items if i.cited), items[0]))
             self.viewer.source_list.setFocus()
         elif self.tabs.widget(index) is self.splitter:

@@ -9,7 +9,7 @@ import pytest
 from app.engine.answer_marks import shown_text
 from app.engine.events import DoneEvent, TokenEvent
 from app.engine.grounding import Grounding
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 from tests.docs_factory import make_mixed_folder
 
 pytestmark = pytest.mark.slow
@@ -43,8 +43,8 @@ def test_an_answer_from_indexed_files_has_citations_and_checks(library, smollm_p
     given = {s.number: s.passage.path for s in a.sources}
     # Written by the model or inferred by Docent, the answer names the passages it draws on.
     assert a.citations, (a.text, a.attributions)
-    assert all(c.number in given and c.path == given[c.number] for c in a.citations)
-    assert any(c.path.endswith("lighthouse.txt") for c in a.citations), (a.text, a.citations)
+    assert all(c.number in given and c.passage.path == given[c.number] for c in a.citations)
+    assert any(c.passage.path.endswith("lighthouse.txt") for c in a.citations), (a.text, a.citations)
     # Whatever a small model says: cited, or flagged as not found in the passages.
     assert other.citations or (other.grounding.status is Grounding.UNSUPPORTED and other.grounding.note)
     assert a.attributions and all(a.text[t.start:t.end] == t.sentence for t in a.attributions)

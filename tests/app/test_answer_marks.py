@@ -8,8 +8,8 @@ from app.engine.events import Answer
 from app.engine.figures import PassageFigures, check_figures
 from app.engine.grounding import check_grounding
 from app.engine.prompt import NumberedSource
-from app.engine.retrieval import Passage
 from app.errors import repetition_note
+from ingest.passage import Passage
 
 PASSAGES = {
     1: "Revenue grew to $42.1 million in the quarter, driven by services and licensing.",

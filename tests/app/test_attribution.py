@@ -4,7 +4,7 @@ from __future__ import annotations
 from app.engine.attribution import PassageIndex, attribute, split_sentences, supporting_sources
 from app.engine.grounding import Grounding, check_grounding, is_refusal, named_terms
 from app.engine.prompt import NumberedSource
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 
 TEXTS = {
     1: "2023 Q3 AAPL.pdf\nTotal net sales for the three months ended July 1, 2023 were $ 81,797 million, "

@@ -10,7 +10,7 @@ from app.engine.computation import ComputeStatus, ResultUnit, compute
 from app.engine.compute_plan import LETTERS, grammar, parse_plan
 from app.engine.compute_request import Wanted, compute_request
 from app.engine.figures import key_figures, same_figure
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 
 STATEMENT = """CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS (Unaudited)
 (In millions, except number of shares)

@@ -99,7 +99,7 @@ def test_trim_keeps_the_sentence_stating_a_figure_when_only_one_fits():
 
 
 def test_prompt_headings_drop_the_file_name_and_show_the_title_and_sections_once_per_file():
-    from app.engine.retrieval import Passage
+    from ingest.passage import Passage
 
     def p(path: str, heading: str, body: str) -> Passage:
         return Passage(f"{path}:{body[:3]}", path, 3, 3, f"{heading}\n{body}", 1.0, heading, body=body)
@@ -124,7 +124,7 @@ def test_prompt_headings_drop_the_file_name_and_show_the_title_and_sections_once
 
 
 def test_selection_gives_each_near_top_document_a_passage_within_budget():
-    from app.engine.retrieval import Passage
+    from ingest.passage import Passage
 
     def p(path: str, score: float) -> Passage:
         return Passage(f"{path}{score}", path, None, None, "w " * 100, score)
@@ -139,7 +139,7 @@ REAL = ["2023 Q2 AAPL.pdf", "2023 Q3 AAPL.pdf", "2023 Q1 NVDA.pdf", "2023 Q2 NVD
 
 
 def test_boilerplate_shown_for_one_file_is_left_out_of_the_next_but_figures_stay():
-    from app.engine.retrieval import Passage
+    from ingest.passage import Passage
 
     filler = " ".join(f"Unrelated remark {i} on the weather." for i in range(8))
     boiler = "Net sales are historically higher in the first quarter due to seasonal demand."
@@ -154,7 +154,7 @@ def test_boilerplate_shown_for_one_file_is_left_out_of_the_next_but_figures_stay
 
 def test_a_dropped_source_gives_its_place_to_a_spare():
     from app.engine.hybrid import refill
-    from app.engine.retrieval import Passage
+    from ingest.passage import Passage
 
     def p(cid: str, path: str, score: float) -> Passage:
         return Passage(cid, path, 1, 1, cid, score)

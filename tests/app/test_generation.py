@@ -7,7 +7,7 @@ import pytest
 
 from app.engine.answer import Answerer
 from app.engine.events import DoneEvent, SourcesEvent, TokenEvent
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 
 pytestmark = pytest.mark.slow  # SmolLM2 loaded and generating through llama.cpp
 

@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 
 from app.engine.hybrid import join_overlapping, merge_adjacent, rrf
-from app.engine.retrieval import Passage
 from app.engine.selection import Budget, select_passages
-from ingest.store import StoredChunk
+from ingest.passage import Passage
 from tests.app.chroma_server import chroma_server
 
 THINGS = ["impeller", "valve seat", "drive belt", "fan blade", "float switch", "thermostat",
@@ -130,8 +129,8 @@ def test_scope_strategies_agree(indexed):
 
 
 # --- pure functions ------------------------------------------------------------------
-def _chunk(fid: str, i: int, text: str, page: int | None = None) -> StoredChunk:
-    return StoredChunk(f"{fid}:{i:05d}", fid, f"/d/{fid}.pdf", i, page, page, text, "")
+def _chunk(fid: str, i: int, text: str, page: int | None = None) -> Passage:
+    return Passage(f"{fid}:{i:05d}", f"/d/{fid}.pdf", page, page, text)
 
 
 def test_rrf_rewards_agreement():

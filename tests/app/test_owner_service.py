@@ -217,14 +217,13 @@ def test_stale_endpoint_is_ignored_and_replaced(tmp_path):
 
 
 def test_wire_rebuilds_answers_with_locations():
-    from app.engine.events import Citation
     from app.engine.prompt import NumberedSource, Turn
-    from app.engine.retrieval import Passage
     from ingest.document import PageSpan
+    from ingest.passage import Passage
 
     p = Passage("f:0", "/d/a.pdf", 2, 3, "text", 0.5, spans=(PageSpan(2, 10, 40), PageSpan(3, 0, 7)),
                 body="text")
-    a = Answer("q", "It is [1].", [Citation(1, "/d/a.pdf", 2, 3, "text", 0.5, spans=p.spans)],
+    a = Answer("q", "It is [1].", [NumberedSource(1, p, True)],
                [NumberedSource(1, p)], 5, 3, finish_reason="stop", turn=Turn("q", "a", [NumberedSource(1, p)]))
     back = wire.decode(wire.encode(wire.AnswerDone(a)))
     assert back == wire.AnswerDone(a)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.prompt import NumberedSource, PromptBuilder, Turn
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 
 pytestmark = pytest.mark.slow  # SmolLM2 loaded through llama.cpp, for its tokenizer
 

@@ -157,7 +157,7 @@ def test_map_reduce_reads_every_part_then_answers_with_page_citations(library, t
         assert f"Page {i} of the Harbour" in read  # every page reached a part
     answer = next(e for e in events if isinstance(e, DoneEvent)).answer
     assert answer.text.startswith("The report lists")
-    assert answer.citations and all(c.path == str(pdf) and c.page_start for c in answer.citations)
+    assert answer.citations and all(c.passage.path == str(pdf) and c.passage.page_start for c in answer.citations)
     sources = next(e for e in events if isinstance(e, SourcesEvent))
     assert sources.passages and all(p.path == str(pdf) for p in sources.passages)
     assert answer.prompt_tokens == sum(llm.count_tokens(p) for p in llm.prompts)  # every step's

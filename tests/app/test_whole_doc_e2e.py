@@ -50,7 +50,7 @@ def test_summarise_this_document_reads_every_part_and_cites_pages(answerer, repo
     assert answer.text.strip()
     # Every citation is a passage of this file with its page; written or inferred, there is one.
     assert answer.citations, (answer.text, answer.attributions)
-    assert all(c.path == str(report) and 1 <= c.page_start <= len(PAGES) for c in answer.citations)
+    assert all(c.passage.path == str(report) and 1 <= c.passage.page_start <= len(PAGES) for c in answer.citations)
     assert answer.sources and all(s.passage.path == str(report) for s in answer.sources)
     assert answer.prompt_tokens > sum(len(p.split()) for p in PAGES) // 2  # the whole file was read
 

@@ -80,7 +80,8 @@ def _open(home: Path, client: Any = None):  # type: ignore[no-untyped-def]
 
 def build(home: Path, target: int) -> tuple[float, list[str], str]:
     """Replicate the source index to `target` chunks; returns (seconds, folders, one file path)."""
-    from ingest.store import ChromaStore, StoredChunk
+    from ingest.passage import Passage
+    from ingest.store import ChromaStore
 
     src = ChromaStore(SOURCE / "index" / "chroma", _source_name())
     got = src.col.get(include=["embeddings", "documents", "metadatas"])
@@ -91,16 +92,15 @@ def build(home: Path, target: int) -> tuple[float, list[str], str]:
     while done < target:
         folder = f"/bench/library/part{r:02d}"
         folders.append(folder)
-        batch: list[StoredChunk] = []
+        batch: list[Passage] = []
         vecs = []
         for _cid, vec, doc, meta in zip(got["ids"], got["embeddings"], got["documents"], got["metadatas"], strict=True):
             doc = meta.get("text") or doc  # text in metadata since the store stopped writing documents
             if done + len(batch) >= target:
                 break
             fid = f"r{r:02d}{str(meta['file_id'])[3:]}"
-            batch.append(StoredChunk(f"{fid}:{int(meta['chunk_index']):05d}", fid,
-                                     f"{folder}/{Path(str(meta['path'])).name}", int(meta["chunk_index"]),
-                                     None, None, doc or ""))
+            batch.append(Passage(f"{fid}:{int(meta['chunk_index']):05d}",
+                                 f"{folder}/{Path(str(meta['path'])).name}", None, None, doc or ""))
             vecs.append(vec)
         import numpy as np
 

@@ -64,7 +64,8 @@ def run(root: Path, k: int, batch_size: int) -> SciFactBench:
     from app.engine.retrieval import DenseRetriever
     from app.resources import bundled_embedder
     from ingest.embedder import Embedder
-    from ingest.store import ChromaStore, StoredChunk
+    from ingest.passage import Passage
+    from ingest.store import ChromaStore
 
     corpus, queries, qrels = load_beir(root)
     path = bundled_embedder()
@@ -85,7 +86,7 @@ def run(root: Path, k: int, batch_size: int) -> SciFactBench:
 
     with tempfile.TemporaryDirectory(prefix="docent-bench-scifact-") as tmp:
         store = ChromaStore(Path(tmp) / "chroma", "scifact-bench")
-        chunks = [StoredChunk(i, i, i, 0, None, None, t) for i, t in zip(ids, texts, strict=True)]
+        chunks = [Passage(i, i, None, None, t) for i, t in zip(ids, texts, strict=True)]
         t1 = time.perf_counter()
         store.upsert(chunks, vecs, "")
         write_s = time.perf_counter() - t1

@@ -172,7 +172,7 @@ def evidence_pages(q: Question, pages: dict[str, dict[int, str]], strict: bool =
 
 
 def _on_evidence(p: Any, evidence: set[tuple[str, int]]) -> bool:
-    """p: a Passage or a StoredChunk (anything with a path and a page range)."""
+    """p: a Passage (anything with a path and a page range)."""
     if p.page_start is None:
         return False
     name = Path(p.path).name

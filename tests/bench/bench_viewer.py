@@ -166,9 +166,9 @@ def run(runs: int, per_doc: int) -> ViewerBench:
     log(f"chunking {DOC}")
     chunker = default_chunker()
     sources = file_sources(path, chunker)
-    at_page = [s for s in sources if s.page_start == PAGE and len(s.body) > 200] or \
-              [s for s in sources if s.page_start == PAGE]
-    others = [s for s in sources if s.page_start and abs(s.page_start - PAGE) > 5]
+    at_page = [s for s in sources if s.passage.page_start == PAGE and len(s.body) > 200] or \
+              [s for s in sources if s.passage.page_start == PAGE]
+    others = [s for s in sources if s.passage.page_start and abs(s.passage.page_start - PAGE) > 5]
     stall = _Stall()
     cold, reopen, to_shown, worst_stall, visible, coverage = [], [], [], 0.0, True, 1.0
     pages = 0

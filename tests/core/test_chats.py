@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
-from app.core.chats import DEFAULT_TITLE, MIGRATIONS, ChatScope, ChatStore, ChatTurn, SourceRef, first_question_title
-from app.engine.events import Answer, Citation
+from app.core.chats import DEFAULT_TITLE, MIGRATIONS, ChatScope, ChatStore, ChatTurn, first_question_title
+from app.engine.events import Answer
 from app.engine.prompt import NumberedSource, PromptBuilder
-from app.engine.retrieval import Passage
 from app.errors import ChatNotFoundError, ChatsCorruptError, ChatsTooNewError, DocentError
 from ingest.document import PageSpan
+from ingest.passage import Passage
 
 
 @pytest.fixture
@@ -27,10 +27,10 @@ def store(path):
     s.close()
 
 
-def _ref(n: int, cited: bool = False) -> SourceRef:
-    return SourceRef(n, f"/docs/report{n}.pdf", 3, 4, (PageSpan(3, 120, 900), PageSpan(4, 0, 55)),
-                     f"body {n}", 0.5 + n / 100, f"c{n}", cited, f"report{n} > Heading\nbody {n}",
-                     "Heading")
+def _ref(n: int, cited: bool = False) -> NumberedSource:
+    return NumberedSource(n, Passage(f"c{n}", f"/docs/report{n}.pdf", 3, 4, f"report{n} > Heading\nbody {n}",
+                                     0.5 + n / 100, "Heading", (PageSpan(3, 120, 900), PageSpan(4, 0, 55)),
+                                     f"body {n}"), cited)
 
 
 def test_create_rename_delete_list(store):
@@ -91,7 +91,7 @@ def test_turns_sources_and_scope_survive_a_restart(path):
         ("q1", "a1 [1]", False, 1000.0), ("q2", "half", True, 1001.0)]
     assert got.turns[0].raw_answer == "a1 [1] [9]"
     assert got.turns[0].sources == [_ref(1, cited=True), _ref(2)]
-    assert got.turns[0].sources[0].spans == (PageSpan(3, 120, 900), PageSpan(4, 0, 55))
+    assert got.turns[0].sources[0].passage.spans == (PageSpan(3, 120, 900), PageSpan(4, 0, 55))
     assert got.turns[1].sources == [_ref(3)]
     assert store.list()[0].turns == []  # list() does not load turns
     store.close()
@@ -108,7 +108,7 @@ def test_stopped_answers_are_listed_but_not_fed_back(store):
     # [2] was shown in turn 1, so turn 3 re-uses it; [3] was only in the stopped turn: new.
     assert [s.number for s in history[1].sources] == [3] and history[1].reused == [2]
     p = history[0].sources[0].passage
-    assert (p.chunk_id, p.text, p.heading, p.page_start) == ("c1", _ref(1).text, "Heading", 3)
+    assert (p.chunk_id, p.text, p.heading, p.page_start) == ("c1", _ref(1).passage.text, "Heading", 3)
 
 
 def test_replace_last_turn_regenerates(store):
@@ -176,7 +176,7 @@ def test_a_turn_from_an_answer_is_stored_as_shown_with_its_notes(store):
 
     p = Passage("c1", "/docs/r.txt", None, None, "Sales were 5 million.", 0.5)
     text = "Sales were 7 million"
-    answer = Answer("q", text, [Citation(1, p.path, None, None, p.text, 0.5, inferred=True)],
+    answer = Answer("q", text, [NumberedSource(1, p, True, inferred=True)],
                     [NumberedSource(1, p)],
                     attributions=[SentenceAttribution(text, 0, len(text), (1,), True)],
                     figures=[FigureCheck("7 million", 11, 20, FigureStatus.UNVERIFIED, (1,), ())])
@@ -274,7 +274,7 @@ def test_a_resumed_chat_feeds_the_same_prompt_as_the_live_one(path, llm):
         built.turn.answer = raw
         live.append(built.turn)
         answer = Answer(q, raw.replace(" and [7]", ""),
-                        [Citation(n, "", None, None, "", 0.0) for n in (1, 2, 4) if n in built.visible],
+                        [NumberedSource(n, built.visible[n], True) for n in (1, 2, 4) if n in built.visible],
                         built.sources, turn=built.turn)
         store.add_turn(chat.id, ChatTurn.from_answer(answer))
     store.close()

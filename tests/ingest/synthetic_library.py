@@ -35,15 +35,16 @@ def build_library(lib, folder: Path, files: int, chunks_per_file: int,  # type: 
     import numpy as np
 
     from ingest.manifest import FileRecord, FileStatus
+    from ingest.passage import Passage
     from ingest.pipeline import file_id_for
-    from ingest.store import PAGE, StoredChunk, chunk_id
+    from ingest.store import PAGE, chunk_id
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     manifest, store, keyword, version = lib.manifest, lib.store, lib.keyword, lib.index_version
     dim = lib.embedder.info().dimension
     paths: list[Path] = []
-    pending: list[StoredChunk] = []
+    pending: list[Passage] = []
 
     def flush() -> None:
         vecs = rng.standard_normal((len(pending), dim)).astype(np.float32)
@@ -67,8 +68,7 @@ def build_library(lib, folder: Path, files: int, chunks_per_file: int,  # type: 
         paths.append(path)
         for j in range(chunks_per_file):
             words = " ".join(_WORDS[(i * 7 + j * 3 + k) % len(_WORDS)] for k in range(24))
-            pending.append(StoredChunk(chunk_id(fid, j), fid, str(path), j, None, None,
-                                       f"Document {i} part {j}: {words}."))
+            pending.append(Passage(chunk_id(fid, j), str(path), None, None, f"Document {i} part {j}: {words}."))
         if len(pending) >= PAGE:
             flush()
     manifest.db.execute("COMMIT")

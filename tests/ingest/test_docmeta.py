@@ -59,11 +59,11 @@ def test_migration_adds_doc_meta_and_indexed_files_without_rows_are_derived(tmp_
     assert m.db.execute("SELECT count(*) FROM doc_meta").fetchone()[0] == 0
     from ingest.keyword import KeywordIndex
     from ingest.manifest import FileRecord, FileStatus
-    from ingest.store import StoredChunk
+    from ingest.passage import Passage
 
     m.put(FileRecord("f1", "/lib/old.pdf", 1, 1, "x", FileStatus.INDEXED, chunk_count=1, page_count=3))
-    KeywordIndex(m.db).add([StoredChunk("f1:0", "f1", "/lib/old.pdf", 0, 1, 1,
-                                        "Quay Holdings Ltd annual report for the year ended 31 December 2021")])
+    KeywordIndex(m.db).add([Passage("f1:0", "/lib/old.pdf", 1, 1,
+                                    "Quay Holdings Ltd annual report for the year ended 31 December 2021")])
     (loaded,) = docmeta.load(m.db)  # an index built before migration 4: derived from its chunks
     assert loaded.from_chunks and loaded.meta.period_end == "2021-12-31"
     assert "annual report" in loaded.meta.kinds

@@ -8,12 +8,12 @@ import pytest
 from ingest.keyword import KeywordIndex
 from ingest.keyword_rank import any_of, query_terms
 from ingest.manifest import MIGRATIONS, FileStatus, Manifest
-from ingest.store import StoredChunk
+from ingest.passage import Passage
 from tests.docs_factory import make_mixed_folder
 
 
-def _chunks(fid: str, path: str, texts: list[str]) -> list[StoredChunk]:
-    return [StoredChunk(f"{fid}:{i:05d}", fid, path, i, None, None, t) for i, t in enumerate(texts)]
+def _chunks(fid: str, path: str, texts: list[str]) -> list[Passage]:
+    return [Passage(f"{fid}:{i:05d}", path, None, None, t) for i, t in enumerate(texts)]
 
 
 @pytest.fixture

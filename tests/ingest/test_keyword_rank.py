@@ -8,7 +8,7 @@ import pytest
 from ingest.keyword import KeywordIndex
 from ingest.keyword_rank import Bm25Ranker, RankConfig, ScopeSet, any_of, query_terms
 from ingest.manifest import Manifest
-from ingest.store import StoredChunk
+from ingest.passage import Passage
 
 COMMON = ["revenue", "quarter", "company", "results"]
 
@@ -26,8 +26,8 @@ def _library(kw: KeywordIndex, files: int = 60, per_file: int = 8, seed: int = 7
             rng.shuffle(words)
             texts.append(" ".join(words))
         fid = f"f{f:03d}"
-        kw.replace_file(fid, [StoredChunk(f"{fid}:{i:05d}", fid, f"/lib/d{f % 3}/{fid}.txt", i,
-                                          None, None, t) for i, t in enumerate(texts)])
+        kw.replace_file(fid, [Passage(f"{fid}:{i:05d}", f"/lib/d{f % 3}/{fid}.txt", None, None, t)
+                              for i, t in enumerate(texts)])
 
 
 @pytest.fixture
@@ -103,6 +103,6 @@ def test_document_frequencies_refresh_after_writes(kw):
     ranker = Bm25Ranker(kw.db, RankConfig(prune_min_chunks=0))
     ranker._refresh()
     assert ranker._doc_freq('"zebra"') == 0
-    kw.replace_file("z", [StoredChunk("z:00000", "z", "/lib/z.txt", 0, None, None, "zebra crossing")])
+    kw.replace_file("z", [Passage("z:00000", "/lib/z.txt", None, None, "zebra crossing")])
     ranker._refresh()
     assert ranker._doc_freq('"zebra"') == 1 and ranker._rows == kw.count()

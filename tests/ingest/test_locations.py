@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cli.output import citation_json
 from app.engine.prompt import NumberedSource, format_sources
 from ingest.chunker import Chunker, document_label
 from ingest.document import UNPAGED, Block, PageSpan, page_texts
@@ -188,8 +189,9 @@ def test_store_search_and_citation_carry_locations(library, sec_docs, tmp_path):
         [cite] = answerer.checked_answer(prompt, GenerationStats(), 0.0).citations
     finally:
         answerer.owner.close()
-    assert not cite.snippet.startswith(label) and _norm(passages[0].body).startswith(cite.snippet[:100])
-    assert cite.spans == passages[0].spans and cite.body == passages[0].body
+    shown = citation_json(cite)  # what `docent ask --json` writes for it
+    assert not shown["snippet"].startswith(label) and _norm(passages[0].body).startswith(shown["snippet"][:100])
+    assert cite.passage.spans == passages[0].spans and shown["body"] == passages[0].body
 
 
 def test_an_old_recipe_collection_is_re_indexed(home, embedder, tmp_path, monkeypatch):

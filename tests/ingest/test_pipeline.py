@@ -109,7 +109,7 @@ def test_chunk_text_lives_in_metadata_and_old_collections_still_read(library, tm
     never queries); a collection written the old way, with documents, reads the same."""
     import numpy as np
 
-    from ingest.store import StoredChunk
+    from ingest.passage import Passage
 
     files = make_mixed_folder(tmp_path / "docs")
     library.indexer.index_paths([files["md"]])
@@ -117,7 +117,7 @@ def test_chunk_text_lives_in_metadata_and_old_collections_still_read(library, tm
     assert got["ids"] and all(d is None for d in got["documents"])
     assert all(m["text"] for m in got["metadatas"])
 
-    old = StoredChunk("legacy:00000", "legacy", "/old/file.txt", 0, None, None, "text kept as a document")
+    old = Passage("legacy:00000", "/old/file.txt", None, None, "text kept as a document")
     vec = np.ones((1, library.embedder.info().dimension), dtype=np.float32)
     library.store.col.upsert(ids=[old.chunk_id], embeddings=vec / np.linalg.norm(vec), documents=[old.text],
                              metadatas=[{"file_id": old.file_id, "path": old.path, "chunk_index": 0}])

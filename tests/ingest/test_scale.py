@@ -16,8 +16,9 @@ import pytest
 from app.engine.library import Library
 from app.settings import Settings
 from ingest.manifest import FileStatus
+from ingest.passage import Passage
 from ingest.pipeline import file_id_for
-from ingest.store import StoredChunk, chunk_id
+from ingest.store import chunk_id
 from ingest.sync.reconcile import CLEAN_SHUTDOWN_KEY, check_consistency
 from ingest.sync.service import SyncService
 from tests.conftest import REPO
@@ -33,7 +34,7 @@ def _orphan_chunks(lib, n: int) -> str:  # type: ignore[no-untyped-def]
     """Chunks no manifest row vouches for (what a kill between the two writes leaves)."""
     fid = file_id_for("/gone/elsewhere.txt")
     vecs = np.eye(n, lib.embedder.info().dimension, dtype=np.float32)
-    lib.store.upsert([StoredChunk(chunk_id(fid, j), fid, "/gone/elsewhere.txt", j, None, None, f"orphan {j}")
+    lib.store.upsert([Passage(chunk_id(fid, j), "/gone/elsewhere.txt", None, None, f"orphan {j}")
                       for j in range(n)], vecs, "")
     return fid
 

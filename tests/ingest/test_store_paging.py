@@ -13,7 +13,8 @@ import ingest.store as store_mod
 from app.engine.hybrid import FusionConfig, HybridRetriever
 from ingest.keyword import KeywordIndex
 from ingest.manifest import Manifest
-from ingest.store import ChromaStore, StoredChunk, chunk_id, file_of
+from ingest.passage import Passage
+from ingest.store import ChromaStore, chunk_id, file_of
 
 FILES, PER_FILE, DIM = 30, 13, 16
 
@@ -29,8 +30,8 @@ def filled(tmp_path, monkeypatch):
     rng = np.random.default_rng(3)
     vecs = rng.standard_normal((FILES * PER_FILE, DIM)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    chunks = [StoredChunk(chunk_id(f"f{i:03d}", j), f"f{i:03d}", f"/lib/d{i % 3}/f{i:03d}.txt", j, None, None,
-                          f"file {i} chunk {j}") for i in range(FILES) for j in range(PER_FILE)]
+    chunks = [Passage(chunk_id(f"f{i:03d}", j), f"/lib/d{i % 3}/f{i:03d}.txt", None, None, f"file {i} chunk {j}")
+              for i in range(FILES) for j in range(PER_FILE)]
     store.upsert(chunks, vecs, "")
     kw.add(chunks)
     yield store, kw, vecs, chunks
@@ -73,7 +74,7 @@ def test_no_write_covers_more_than_write_rows(tmp_path):
         setattr(store.col, name, spy)
     n = 3 * store_mod.WRITE_ROWS + 7
     vecs = np.random.default_rng(1).standard_normal((n, DIM)).astype(np.float32)
-    chunks = [StoredChunk(chunk_id("big", j), "big", "/lib/big.txt", j, None, None, f"chunk {j}")
+    chunks = [Passage(chunk_id("big", j), "/lib/big.txt", None, None, f"chunk {j}")
               for j in range(n)]
     store.upsert(chunks, vecs, "")
     store.rename_file("big", "/lib/moved.txt")

@@ -15,16 +15,17 @@ import numpy as np
 import pytest
 
 from ingest.document import PageSpan
-from ingest.store import ChromaStore, StoredChunk, chunk_id
+from ingest.passage import Passage
+from ingest.store import ChromaStore, chunk_id
 from ingest.store_process import StoreProcess
 from tests.ingest.sync_helpers import process_running
 
 DIM = 16
 
 
-def _chunks(fid: str, n: int) -> list[StoredChunk]:
-    return [StoredChunk(chunk_id(fid, j), fid, f"/lib/{fid}.pdf", j, j + 1, j + 1, f"label\n{fid} text {j}",
-                        "label", (PageSpan(j + 1, 0, 10),), f"{fid} text {j}") for j in range(n)]
+def _chunks(fid: str, n: int) -> list[Passage]:
+    return [Passage(chunk_id(fid, j), f"/lib/{fid}.pdf", j + 1, j + 1, f"label\n{fid} text {j}", 0.0, "label",
+                    (PageSpan(j + 1, 0, 10),), f"{fid} text {j}") for j in range(n)]
 
 
 def _vectors(n: int, seed: int) -> np.ndarray:
@@ -52,8 +53,8 @@ def test_same_answers_as_the_store_in_process(proc, tmp_path) -> None:  # type: 
     assert remote.file_ids() == local.file_ids() == {"aaa": 39, "bbb": 25}
     assert sorted(remote.ids_for_file("bbb")) == sorted(local.ids_for_file("bbb"))
     q = va[3]
-    assert [(h.chunk.chunk_id, round(h.score, 5)) for h in remote.query(q, 5)] == \
-        [(h.chunk.chunk_id, round(h.score, 5)) for h in local.query(q, 5)]
+    assert [(h.chunk_id, round(h.score, 5)) for h in remote.query(q, 5)] == \
+        [(h.chunk_id, round(h.score, 5)) for h in local.query(q, 5)]
     assert remote.query_ids(q, 5, where={"file_id": "bbb"}) == local.query_ids(q, 5, where={"file_id": "bbb"})
     ids = [c.chunk_id for c in b[:5]]
     assert remote.score_ids(q, ids, 3) == local.score_ids(q, ids, 3)

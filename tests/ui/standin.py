@@ -24,9 +24,9 @@ from app.core.events import (
     ModelEvent,
     ModelState,
 )
-from app.engine.events import Answer, Citation, DoneEvent, SourcesEvent, TokenEvent
+from app.engine.events import Answer, DoneEvent, SourcesEvent, TokenEvent
 from app.engine.prompt import NumberedSource
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 
 
 @dataclass(eq=False)
@@ -145,7 +145,7 @@ class StandInCore:
                 job.cancelled.wait(self.token_delay)
                 self._emit(AnswerEvent(job.id, chat_id, TokenEvent(t)))
             text = "".join(said)
-            answer = Answer(question, text, [Citation(1, passage.path, 3, 3, passage.text, 0.8)]
+            answer = Answer(question, text, [NumberedSource(1, passage, True)]
                             if "[1]" in text else [], [NumberedSource(1, passage)],
                             finish_reason="cancelled" if job.cancelled.is_set() else "stop")
             if chat_id is not None:

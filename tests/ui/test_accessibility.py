@@ -164,13 +164,14 @@ def test_errors_outside_an_answer_are_announced(qtbot, ui_settings, qsettings):
 
 
 def test_the_announcement_reads_markers_pages_and_notes_as_words():
+    from app.engine.prompt import NumberedSource
     from app.errors import grounding_no_overlap_note
     from app.ui.accessibility import answer_announcement
-    from app.ui.sources_pane import SourceItem
+    from ingest.passage import Passage
 
-    cited = [SourceItem(2, "/x/apple-10q.pdf", 4, 4, "", 0.5, True),
-             SourceItem(5, "/x/notes.md", None, None, "", 0.4, True),
-             SourceItem(6, "/x/apple-10q.pdf", 7, 8, "", 0.3, True)]
+    cited = [NumberedSource(2, Passage("a", "/x/apple-10q.pdf", 4, 4, "", 0.5), True),
+             NumberedSource(5, Passage("b", "/x/notes.md", None, None, "", 0.4), True),
+             NumberedSource(6, Passage("c", "/x/apple-10q.pdf", 7, 8, "", 0.3), True)]
     note = grounding_no_overlap_note("apple-10q.pdf pages 4, 7-8")
     text = answer_announcement("Sales rose [2, 6]. Costs fell [~5]. Margin $3 ⚠.", cited, [note])
     assert text.startswith("Answer: Sales rose (source 2, source 6). Costs fell (source 5). "

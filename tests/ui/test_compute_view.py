@@ -11,7 +11,7 @@ from app.engine.compute_request import compute_request
 from app.engine.events import Answer
 from app.engine.figures import FigureCheck, FigureStatus, key_figures
 from app.engine.prompt import NumberedSource
-from app.engine.retrieval import Passage
+from ingest.passage import Passage
 from tests.app.test_compute import STATEMENT
 
 

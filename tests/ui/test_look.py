@@ -59,13 +59,15 @@ def test_text_colours_are_readable_on_every_theme(app_look, theme):
 
 
 def test_states_are_said_in_words_not_by_colour_alone(qtbot, ui_settings):
+    from app.engine.prompt import NumberedSource
     from app.ui.settings_dialog import SettingsDialog
-    from app.ui.sources_pane import SourceItem, SourcesPane
+    from app.ui.sources_pane import SourcesPane
+    from ingest.passage import Passage
 
     pane = SourcesPane()
     qtbot.addWidget(pane)
-    pane.show_sources("what grew", [SourceItem(1, "/d/a.pdf", 2, 2, "Sales grew.", 0.8),
-                                    SourceItem(2, "/d/b.pdf", 5, 5, "Costs fell.", 0.6)])
+    pane.show_sources("what grew", [NumberedSource(1, Passage("a", "/d/a.pdf", 2, 2, "Sales grew.", 0.8)),
+                                    NumberedSource(2, Passage("b", "/d/b.pdf", 5, 5, "Costs fell.", 0.6))])
     pane.mark_cited({1})
     pane.set_unsearched([("/d/locked.pdf", "The PDF is encrypted.")])
     text = pane.view.toPlainText()

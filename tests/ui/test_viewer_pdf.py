@@ -52,7 +52,7 @@ def test_highlights_hold_the_passage_on_fifty_random_chunks(qtbot, viewer, sec_d
             shown = open_source(qtbot, viewer, [source])
             assert shown.state == SourceState.CURRENT
             allowed = {p - 1 for p in source.pages}
-            assert shown.highlights, f"nothing highlighted: {path.name} p.{source.page_start}"
+            assert shown.highlights, f"nothing highlighted: {path.name} p.{source.passage.page_start}"
             assert set(shown.highlights) <= allowed, "a highlight on a page the passage is not on"
             passage = Counter(t.norm for t in tokens(source.body))
             lit = Counter(read_back(viewer.pdf_pane.document, shown.highlights))
@@ -63,7 +63,7 @@ def test_highlights_hold_the_passage_on_fifty_random_chunks(qtbot, viewer, sec_d
             outside += sum(lit.values()) - common
             passage_total += sum(passage.values())
             worst_cov, worst_out = min(worst_cov, cov), max(worst_out, out)
-            rows.append((path.name, source.page_start, source.page_end, round(cov, 3), round(out, 3)))
+            rows.append((path.name, source.passage.page_start, source.passage.page_end, round(cov, 3), round(out, 3)))
     coverage = inside / passage_total
     outside_share = outside / (inside + outside)
     print(f"\nviewer highlight accuracy over {len(rows)} chunks of {N_DOCS} 10-Qs (seed {SEED}): "
@@ -92,7 +92,7 @@ def test_passage_over_a_page_break_is_highlighted_on_both_pages(qtbot, viewer, a
 
 
 def test_opens_deep_in_the_file_scrolled_to_the_passage(qtbot, viewer, aapl):
-    source = next(s for s in aapl if s.page_start == 20 and len(s.pages) == 1 and len(s.body) > 300)
+    source = next(s for s in aapl if s.passage.page_start == 20 and len(s.pages) == 1 and len(s.body) > 300)
     shown = open_source(qtbot, viewer, [source])
     view = viewer.pdf_pane.view
     assert shown.page == 19
@@ -137,7 +137,7 @@ def test_find_in_the_pdf_moves_to_a_match(qtbot, viewer, aapl):
 def test_an_edited_pdf_says_changed_and_offers_reindex(qtbot, viewer, sec_docs, aapl, tmp_path):
     path = tmp_path / "filing.pdf"
     shutil.copy2(sec_docs / AAPL, path)
-    source = replace(aapl[30], path=str(path))
+    source = replace(aapl[30], passage=replace(aapl[30].passage, path=str(path)))
     with path.open("ab") as fh:  # an incremental-update-style append: still a valid PDF
         fh.write(b"\n% edited\n")
     shown = open_source(qtbot, viewer, [source])
@@ -153,7 +153,7 @@ def test_an_edited_pdf_says_changed_and_offers_reindex(qtbot, viewer, sec_docs, 
 def test_a_vanished_pdf_says_file_missing(qtbot, viewer, sec_docs, aapl, tmp_path):
     path = tmp_path / "gone.pdf"
     shutil.copy2(sec_docs / AAPL, path)
-    source = replace(aapl[3], path=str(path))
+    source = replace(aapl[3], passage=replace(aapl[3].passage, path=str(path)))
     path.unlink()
     shown = open_source(qtbot, viewer, [source])
     assert shown.state == SourceState.MISSING
@@ -167,7 +167,7 @@ def test_drag_selects_text_to_copy_and_zoom_keeps_the_page(qtbot, viewer, aapl):
     from PySide6.QtPdfWidgets import QPdfView
     from PySide6.QtWidgets import QApplication
 
-    source = next(s for s in aapl if s.page_start == 17 and len(s.pages) == 1)
+    source = next(s for s in aapl if s.passage.page_start == 17 and len(s.pages) == 1)
     shown = open_source(qtbot, viewer, [source])
     view = viewer.pdf_pane.view
     line = view.map_to_viewport(shown.page, shown.highlights[shown.page][1])
@@ -199,6 +199,7 @@ def test_broken_or_textless_pdfs_say_why_nothing_is_highlighted(qtbot, viewer, t
 
     from app.ui.viewer import messages
     from app.ui.viewer.source import ViewerSource
+    from ingest.passage import Passage
     from ingest.pipeline import sha256_file
 
     broken = tmp_path / "broken.pdf"
@@ -211,8 +212,8 @@ def test_broken_or_textless_pdfs_say_why_nothing_is_highlighted(qtbot, viewer, t
         writer.write(fh)
 
     def source(path, page):
-        return ViewerSource(str(path), path.stem, page, page, (), "Net sales increased in the quarter.",
-                            sha256_file(path))
+        return ViewerSource(Passage("c", str(path), page, page, "Net sales increased in the quarter."),
+                            sha256_file(path), path.stem)
 
     shown = open_source(qtbot, viewer, [source(broken, 1)])
     assert shown.note.startswith(messages.CANNOT_OPEN.split("{")[0]) and not shown.highlights

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.ui.viewer.source import ViewerSource, viewer_source
+from app.ui.viewer.source import ViewerSource
 from app.ui.viewer.viewer import SourceViewer
+from ingest.passage import Passage
 from tests.ingest.test_ocr import INVOICE, LEASE
 from tests.ui.test_window_core import window_factory  # noqa: F401
 from tests.ui.viewer_readback import open_source
@@ -59,9 +60,9 @@ def test_a_scan_without_stored_lines_is_shown_unlit_and_never_read_here(qtbot, v
     page.save(png)
     viewer.scan_pages = lambda path, sha, pages: {}
     body = "Monthly rent is 48,215.70 euros."
-    shown = open_source(qtbot, viewer, [ViewerSource(str(scan), "scan", 1, 1, (), body, sha256_file(scan))])
+    shown = open_source(qtbot, viewer, [ViewerSource(Passage("c", str(scan), 1, 1, body), sha256_file(scan), "scan")])
     assert shown.note == messages.NO_TEXT_LAYER and not shown.highlights
-    shown = open_source(qtbot, viewer, [ViewerSource(str(png), "receipt", 1, 1, (), body, sha256_file(png))])
+    shown = open_source(qtbot, viewer, [ViewerSource(Passage("c", str(png), 1, 1, body), sha256_file(png), "receipt")])
     assert messages.SCAN_NOT_STORED in shown.note and viewer.banner_box.isVisible()
 
 
@@ -87,7 +88,7 @@ def test_a_scans_cited_lines_are_lit_from_the_lines_stored_at_indexing(qtbot, vi
 
     hit = next(p for p in library.retriever().search("Marlowe Glassworks invoice amount due", k=4)
                if p.path == str(scan) and 2 in {s.page for s in p.spans})
-    source = viewer_source(hit, shas[str(scan)])
+    source = ViewerSource(hit, shas[str(scan)])
     shown = open_source(qtbot, viewer, [source])
     assert shown.note == "" and 1 in shown.highlights and shown.coverage >= 0.95
     # Every cited line on page 2 is lit where the born-digital page has it, and only those.
@@ -100,20 +101,20 @@ def test_a_scans_cited_lines_are_lit_from_the_lines_stored_at_indexing(qtbot, vi
         assert abs(bar.left() - truth.left()) < 10, (line, bar, truth)
 
     # A source without spans (a chat saved before spans existed) is found by its words.
-    old = ViewerSource(str(scan), "scan", 1, 1, (), " ".join(LEASE[1:]), shas[str(scan)])
+    old = ViewerSource(Passage("c", str(scan), 1, 1, " ".join(LEASE[1:])), shas[str(scan)], "scan")
     shown = open_source(qtbot, viewer, [old])
     assert set(shown.highlights) == {0} and len(shown.highlights[0]) == 2
     for line, bar in zip(LEASE[1:], sorted(shown.highlights[0], key=lambda r: r.top()), strict=True):
         assert bar.top() <= _truth(typed, 0, line).center().y() <= bar.bottom()
 
     # Lines stored from other bytes are never used: the file changed, nothing is lit.
-    stale = ViewerSource(str(scan), "scan", 1, 1, (), " ".join(LEASE[1:]), "0" * 64)
+    stale = ViewerSource(Passage("c", str(scan), 1, 1, " ".join(LEASE[1:])), "0" * 64, "scan")
     assert reader.scan_pages(str(scan), stale.indexed_sha256) == {}
 
     # An image file: its stored text in the text pane, the passage selected.
     png = next(p for p in library.retriever().search("warehouse lease Harrow Quay rent", k=4)
                if p.path == str(docs / "lease.png"))
-    shown = open_source(qtbot, viewer, [viewer_source(png, shas[str(docs / "lease.png")])])
+    shown = open_source(qtbot, viewer, [ViewerSource(png, shas[str(docs / "lease.png")])])
     assert shown.note == "" and "Harrow Quay" in viewer.text_pane.toPlainText()
     assert "Harrow Quay" in viewer.text_pane.textCursor().selectedText()
     reader.close()
@@ -124,7 +125,7 @@ def test_the_window_lights_a_cited_scan_with_the_lines_its_core_stored(qtbot, wi
                                                                        no_ocr_here):
     """Through the window: the real core indexes a dropped scan (OCR in its parser process),
     and a source of it opens in the viewer tab lit, with OCR refused in this process."""
-    from app.ui.sources_pane import SourceItem
+    from app.engine.prompt import NumberedSource
     from tests.scans import image_pdf, render_pages, text_pdf
     from tests.ui.test_window_core import LONG, all_indexed, drop
 
@@ -134,7 +135,7 @@ def test_the_window_lights_a_cited_scan_with_the_lines_its_core_stored(qtbot, wi
     qtbot.waitUntil(lambda: all_indexed(window, [scan]), timeout=LONG)
     hit = window.core.library.retriever().search("Marlowe Glassworks tempered panels amount due", k=1)[0]
     assert hit.path == str(scan) and hit.spans
-    item = SourceItem(1, hit.path, hit.page_start, hit.page_end, hit.body, hit.score, True, hit.spans)
+    item = NumberedSource(1, hit, True)
     window.sources.show_sources("who sent the invoice?", [item])
     with qtbot.waitSignal(window.viewer.passage_shown, timeout=120_000) as blocker:
         window.open_source(item)

@@ -144,12 +144,13 @@ def test_ctrl_f_opens_the_find_bar_and_enter_finds(qtbot, viewer, chunker, tmp_p
 def test_a_damaged_docx_says_it_cannot_be_opened(qtbot, viewer, tmp_path):
     from app.ui.viewer import messages
     from app.ui.viewer.source import ViewerSource
+    from ingest.passage import Passage
     from ingest.pipeline import sha256_file
 
     path = tmp_path / "damaged.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip archive" * 20)
-    source = ViewerSource(str(path), "damaged", None, None, (), "Clause 3 concerns the deposit.",
-                          sha256_file(path))
+    source = ViewerSource(Passage("c", str(path), None, None, "Clause 3 concerns the deposit."),
+                          sha256_file(path), "damaged")
     shown = open_source(qtbot, viewer, [source])
     assert shown.selection is None
     assert shown.note.startswith(messages.CANNOT_OPEN.split("{")[0])

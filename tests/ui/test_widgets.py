@@ -135,16 +135,18 @@ def test_a_citation_says_on_hover_who_cited_it_and_a_note_s_source_opens(qtbot):
 
 
 def test_the_sources_pane_says_which_sources_docent_matched(qtbot):
-    from app.ui.sources_pane import SourceItem, SourcesPane
+    from app.engine.prompt import NumberedSource
+    from app.ui.sources_pane import SourcesPane
+    from ingest.passage import Passage
 
     pane = SourcesPane()
     qtbot.addWidget(pane)
-    items = [SourceItem(n, f"/docs/r{n}.txt", None, None, f"text {n}", 0.5) for n in (1, 2, 3)]
+    items = [NumberedSource(n, Passage(f"c{n}", f"/docs/r{n}.txt", None, None, f"text {n}", 0.5)) for n in (1, 2, 3)]
     pane.show_sources("q", items)
     pane.mark_cited({1, 2}, matched={2})
     plain = pane.view.toPlainText()
     assert "matched by Docent [~2]" in plain and "matched by Docent [~1]" not in plain
-    assert plain.count("· not cited") == 1 and [i.matched for i in pane.items] == [False, True, False]
+    assert plain.count("· not cited") == 1 and [i.inferred for i in pane.items] == [False, True, False]
 
 
 def test_drop_classification_says_which_and_why(tmp_path):

@@ -30,7 +30,7 @@ def test_a_share_is_computed_by_docent_and_shown_as_computed(qtbot, window, tmp_
     plain = window.chat_view.transcript.toPlainText()
     assert "Computed by Docent, not written by the model" in plain
     first = window.sources.items[0]
-    assert first.path == str(budget) and first.cited
+    assert first.passage.path == str(budget) and first.cited
 
     # An input the file does not hold: a sentence, no number, nothing marked computed.
     window.llms.enqueue("A = rent 2022: $13,900 [1]\nB = rent 2023: $14,400 [1]\nRESULT = B - A\n")

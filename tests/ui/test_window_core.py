@@ -101,10 +101,10 @@ def test_drop_folder_index_ask_stop_regenerate(qtbot, window_factory, sec_docs, 
 
     order = ask_and_record(qtbot, window, "What were Apple's total net sales for iPhone?")
     assert order and order[0] == "sources" and order.count("token") > 1
-    paths = [i.path for i in window.sources.items]
+    paths = [i.passage.path for i in window.sources.items]
     assert str(pdfs[0]) in paths, paths
-    apple = next(i for i in window.sources.items if i.path == str(pdfs[0]))
-    assert apple.page_start is not None and apple.page_start >= 1
+    apple = next(i for i in window.sources.items if i.passage.path == str(pdfs[0]))
+    assert apple.passage.page_start is not None and apple.passage.page_start >= 1
     assert all(i.cited is not None for i in window.sources.items)  # marked after the answer
     html = window.chat_view.transcript.toHtml()  # each cited source opens from the text itself
     cited = [i.number for i in window.sources.items if i.cited]
@@ -127,7 +127,7 @@ def test_drop_folder_index_ask_stop_regenerate(qtbot, window_factory, sec_docs, 
     window.flow.tokenShown.disconnect()
     order = ask_and_record(qtbot, window, "What is the Falcon project budget?")
     assert order.count("token") > 1 and not window.chat_view.turns[-1].stopped
-    assert any(i.path == str(note) for i in window.sources.items)
+    assert any(i.passage.path == str(note) for i in window.sources.items)
 
     chat_id = window.flow.chat_id
     before = window.core.chats.get(chat_id).turns

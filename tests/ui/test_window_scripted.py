@@ -56,7 +56,7 @@ def test_real_core_answers_stops_and_regenerates_in_the_window(qtbot, window, tm
     assert window.chat_view.last_answer() == "The Falcon project budget is 2.5 million euros [1]."
     assert "Falcon project budget" in llms.prompts[-1]  # the retrieved passage reached the model
     first = window.sources.items[0]
-    assert first.path == str(falcon) and first.cited
+    assert first.passage.path == str(falcon) and first.cited
     html = window.chat_view.transcript.toHtml()  # the cited source opens from the text itself
     assert 'href="cite:1"' in html or 'href="cite:~1"' in html, html
     chat_id = window.flow.chat_id
@@ -78,7 +78,7 @@ def test_real_core_answers_stops_and_regenerates_in_the_window(qtbot, window, tm
     llms.enqueue("High tide on 3 March was at 06:40 [2].")
     order = ask_and_record(qtbot, window, "When was the harbour's high tide on 3 March?")
     assert order.count("token") > 1 and not window.chat_view.turns[-1].stopped
-    assert any(i.path == str(tides) for i in window.sources.items)
+    assert any(i.passage.path == str(tides) for i in window.sources.items)
     assert "06:40" in llms.prompts[-1] and "06:40" in window.chat_view.last_answer()
 
     before = window.core.chats.get(chat_id).turns

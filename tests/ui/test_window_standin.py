@@ -47,7 +47,7 @@ def test_drop_ask_stop_regenerate(qtbot, ui_settings, qsettings, tmp_path, monke
     with qtbot.waitSignal(window.flow.finished, timeout=10000):
         window.chat_view.submit()
     assert window.chat_view.last_answer() == "The answer is 42 [1]."
-    assert window.sources.items[0].path == "/docs/report.pdf" and window.sources.items[0].cited
+    assert window.sources.items[0].passage.path == "/docs/report.pdf" and window.sources.items[0].cited
     chat_id = window.flow.chat_id
     assert core.chats.get(chat_id).turns[0].answer == "The answer is 42 [1]."
 

@@ -38,8 +38,8 @@ def test_sources_and_markers_open_in_the_viewer_at_the_passage(qtbot, window_fac
     with qtbot.waitSignal(window.flow.finished, timeout=LONG):
         window.chat_view.submit()
     items = window.sources.items
-    assert items and all(i.path == str(pdf) for i in items)
-    assert all(i.spans for i in items), "the sources lost their passage locations"
+    assert items and all(i.passage.path == str(pdf) for i in items)
+    assert all(i.passage.spans for i in items), "the sources lost their passage locations"
 
     # A click on the first source's title in the sources pane.
     first = items[0]
@@ -50,7 +50,7 @@ def test_sources_and_markers_open_in_the_viewer_at_the_passage(qtbot, window_fac
     assert shown.source.path == str(pdf)
     assert shown.state is SourceState.CURRENT  # the sha256 recorded at indexing matched
     assert shown.highlights, shown.note
-    assert shown.page + 1 in range(first.page_start, (first.page_end or first.page_start) + 1)
+    assert shown.page + 1 in first.passage.pages
     assert window.tabs.currentWidget() is window.viewer
     assert window.viewer.source_list.count() == len(items)  # the answer's other sources listed
     assert window.viewer.source_list.item(0).text().startswith(f"[{items[0].number}]")
@@ -62,7 +62,7 @@ def test_sources_and_markers_open_in_the_viewer_at_the_passage(qtbot, window_fac
         window.chat_view.transcript.anchorClicked.emit(QUrl(f"{CITE_SCHEME}:{last.number}"))
     shown = blocker.args[0]
     assert shown.source.path == str(pdf) and shown.highlights
-    assert shown.source.spans == last.spans
+    assert shown.source.spans == last.passage.spans
     assert window.viewer.current_index() == len(items) - 1
     assert window.tabs.currentWidget() is window.viewer
 

@@ -55,5 +55,5 @@ def test_a_scoped_summary_shows_progress_and_cites_the_file(qtbot, window_factor
     turn = window.chat_view.turns[-1]
     assert turn.answer and not turn.stopped and not turn.error
     items = window.sources.items
-    assert items and all(i.path == str(pdf) and i.page_start for i in items)
+    assert items and all(i.passage.path == str(pdf) and i.passage.page_start for i in items)
     assert any(i.cited for i in items)

@@ -10,23 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.ui.viewer.source import ViewerSource
+from ingest.passage import Passage
 
 if TYPE_CHECKING:
     from ingest.chunker import Chunk, Chunker
 
 
-def chunk_body(chunk: "Chunk") -> str:
-    """The chunk's text without its label/heading line."""
-    body = getattr(chunk, "body", "")
-    if body:
-        return body
-    return chunk.text[len(chunk.heading) + 1:] if chunk.heading else chunk.text
-
-
 def source_for_chunk(path: Path | str, chunk: "Chunk", sha256: str, title: str = "") -> ViewerSource:
-    return ViewerSource(path=str(path), title=title or Path(path).stem, page_start=chunk.page_start,
-                        page_end=chunk.page_end, spans=tuple(getattr(chunk, "spans", ())),
-                        body=chunk_body(chunk), indexed_sha256=sha256)
+    passage = Passage(f"sample:{chunk.index:05d}", str(path), chunk.page_start, chunk.page_end, chunk.text,
+                      heading=chunk.heading, spans=tuple(chunk.spans), body=chunk.body)
+    return ViewerSource(passage, sha256, title or Path(path).stem)
 
 
 def default_chunker(tokenizer=None) -> "Chunker":

@@ -26,20 +26,21 @@ def _repo() -> Path:
 def _table_row(sources: list[ViewerSource]) -> ViewerSource:
     """A source citing one row of a financial table: a label, then four or more figures."""
     for s in sources:
-        if not s.page_start or s.page_start < 3:
+        start = s.passage.page_start
+        if not start or start < 3:
             continue
         for line in s.body.splitlines():
             words = line.split()
             figures = [w for w in words if _NUMBER.fullmatch(w) and any(ch.isdigit() for ch in w)]
             label = [w for w in words if w.isalpha()]
             if len(figures) >= 4 and len(label) >= 2 and "net sales" in line.lower():
-                return replace(s, body=line, spans=(), page_end=s.page_start)
+                return replace(s, passage=replace(s.passage, body=line, spans=(), page_end=start))
     raise LookupError("no table row found")
 
 
 def _prose(sources: list[ViewerSource]) -> ViewerSource:
     for s in sources:
-        if s.page_start and s.page_start >= 15 and len(s.pages) == 1 and len(s.body) > 600 and \
+        if s.passage.page_start and s.passage.page_start >= 15 and len(s.pages) == 1 and len(s.body) > 600 and \
                 sum(ch.isdigit() for ch in s.body) < len(s.body) * 0.03:
             return s
     raise LookupError("no prose passage found")
@@ -95,7 +96,7 @@ def save_viewer_screenshots(out: Path, sec_docs: Path | None = None) -> list[Pat
         path = out / name
         viewer.grab().save(str(path))
         saved.append(path)
-        print(f"{name}: {source.path} p.{source.page_start} -> {type(shown).__name__}", file=sys.stderr)
+        print(f"{name}: {source.path} p.{source.passage.page_start} -> {type(shown).__name__}", file=sys.stderr)
     viewer.close()
     return saved
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ingest.document import PageSpan
+from ingest.document import PageSpan
+from ingest.passage import Passage
 
 
 class SourceState(str, enum.Enum):
@@ -19,38 +18,41 @@ class SourceState(str, enum.Enum):
 
 @dataclass(frozen=True)
 class ViewerSource:
-    """One cited passage. Pages are 1-based (None for formats without pages); `spans`
-    locate the chunk's own text per page (ingest.document.PageSpan); `body` is that text
-    without the label/heading prefix the embedder saw."""
+    """One cited passage to show, with the hash its file had when it was indexed (to tell
+    whether the file still matches) and the title to show for it (default: the file name)."""
 
-    path: str
-    title: str
-    page_start: int | None
-    page_end: int | None
-    spans: tuple["PageSpan", ...]
-    body: str
+    passage: Passage
     indexed_sha256: str
-    score: float = 0.0
+    title: str = ""
+
+    @property
+    def path(self) -> str:
+        return self.passage.path
+
+    @property
+    def body(self) -> str:
+        """The words on the page the passage holds (no label/heading line): what to find."""
+        return self.passage.page_text
+
+    @property
+    def spans(self) -> tuple[PageSpan, ...]:
+        return self.passage.spans
 
     @property
     def pages(self) -> tuple[int, ...]:
-        """1-based pages the passage's own text is on: the spans', else the cited range."""
-        if self.spans:
-            return tuple(sorted({s.page for s in self.spans}))
-        if self.page_start is None:
-            return ()
-        return tuple(range(self.page_start, (self.page_end or self.page_start) + 1))
+        return self.passage.pages
 
     @property
     def is_pdf(self) -> bool:
         return Path(self.path).suffix.lower() == ".pdf"
 
     def label(self, number: int) -> str:
+        p = self.passage
         where = ""
-        if self.page_start is not None:
-            end = self.page_end or self.page_start
-            where = f" · p. {self.page_start}" if end == self.page_start else f" · pp. {self.page_start}–{end}"
-        return f"[{number}] {self.title or Path(self.path).name}{where}"
+        if p.page_start is not None:
+            end = p.page_end or p.page_start
+            where = f" · p. {p.page_start}" if end == p.page_start else f" · pp. {p.page_start}–{end}"
+        return f"[{number}] {self.title or p.name}{where}"
 
 
 def check_state(source: ViewerSource) -> SourceState:
@@ -66,14 +68,3 @@ def check_state(source: ViewerSource) -> SourceState:
         return SourceState.CURRENT if sha256_file(path) == source.indexed_sha256 else SourceState.CHANGED
     except OSError:
         return SourceState.MISSING
-
-
-def viewer_source(ref: object, indexed_sha256: str, title: str = "") -> ViewerSource:
-    """A ViewerSource from anything shaped like a cited passage: app.engine.events.Citation,
-    app.core.chats.SourceRef or app.engine.retrieval.Passage (path, page_start, page_end,
-    spans, body, score)."""
-    path = str(getattr(ref, "path"))  # noqa: B009 (ref is duck-typed: any cited passage)
-    return ViewerSource(path=path, title=title or Path(path).name, page_start=getattr(ref, "page_start", None),
-                        page_end=getattr(ref, "page_end", None), spans=tuple(getattr(ref, "spans", ()) or ()),
-                        body=getattr(ref, "body", "") or "", indexed_sha256=indexed_sha256,
-                        score=float(getattr(ref, "score", 0.0) or 0.0))
