@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from app.ui.viewer import messages
-from app.ui.viewer.parsing import DocumentParser, ParseLimits
+from app.ui.viewer.parsing import DocumentParser, ParseLimits, ParseSuperseded
 from app.ui.viewer.samples import default_chunker, file_sources
 from app.ui.viewer.source import SourceState, ViewerSource
 from app.ui.viewer.viewer import SourceViewer
@@ -149,3 +151,40 @@ def test_the_window_gives_its_viewer_the_settings_limits() -> None:
     settings = Settings(parse_timeout_s=12.0, parse_memory_mb=700, max_file_mb=9)
     assert ParseLimits.of(settings) == ParseLimits(12.0, 700, 9)
     assert ParseLimits.defaults() == ParseLimits.of(Settings())
+
+
+def wait_for(condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_only_a_later_request_stops_a_running_parse(tmp_path):
+    hung = tmp_path / "sleep.txt"
+    hung.write_text("never parsed", encoding="utf-8")
+    good = tmp_path / "good.txt"
+    good.write_text("The good file.", encoding="utf-8")
+    parser = DocumentParser(LIMITS, load_fn=hostile_load)
+    outcome: list[object] = []
+
+    def ask_later() -> None:
+        try:
+            outcome.append(parser.text(str(hung), request=2))
+        except ParseSuperseded as exc:
+            outcome.append(exc)
+
+    try:
+        asker = threading.Thread(target=ask_later, daemon=True)
+        asker.start()
+        wait_for(lambda: hung.with_suffix(".pid").exists())
+        worker = int(hung.with_suffix(".pid").read_text())
+        with pytest.raises(ParseSuperseded):  # an earlier request, late (its file took long to hash)
+            parser.text(str(good), request=1)
+        assert pid_alive(worker) and not outcome
+        assert parser.text(str(good), request=3) == "The good file."
+        asker.join(30)
+        assert len(outcome) == 1 and isinstance(outcome[0], ParseSuperseded)
+        wait_for(lambda: not pid_alive(worker))
+    finally:
+        parser.close()

@@ -3,9 +3,10 @@
 hold, so a huge or hostile file costs a message in the viewer, never the window.
 
 One worker process, started on the first text source shown. The viewer only wants the
-source it shows last: a parse still running when the next one is asked for is stopped,
-worker and all (a hostile file would hold the next source behind it for the whole time
-limit), and a fresh worker takes the next. `text()` blocks its caller until the worker
+source it was asked for last: a parse still running when a later request comes is
+stopped, worker and all (a hostile file would hold the next source behind it for the
+whole time limit), and a fresh worker takes the next; an earlier request arriving late
+(its file took longer to hash) is refused instead. `text()` blocks its caller until the worker
 answers: the viewer calls it on its loading thread, never on the GUI thread.
 """
 from __future__ import annotations
@@ -62,11 +63,13 @@ class DocumentParser:
         self._lock = threading.Lock()
         self._pool: ParserPool | None = None
         self._pending: Future[LoadResult] | None = None
+        self._pending_request = 0
         self._closed = False
 
-    def text(self, path: str) -> str:
-        """The text the chunker saw for an unpaged file. Raises ParseFailed or ParseSuperseded."""
-        future = self._submit(Path(path))
+    def text(self, path: str, request: int = 0) -> str:
+        """The text the chunker saw for an unpaged file. `request`: the asker's order (a later
+        one stops this parse). Raises ParseFailed or ParseSuperseded."""
+        future = self._submit(Path(path), request)
         try:
             result = future.result()
         except CancelledError as exc:
@@ -83,17 +86,18 @@ class DocumentParser:
         if pool is not None:
             pool.close(wait=False)
 
-    def _submit(self, path: Path) -> Future[LoadResult]:
+    def _submit(self, path: Path, request: int) -> Future[LoadResult]:
         with self._lock:
-            if self._closed:
+            running = self._pending is not None and not self._pending.done()
+            if self._closed or (running and request < self._pending_request):
                 raise ParseSuperseded(str(path))
-            if self._pool is not None and self._pending is not None and not self._pending.done():
+            if running and self._pool is not None:
                 stale, self._pool = self._pool, None
                 stale.close(wait=False)  # kills the running parse; its caller hears ParseSuperseded
             if self._pool is None:
                 self._pool = self._new_pool()
-            self._pending = future = self._pool.submit(path)
-        return future
+            self._pending, self._pending_request = self._pool.submit(path), request
+            return self._pending
 
     def _new_pool(self) -> ParserPool:
         from ingest.isolation import ParserPool

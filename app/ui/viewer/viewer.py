@@ -75,7 +75,7 @@ def _load(request: _Request, relay: _Relay) -> None:
         elif state != SourceState.MISSING and is_image(source.path):
             text = scan_text(source, request.scan_pages)
         elif state != SourceState.MISSING:
-            text = request.parser.text(source.path)
+            text = request.parser.text(source.path, request.number)
     except ParseSuperseded:
         return  # the viewer moved on to another source, or closed
     except Exception as exc:  # the parser's failure, or anything a damaged file makes QtPdf raise
