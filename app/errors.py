@@ -8,12 +8,16 @@ class DocentError(Exception):
     exit_code = 1
 
 
-class NoModelError(DocentError):
-    def __init__(self) -> None:
-        super().__init__(
-            "No language model is selected. Either download the default one with "
+NO_MODEL = ("No language model is selected. Either download the default one with "
             "`docent model download` (about 1.9 GB, asks before it starts), or answer with a "
             "GGUF file you already have: `docent ask \"...\" --model /path/to/model.gguf`.")
+NO_MODEL_IN_WINDOW = ("No language model is selected. Choose one with File > Choose model…: download the "
+                      "default one (about 1.9 GB, asks before it starts), or use a GGUF file you already have.")
+
+
+class NoModelError(DocentError):
+    def __init__(self) -> None:
+        super().__init__(NO_MODEL)
 
 
 class ModelLoadError(DocentError):
@@ -354,3 +358,18 @@ def compute_wrong_kind(gives: str, asked: str) -> str:
 
 def compute_same_figure(first: str, second: str) -> str:
     return f"{first} and {second} are one and the same figure in the sources"
+
+
+# --- the window's wording -------------------------------------------------------------------
+# The core's messages reach the window and, through the local service, other shells' commands.
+# One that tells people to run a command is said in the window as what to do there instead
+# (app/ui/bridge.py rewords every core event's message on its way in).
+_IN_WINDOW: dict[str, str] = {NO_MODEL: NO_MODEL_IN_WINDOW}
+
+
+def in_window(message: str) -> str:
+    """`message` as the window says it: each command-line instruction in it replaced by its window version."""
+    for cli, window in _IN_WINDOW.items():
+        if cli in message:
+            message = message.replace(cli, window)
+    return message

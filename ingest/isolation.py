@@ -5,7 +5,8 @@ indexing run. Each worker is a "spawn" process (the parent holds torch and its
 threads, which fork would copy in a broken state) with an address-space cap;
 a parse that overruns its time is killed with its worker, which is replaced.
 
-Workers import only this module and ingest.loaders, but spawn also re-imports
+This module is the parent's side; what runs inside a worker is ingest.parser_worker.
+Workers import only that module and ingest.loaders, but spawn also re-imports
 the parent's main module (`-m app.cli`, or the entry script), so that module
 must keep heavy imports inside functions. A warning is logged if it does not.
 """
@@ -16,13 +17,10 @@ import functools
 import itertools
 import logging
 import multiprocessing as mp
-import os
 import queue
 import signal
-import sys
 import threading
 import time
-import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,15 +33,12 @@ from ingest.document import Document
 from ingest.errors import FileErrorKind, LoadError
 from ingest.lanes import Lane, Lanes
 from ingest.loaders import LoadLimits, load_document
+from ingest.parser_worker import EXIT_OOM, LoadFn, run_one, worker_main
 
-LoadFn = Callable[[Path, LoadLimits], Document]
 ProgressFn = Callable[[Path, progress.PageProgress], None]  # pages of a scan read so far
-Reply = tuple[Document | None, str | None, str, float]  # document, error kind value, detail, seconds
 
 _STARTUP_TIMEOUT_S = 60.0
 _POLL_S = 0.2  # how soon a dispatcher notices close(); replies wake it at once
-_EXIT_OOM = 86  # worker exit status: a MemoryError it could not even report
-_HEAVY_MODULES = frozenset({"torch", "chromadb", "sentence_transformers", "llama_cpp", "PySide6"})
 _CRASH_SIGNALS = frozenset({"SIGSEGV", "SIGBUS", "SIGABRT", "SIGFPE", "SIGILL"})
 _log = logging.getLogger(__name__)
 
@@ -65,98 +60,8 @@ class LoadResult:
         return LoadError(self.error_kind, self.error_detail).message if self.error_kind else ""
 
 
-def _run_one(load_fn: LoadFn, path: Path, limits: LoadLimits) -> Reply:
-    """Never raises: every outcome becomes a picklable tuple."""
-    t0 = time.perf_counter()
-    doc, kind, detail = None, None, ""
-    try:
-        doc = load_fn(path, limits)
-    except LoadError as exc:
-        kind, detail = exc.kind.value, exc.detail
-    except MemoryError:
-        kind = FileErrorKind.OUT_OF_MEMORY.value
-    except Exception as exc:  # load_document never gets here; a custom load_fn might
-        kind, detail = FileErrorKind.INTERNAL.value, f"{type(exc).__name__}: {exc}"[:300]
-    return doc, kind, detail, time.perf_counter() - t0
-
-
 def _result(path: Path, doc: Document | None, kind: str | None, detail: str, secs: float) -> LoadResult:
     return LoadResult(path, doc, FileErrorKind(kind) if kind else None, detail, secs)
-
-
-# --- worker process ----------------------------------------------------------
-def _worker_main(conn: Any, memory_limit_mb: int, limits: LoadLimits, load_fn: LoadFn) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # broken-PDF chatter
-    warnings.simplefilter("ignore")
-    _exit_with_parent()  # before the memory cap: a thread needs address space
-    for name in ("pypdf", "docx", "charset_normalizer"):  # import now, so timeouts time parsing only
-        try:
-            __import__(name)
-        except ImportError:
-            pass
-    _cap_memory(memory_limit_mb)
-    conn.send(sorted(_HEAVY_MODULES & sys.modules.keys()))  # "ready"
-    while (msg := _recv_or_none(conn)) is not None:
-        job_id, path = msg
-        with progress.reporting(functools.partial(_send_progress, conn, job_id)):
-            doc, kind, detail, secs = _run_one(load_fn, Path(path), limits)
-        try:
-            conn.send((job_id, doc, kind, detail, secs))
-        except MemoryError:
-            os._exit(_EXIT_OOM)
-        except Exception as exc:  # unpicklable result from a custom load_fn
-            conn.send((job_id, None, FileErrorKind.INTERNAL.value, f"result not sendable: {exc}", secs))
-        if kind == FileErrorKind.OUT_OF_MEMORY.value:
-            return  # the heap after a MemoryError is suspect: the parent starts a fresh worker
-
-
-def _send_progress(conn: Any, job_id: int, page: progress.PageProgress) -> None:
-    conn.send((job_id, page))  # two items: the parent tells it from a reply (five)
-
-
-def _recv_or_none(conn: Any) -> Any:
-    try:
-        return conn.recv()
-    except (EOFError, OSError):  # parent gone
-        return None
-
-
-def _cap_memory(memory_limit_mb: int) -> None:
-    try:
-        import resource
-    except ImportError:  # Windows: no rlimits; the timeout still applies
-        return
-    if memory_limit_mb <= 0:
-        return
-    # The budget is for parsing, on top of what the interpreter already maps
-    # (a lot, if the parent's main module dragged torch in).
-    try:
-        with open("/proc/self/statm") as fh:  # Linux: first field is pages mapped
-            mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        mapped = 0
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = mapped + memory_limit_mb * 1024 * 1024
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ValueError, OSError):  # macOS refuses many RLIMIT_AS values
-        pass
-
-
-def _exit_with_parent() -> None:
-    """If the app dies mid-parse, a looping worker would spin on as an orphan."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(2.0)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 # --- parent side -------------------------------------------------------------
@@ -175,7 +80,7 @@ class _Worker:
         self.discard()
         ctx = mp.get_context("spawn")
         self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child_conn, *self._args), name="docent-parser", daemon=True)
+        self.proc = ctx.Process(target=worker_main, args=(child_conn, *self._args), name="docent-parser", daemon=True)
         self.proc.start()
         child_conn.close()  # so this side sees EOF when the worker dies
         try:
@@ -213,7 +118,7 @@ class _Worker:
         code = self.proc.exitcode
         self.discard()
         kind, detail = FileErrorKind.INTERNAL, f"parser process exited unexpectedly (status {code})"
-        if code == _EXIT_OOM:
+        if code == EXIT_OOM:
             kind, detail = FileErrorKind.OUT_OF_MEMORY, ""
         elif code == -signal.SIGKILL:  # what the kernel's OOM killer sends
             kind = FileErrorKind.OUT_OF_MEMORY
@@ -275,7 +180,7 @@ class _PoolState:
     def run_here(self, path: Path) -> LoadResult:
         report = functools.partial(self.on_progress, path) if self.on_progress else None
         with progress.reporting(report):
-            return _result(path, *_run_one(self.load_fn, path, self.limits))
+            return _result(path, *run_one(self.load_fn, path, self.limits))
 
     def time_limit(self, page: progress.PageProgress | None) -> float:
         """Seconds a parse may take: the file's limit, plus per page its scan has to OCR."""

@@ -3,12 +3,15 @@
 The core calls its subscribers on its own threads (writer, sync, model owner).
 Widgets must only be touched on the GUI thread, so every event crosses one
 queued connection here and is then routed to a typed signal; widgets never see
-a core thread. Calls the other way (add_paths, ask, ...) go straight to the
+a core thread. A message that tells people to run a command (the core's words
+serve other shells' commands too) is reworded here as what to do in the window
+(app.errors.in_window). Calls the other way (add_paths, ask, ...) go straight to the
 core, whose methods return at once with small job objects.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -28,6 +31,8 @@ from app.core.events import (
     SettingsChanged,
     WorkerEvent,
 )
+from app.engine.events import ErrorEvent as AnswerError
+from app.errors import in_window
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,7 @@ class CoreBridge(QObject):
         if name is None:
             log.debug("unrouted core event %r", event)
             return
+        event = _worded_for_window(event)
         if isinstance(event, CoreStateEvent):
             self.state = event.state
         elif isinstance(event, ModelEvent):
@@ -99,3 +105,17 @@ class CoreBridge(QObject):
     @property
     def ready(self) -> bool:
         return self.state is CoreState.READY
+
+
+_WITH_MESSAGE = (CoreStateEvent, IndexWaitEvent, FileEvent, ModelEvent, WorkerEvent, ErrorEvent)
+
+
+def _worded_for_window(event: Any) -> Any:
+    """`event`, its message (or its answer's error) in the window's words; the same event when they agree."""
+    if isinstance(event, AnswerEvent) and isinstance(event.event, AnswerError):
+        worded = in_window(event.event.message)
+        return event if worded == event.event.message else replace(event, event=replace(event.event, message=worded))
+    if isinstance(event, _WITH_MESSAGE):
+        worded = in_window(event.message)
+        return event if worded == event.message else replace(event, message=worded)
+    return event

@@ -12,6 +12,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.events import ModelEvent, ModelState
+from app.ui import texts
 from app.ui.bridge import CoreBridge
 from app.ui.look import text_colors
 
@@ -66,7 +67,7 @@ class FirstRunDialog(QDialog):
         can_download = self.entry is not None
         self.download_button.setEnabled(can_download)
         if not can_download:
-            self.download_button.setToolTip("Use `docent model download` in a terminal for now.")
+            self.download_button.setToolTip(texts.NO_DOWNLOAD)
         self.download_button.clicked.connect(self.download)
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.setAccessibleName("Cancel the download")

@@ -33,6 +33,7 @@ from app.ui.keyboard import chain_tab_order
 from app.ui.library_model import LibraryModel
 from app.ui.library_pane import LibraryPane
 from app.ui.sources_pane import SourcesPane, open_in_system_app
+from app.ui.viewer.parsing import DocumentParser, ParseLimits
 from app.ui.viewer.viewer import SourceViewer
 from app.ui.viewer_actions import ViewerActions
 
@@ -79,7 +80,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.splitter.setSizes([220, 640, 420])
         self.splitter.setChildrenCollapsible(False)
         # The viewer is a tab beside the chat: a page of a filing needs the window's width.
-        self.viewer = SourceViewer()
+        self.viewer = SourceViewer(parser=DocumentParser(ParseLimits.of(self.core.settings)))  # the indexer's limits
         self.viewer.scan_pages = self.core.scan_pages  # a scan's lines as stored at indexing
         self.viewer.setObjectName("sourceViewer")
         self.tabs = QTabWidget()

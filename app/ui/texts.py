@@ -22,6 +22,8 @@ CORE_FAILED = "The library could not be opened: {message}"
 MODEL_NONE = "No language model yet: choose one to get answers (documents can be added now)."
 MODEL_LOADING = "Loading the language model…"
 MODEL_ERROR = "The language model failed to load: {message}"
+NO_DOWNLOAD = ("Docent's list of models could not be read (View > Log says why), so there is nothing to "
+               "download: choose a GGUF file you already have.")
 WATCH_OR_ONCE = ("Keep “{name}” in sync (new and changed files are indexed automatically), "
                  "or index what is in it now, once?")
 REMOVE_FOLDER = ("Stop watching “{path}”?\n\nKeep its documents in the index (answers still use "

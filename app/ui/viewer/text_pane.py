@@ -1,4 +1,5 @@
-"""Text, Markdown, HTML and DOCX sources: the loader's text, read-only, passage selected."""
+"""Text, Markdown, HTML and DOCX sources: the loader's text (parsed in the parser worker,
+app/ui/viewer/parsing.py), read-only, passage selected."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,21 +11,12 @@ from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from app.ui.viewer import messages
 from app.ui.viewer.align import align, tokens
+from app.ui.viewer.parsing import BLOCK_SEPARATOR
 from app.ui.viewer.pdf_pane import utf16_offsets
 from app.ui.viewer.scan_highlight import ScanLookup
 from app.ui.viewer.source import SourceState, ViewerSource
 
-# As ingest.document.page_texts joins an unpaged file's blocks: PageSpan offsets count in it.
-_BLOCK_SEPARATOR = "\n\n"
 _HIGHLIGHT = QColor(255, 226, 80)
-
-
-def document_text(path: str) -> str:
-    """The text the chunker saw for an unpaged file (raises ingest's LoadError)."""
-    from ingest.loaders import load_document
-
-    doc = load_document(path)
-    return _BLOCK_SEPARATOR.join(b.text for b in doc.blocks if b.text.strip())
 
 
 class ScanNotStored(LookupError):
@@ -43,7 +35,7 @@ def scan_text(source: ViewerSource, scan_pages: ScanLookup | None) -> str:
     stored = scan_pages(source.path, source.indexed_sha256, None) if scan_pages is not None else {}
     if not stored:
         raise ScanNotStored(messages.SCAN_NOT_STORED)
-    return _BLOCK_SEPARATOR.join(stored[page].text() for page in sorted(stored))
+    return BLOCK_SEPARATOR.join(stored[page].text() for page in sorted(stored))
 
 
 def locate(text: str, source: ViewerSource) -> tuple[int, int] | None:

@@ -1,9 +1,11 @@
 """SourceViewer: an answer's sources beside a viewer that opens each at its passage.
 
-The window calls show_sources(); the file check (a sha256 of the whole file)
-and, for text formats, the loader run on a worker thread, so opening never
-blocks the event loop; PDFs are then opened and aligned on the GUI thread,
-which takes milliseconds (QtPdf loads pages lazily).
+The window calls show_sources(); the file check (a sha256 of the whole file) runs
+on a loading thread, which for text formats then waits for the parser worker
+(app/ui/viewer/parsing.py: another process, with the indexer's time limit and
+memory cap), so opening never blocks the event loop and a hostile file never
+takes the window down; the result comes back as a signal. PDFs are then opened
+and aligned on the GUI thread, which takes milliseconds (QtPdf loads pages lazily).
 """
 from __future__ import annotations
 
@@ -29,10 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.viewer import messages
+from app.ui.viewer.parsing import DocumentParser, ParseFailed, ParseSuperseded
 from app.ui.viewer.pdf_pane import PdfPane, PdfShown, PreparedPdf, prepare_pdf
 from app.ui.viewer.scan_highlight import ScanLookup
 from app.ui.viewer.source import SourceState, ViewerSource, check_state
-from app.ui.viewer.text_pane import ScanNotStored, TextPane, TextShown, document_text, is_image, scan_text
+from app.ui.viewer.text_pane import ScanNotStored, TextPane, TextShown, is_image, scan_text
 
 log = logging.getLogger(__name__)
 PREVIOUS_KEY, NEXT_KEY = "Alt+Left", "Alt+Right"  # the answer's previous / next source
@@ -44,6 +47,7 @@ class _Request:
     source: ViewerSource
     gui_thread: QThread
     pdf_open: bool  # the PDF pane shows this file already
+    parser: DocumentParser
     scan_pages: ScanLookup | None = None
 
 
@@ -71,9 +75,11 @@ def _load(request: _Request, relay: _Relay) -> None:
         elif state != SourceState.MISSING and is_image(source.path):
             text = scan_text(source, request.scan_pages)
         elif state != SourceState.MISSING:
-            text = document_text(source.path)
-    except Exception as exc:  # ingest's LoadError, or anything a damaged file makes a parser raise
-        log.warning("viewer: could not open %s", source.path, exc_info=not _is_load_error(exc))
+            text = request.parser.text(source.path, request.number)
+    except ParseSuperseded:
+        return  # the viewer moved on to another source, or closed
+    except Exception as exc:  # the parser's failure, or anything a damaged file makes QtPdf raise
+        log.warning("viewer: could not open %s: %s", source.path, exc, exc_info=not _is_load_error(exc))
         error = messages.CANNOT_OPEN.format(reason=str(exc) or type(exc).__name__)
         if source.is_pdf:
             pdf = PreparedPdf(None, error=error)
@@ -87,15 +93,19 @@ def _load(request: _Request, relay: _Relay) -> None:
 def _is_load_error(exc: BaseException) -> bool:
     from ingest.errors import LoadError
 
-    return isinstance(exc, (LoadError, ScanNotStored))
+    return isinstance(exc, (LoadError, ParseFailed, ScanNotStored))
 
 
 class SourceViewer(QWidget):
     reindex_requested = Signal(str)  # path of a source that changed since it was indexed
     passage_shown = Signal(object)  # PdfShown | TextShown, once a source is open at its passage
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, parser: DocumentParser | None = None) -> None:
+        """`parser`: where text sources are parsed (the window's gets the settings' limits)."""
         super().__init__(parent)
+        self.parser = parser or DocumentParser()
+        parser_of_this_viewer = self.parser
+        self.destroyed.connect(lambda: parser_of_this_viewer.close())  # its worker goes with the viewer
         self._sources: list[ViewerSource] = []
         self._index = -1
         self._request = 0
@@ -241,7 +251,7 @@ class SourceViewer(QWidget):
         self._request += 1
         source = self._sources[index]
         request = _Request(self._request, source, QThread.currentThread(),
-                           source.is_pdf and self.pdf_pane.path == source.path, self.scan_pages)
+                           source.is_pdf and self.pdf_pane.path == source.path, self.parser, self.scan_pages)
         threading.Thread(target=_load, args=(request, self._relay), daemon=True, name="viewer-load").start()
         self._update_controls()
 
