@@ -18,6 +18,7 @@ from app.ui.viewer.samples import default_chunker, file_sources
 from app.ui.viewer.source import SourceState, ViewerSource
 from app.ui.viewer.viewer import SourceViewer
 from ingest.errors import FileErrorKind, LoadError
+from ingest.passage import Passage
 from ingest.pipeline import sha256_file
 from tests.ingest.slow_loader import hostile_load
 from tests.ingest.test_isolation import pid_alive
@@ -53,7 +54,7 @@ def no_parsing_here(monkeypatch) -> None:  # type: ignore[no-untyped-def]
 
 
 def plain_source(path: Path, body: str) -> ViewerSource:
-    return ViewerSource(str(path), path.name, None, None, (), body, sha256_file(path))
+    return ViewerSource(Passage("c", str(path), None, None, body), sha256_file(path), path.name)
 
 
 def test_docx_and_html_are_shown_at_the_passage_from_the_workers_parse(qtbot, chunker, tmp_path, monkeypatch):
