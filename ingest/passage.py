@@ -16,6 +16,7 @@ class Found(str, enum.Enum):
 
     STORED = "stored"  # read from the index by id (written, hydrated, kept with a chat)
     DENSE = "dense"  # nearest vectors alone
+    KEYWORD = "keyword"  # the keyword (BM25) index alone
     HYBRID = "hybrid"  # vector and keyword lists fused (and reranked, where configured)
     WHOLE_DOCUMENT = "whole_document"  # a part of a document read through from its start
 

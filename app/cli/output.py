@@ -82,7 +82,7 @@ def answer_json(a: Answer) -> dict[str, Any]:
         "sources": [
             {"number": s.number, "path": s.passage.path, "page_start": s.passage.page_start,
              "page_end": s.passage.page_end, "score": round(s.passage.score, 4),
-             "snippet": " ".join(s.passage.text.split())[:300]}
+             "snippet": " ".join(s.passage.text.split())[:300], "found": s.passage.found.value}
             for s in a.sources
         ],
         "prompt_tokens": a.prompt_tokens,

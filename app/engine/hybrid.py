@@ -225,7 +225,9 @@ class HybridRetriever:
         spare = group_adjacent([(c, s) for c, s in hydrated if c.chunk_id not in used], 2 * k,
                                cfg.max_chunks_per_source, cfg.merge_min_relative) if spread else []
         located = self._located(groups + spare)
-        return [passage_of(g) for g in located[:len(groups)]], [passage_of(g) for g in located[len(groups):]]
+        found = {"dense": Found.DENSE, "keyword": Found.KEYWORD}.get(self.mode, Found.HYBRID)
+        return ([passage_of(g, found) for g in located[:len(groups)]],
+                [passage_of(g, found) for g in located[len(groups):]])
 
     def _located(self, groups: list[list[tuple[Passage, float]]]) -> list[list[tuple[Passage, float]]]:
         """Chunks hydrated without their page spans (the keyword tables may not keep them)

@@ -68,6 +68,7 @@ def test_json_citations_point_at_real_files_and_pages(indexed, smollm_path):
             assert 1 <= s["page_start"] <= s["page_end"] <= n_pages
     top = data["sources"][0]
     assert Path(top["path"]).name == "2023 Q3 AAPL.pdf"
+    assert {s["found"] for s in data["sources"]} == {"hybrid"}  # ranked by the hybrid search
     # The rate is stated on page 21 ("Provision for Income Taxes") of that filing.
     assert any(Path(s["path"]).name == "2023 Q3 AAPL.pdf" and s["page_start"] <= 21 <= s["page_end"]
                for s in data["sources"][:3]), [(s["path"], s["page_start"]) for s in data["sources"]]
@@ -99,6 +100,7 @@ def test_ask_summarise_one_file_reads_it_whole_with_progress(indexed, smollm_pat
     assert data["answer"].strip()
     # Read as a whole file: its sources are that file's, with pages (no other file competes).
     assert data["sources"] and all(s["path"] == str(manual) and s["page_start"] for s in data["sources"])
+    assert {s["found"] for s in data["sources"]} == {"whole_document"}
     run = docent(env, "ask", "Summarise this file", "--file", str(manual), "--model", str(smollm_path))
     assert run.returncode == 0, run.stderr
     assert "Reading p" in run.stderr and "manual.pdf" in run.stderr and "Writing the answer" in run.stderr

@@ -7,7 +7,7 @@ import pytest
 
 from app.engine.hybrid import join_overlapping, merge_adjacent, rrf
 from app.engine.selection import Budget, select_passages
-from ingest.passage import Passage
+from ingest.passage import Found, Passage
 from tests.app.chroma_server import chroma_server
 
 THINGS = ["impeller", "valve seat", "drive belt", "fan blade", "float switch", "thermostat",
@@ -81,6 +81,9 @@ def test_exact_part_number_found_by_hybrid_though_dense_misses(indexed):
     assert "bin99.txt" not in _names(lib.retriever("dense").search(query, 3))
     assert _names(lib.retriever("hybrid").search(query, 3))[0] == "bin99.txt"
     assert _names(lib.retriever("keyword").search(query, 1)) == ["bin99.txt"]
+    # each passage says how it was found
+    for mode, found in (("dense", Found.DENSE), ("keyword", Found.KEYWORD), ("hybrid", Found.HYBRID)):
+        assert {p.found for p in lib.retriever(mode).search(query, 3)} == {found}
 
 
 def test_rare_name_found_by_hybrid(indexed):
