@@ -1,54 +1,13 @@
 """The application core: for one data folder, owns the library for the life of the process.
 
-CONTRACT (the window in app/ui/ and `docent serve` are thin shells around this; keep it stable):
-
-    core = Core(settings, embedder=None, command="docent serve", llm=None)  # builds nothing yet
-    unsubscribe = core.subscribe(fn)             # fn(CoreEvent) on the core's threads
-    core.start()                                 # returns at once; parts are built on a starter
-                                                 # thread in a defined order (lock, manifest,
-                                                 # embedder, store, keyword, indexer), then the
-                                                 # writer, sync and the local service start;
-                                                 # CoreStateEvent(READY) or (FAILED, message);
-                                                 # another process holding the index is waited
-                                                 # for (IndexWaitEvent) up to owner_wait_s;
-                                                 # start() again after FAILED retries
-    core.wait_ready(timeout) -> bool
-    core.state -> CoreState
-
-    # every change to the index goes through ONE serial writer queue
-    core.add_paths([Path, ...]) -> WriterJob     # dropped files/folders, indexed once
-    core.watch_folder(Path) -> WriterJob         # at run time; persisted in settings
-    core.unwatch_folder(Path, keep_chunks: bool) -> WriterJob
-    core.reindex(Path) -> WriterJob
-    core.forget([Path, ...]) -> WriterJob
-    core.pause_indexing(); core.resume_indexing(); core.paused -> bool
-    core.wait_idle(timeout) -> bool              # writer queue empty and sync settled
-
-    core.files() -> list[FileInfo]               # library pane rows (from the manifest)
-    core.folders() -> list[tuple[str, FolderState]]
-    core.status() -> LibraryStatus
-
-    # answers (one loaded answerer, on its model-owner thread)
-    core.model_state -> ModelState
-    core.load_model(path: str | None = None) -> None   # async; ModelEvent(LOADING -> READY|ERROR)
-    core.ask(question, chat_id: int | None = None, scope: Scope | None = None) -> AnswerJob
-        # AnswerJob.id, .cancel(), .wait(timeout) -> Answer | None; its events arrive as
-        # AnswerEvent(job_id, chat_id, SourcesEvent | TokenEvent | DoneEvent | ErrorEvent)
-    core.regenerate(chat_id) -> AnswerJob        # replaces the chat's last answer
-    core.chats -> ChatStore                      # app/core/chats.py: create/rename/delete/list/get
-
-    core.settings -> Settings
-    core.update_settings(**changes) -> SettingsChanged   # validated; re-embed via the writer
-    core.download_model(entry=None) -> DownloadJob       # ModelEvent(DOWNLOADING, fraction...)
-
-    core.close(timeout=3.0)                      # bounded: kills parse workers, keeps the queue
-
-Errors never escape from the writer or an answer stream: they become FileEvent(ERROR),
-AnswerEvent(..., engine ErrorEvent) or core ErrorEvent with the message from app/errors.py.
+The window in app/ui/ and `docent serve` are thin shells around it; its contract (what they
+call, and what each call promises) is app/core/contract.py. Core holds its collaborators:
+the writer queue (app/core/writer_queue.py: every change to the index), the answer service
+(app/core/answers.py), the supervisor (app/core/supervisor.py) and the bounded shutdown
+(app/core/shutdown.py); it builds them in order at start-up and answers the library pane's reads.
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import threading
@@ -69,12 +28,12 @@ from app.core.events import (
     ModelState,
     SettingsChanged,
 )
-from app.core.jobs import JobJournal, JobKind, JobState, WriterJob
+from app.core.jobs import JobKind, WriterJob
 from app.core.shutdown import Parts, teardown
 from app.core.supervisor import Supervisor
 from app.core.translate import file_info, folder_state
-from app.core.writer import CancellableEmbedder, GuardedIndexer, WriteGuard
-from app.core.writer_queue import WriterQueue, _abs
+from app.core.writer import WriteGuard
+from app.core.writer_queue import WriterQueue, abs_path
 from app.engine.owner_lock import OWNER_WAIT_S
 from app.engine.search_service import RetrieverCache, search_here
 from app.errors import DocentError, core_start_failed_message
@@ -86,31 +45,10 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 _log = logging.getLogger(__name__)
-JOURNAL_FILE = "writer-queue.sqlite3"
+_STOPPED = (CoreState.CLOSING, CoreState.CLOSED, CoreState.FAILED)  # no new writer jobs
 
 
-class _WriterView:
-    """What SyncService sees of the library: the guarded indexer, never the raw one."""
-
-    def __init__(self, library: Any, indexer: GuardedIndexer) -> None:
-        self.settings = library.settings
-        self.indexer = indexer
-        self.manifest = library.manifest
-        self._library = library
-
-    def begin_recipe(self) -> str:
-        """The indexer writes under the settings' recipe from now on (writer thread)."""
-        version: str = self._library.begin_recipe()
-        inner = self._library.indexer
-        if not isinstance(inner.embedder, CancellableEmbedder):  # the embedder changed too
-            inner.embedder = CancellableEmbedder(inner.embedder)
-        return version
-
-    def finish_recipe(self) -> None:
-        self._library.finish_recipe()
-
-
-class Core(WriterQueue):
+class Core:
     def __init__(self, settings: "Settings", embedder: Any = None, *, watch: bool = True,
                  quiet_s: float | None = None, poll_s: float | None = None,
                  command: str = "Docent", owner_wait_s: float = OWNER_WAIT_S, llm: "LLMFactory | None" = None) -> None:
@@ -125,24 +63,18 @@ class Core(WriterQueue):
         self._state = CoreState.STARTING
         self._ready = threading.Event()  # READY or FAILED
         self._closing = threading.Event()
-        self._ids = itertools.count(1)
-        self._jobs_lock = threading.Lock()
-        self._early: list[WriterJob] = []  # asked for before the writer exists
-        self._paused = False
         self.guard = WriteGuard()
-        self._supervisor = Supervisor(self, lambda: self._answers, self._emit, self._closing)
+        self.writer = WriterQueue(settings, self._emit, closing=self._closing, wait_ready=self.wait_ready,
+                                  stopped=lambda: self._state in _STOPPED,
+                                  writer_down=lambda: self._supervisor.writer_down)
+        self._supervisor = Supervisor(lambda: self.writer.sync, lambda: self._answers, self._emit, self._closing)
         self.library: Any = None
-        self.sync: Any = None
-        self._indexer: GuardedIndexer | None = None
-        self._cancellable: CancellableEmbedder | None = None
-        self._journal: JobJournal | None = None
         self._reader: Any = None
         self._answers: AnswerService | None = None
         self._chats: "ChatStore | None" = None
         self._service: Any = None
         self._threads: dict[str, threading.Thread] = {}
         self._retrievers, self._search_lock = RetrieverCache(), threading.Lock()  # the service searches on many threads
-        self._current = ""  # the file the writer has in hand
         self._fast_paths: Any = None
 
     # --- events --------------------------------------------------------------------
@@ -180,8 +112,8 @@ class Core(WriterQueue):
         starts again from nothing (the window's Retry)."""
         if self._state is CoreState.FAILED:
             self._ready.clear()
-            self.library = self.sync = self._indexer = self._cancellable = None
-            self._journal = self._reader = self._answers = self._chats = self._service = None
+            self.writer.forget_parts()
+            self.library = self._reader = self._answers = self._chats = self._service = None
         self._set_state(CoreState.STARTING)
         self._spawn("start", self._build)
 
@@ -208,11 +140,9 @@ class Core(WriterQueue):
         from app.core.ownership import own_index
         from app.core.reader import ManifestReader
         from app.engine.library import Library
-        from ingest.sync.service import SyncService
 
-        s = self.settings
         # The store in its own process: its writes would hold the GIL (window stalls).
-        lib = self.library = Library(s, embedder=self._embedder, store_process=True,
+        lib = self.library = Library(self.settings, embedder=self._embedder, store_process=True,
                                      command=self.command, llm=self._llm)
         self._chats = self._open_chats()  # readable while another process holds the index
         if not own_index(lib, self._emit, self._closing, self.owner_wait_s):
@@ -220,30 +150,9 @@ class Core(WriterQueue):
         lib.build()  # lock, manifest, embedder, store, keyword, indexer: once, in this order
         if self._closing.is_set():
             return
-        inner = lib.indexer
-        self._cancellable = inner.embedder = CancellableEmbedder(inner.embedder)
-        self._indexer = GuardedIndexer(inner, self.guard)
-        self._journal = JobJournal(s.index_dir / JOURNAL_FILE)
-        self._reader = ManifestReader(s.manifest_path)
+        self._reader = ManifestReader(self.settings.manifest_path)
         self._fast_paths = _fast_paths()
-        sync = SyncService(_WriterView(lib, self._indexer), on_event=self._on_sync,
-                           watch=self._watch, quiet_s=self._quiet_s, poll_s=self._poll_s)
-        if self._paused:
-            sync.pause()
-        roots = [str(f) for f in sync.folders]
-        resumed = self._journal.pending()
-        outside = self._reader.outside(roots, inner.version)
-        if outside:  # dropped files a kill (or a recipe change) left unindexed
-            resumed.append(WriterJob(0, JobKind.ADD, tuple(outside)))
-        with self._jobs_lock:
-            self.sync = sync
-            for job in resumed:
-                job.id = next(self._ids)
-                self._queue(job)
-            for job in self._early:
-                self._queue(job)
-            self._early.clear()
-        sync.start()
+        self.writer.open(lib, self.guard, self._reader, watch=self._watch, quiet_s=self._quiet_s, poll_s=self._poll_s)
         self._answers = AnswerService(lib, self._chats, self._emit)
         self._answers.start()
         self._service = self._make_service(lib)
@@ -287,14 +196,47 @@ class Core(WriterQueue):
         return ModelEvent(a.state if a else ModelState.NONE, a.model_name if a else "")
 
     def _start_failed(self, message: str) -> None:
-        with self._jobs_lock:
-            early, self._early = self._early, []
-        for job in early:
-            job.finish(JobState.FAILED, message)
+        self.writer.fail_early(message)
         teardown(self._parts(), time.monotonic() + 3.0)
         self._state = CoreState.FAILED
         self._ready.set()
         self._emit(CoreStateEvent(CoreState.FAILED, message))
+
+    # --- every change to the index: the writer queue --------------------------------------
+    def add_paths(self, paths: Iterable[Path | str]) -> WriterJob:
+        """Files or folders dropped by the user, indexed once (watched folders sync themselves)."""
+        return self.writer.add_paths(paths)
+
+    def reindex(self, path: Path | str) -> WriterJob:
+        return self.writer.reindex(path)
+
+    def forget(self, paths: Iterable[Path | str]) -> WriterJob:
+        return self.writer.forget(paths)
+
+    def watch_folder(self, folder: Path | str) -> WriterJob:
+        return self.writer.watch_folder(folder)
+
+    def unwatch_folder(self, folder: Path | str, keep_chunks: bool) -> WriterJob:
+        return self.writer.unwatch_folder(folder, keep_chunks)
+
+    def pause_indexing(self) -> None:
+        self.writer.pause()
+
+    def resume_indexing(self) -> None:
+        self.writer.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self.writer.paused
+
+    @property
+    def writer_down(self) -> bool:
+        """The writer kept dying and is no longer restarted (reads and answers still work)."""
+        return self.writer.writer_down
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once the queue is empty and the folders settled (False: timeout, or no writer)."""
+        return self.writer.wait_idle(timeout)
 
     # --- the library pane -------------------------------------------------------------
     def files(self, folder: str | None = None, offset: int = 0,
@@ -311,16 +253,17 @@ class Core(WriterQueue):
     def file_record(self, path: Path | str) -> Any:
         """The manifest's record of one file (ingest.manifest.FileRecord: sha256, page_count,
         status...), None when it is not in the library: what the source viewer checks against."""
-        return self._reader.record(_abs(path)) if self._reader is not None else None
+        return self._reader.record(abs_path(path)) if self._reader is not None else None
 
     def scan_pages(self, path: Path | str, sha256: str, pages: Iterable[int] | None = None) -> dict[int, Any]:
         """Lines OCR read on a scan's pages and where they are (ingest.scan_lines.ScanPage per
         1-based page), as indexed from the bytes `sha256`: the viewer lights a cited scan with them."""
-        return self._reader.scan_pages(_abs(path), sha256, pages) if self._reader is not None else {}
+        return self._reader.scan_pages(abs_path(path), sha256, pages) if self._reader is not None else {}
 
     def folders(self) -> list[tuple[str, FolderState]]:
-        if self.sync is not None:
-            return [(f, folder_state(st)) for f, st in self.sync.folder_states().items()]
+        sync = self.writer.sync
+        if sync is not None:
+            return [(f, folder_state(st)) for f, st in sync.folder_states().items()]
         return [(f, FolderState.WATCHING if os.path.isdir(f) else FolderState.UNAVAILABLE)
                 for f in self.settings.watched_folders]
 
@@ -381,16 +324,17 @@ class Core(WriterQueue):
         # with the usual progress; searches use the old collection until it is complete). A
         # core that is not running yet (or a kill meanwhile) re-embeds at its next start.
         event = SettingsChanged(change.changed, change.reembed, bool(getattr(change, "restart", False)))
-        if change.reembed and self.sync is not None:
-            self._job(JobKind.REEMBED, [])
+        if change.reembed and self.writer.sync is not None:
+            self.writer.job(JobKind.REEMBED, [])
         if change.changed:
             self._emit(event)
         return event
 
     # --- shutdown ----------------------------------------------------------------------
     def _parts(self) -> Parts:
-        return Parts(self._answers, self.sync, self._cancellable, self._indexer, self._service,
-                     (self._journal, self._reader, self._chats), self.library)
+        w = self.writer
+        return Parts(self._answers, w.sync, w.cancellable, w.indexer, self._service,
+                     (w.journal, self._reader, self._chats), self.library)
 
     def close(self, timeout: float = 3.0) -> None:
         """Bounded: stops answers, cancels indexing (parsers killed, embeddings failed),

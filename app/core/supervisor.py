@@ -25,9 +25,9 @@ _SUPERVISE_S = 0.2
 
 
 class Supervisor:
-    def __init__(self, core: Any, answers: Callable[[], Any], emit: Callable[["CoreEvent"], None],
+    def __init__(self, sync: Callable[[], Any], answers: Callable[[], Any], emit: Callable[["CoreEvent"], None],
                  closing: threading.Event) -> None:
-        self.core = core
+        self._sync = sync  # the core's sync service now: its worker is the writer (None: not started)
         self._answers = answers  # the core's answer service now (None: not started)
         self._emit = emit
         self._closing = closing
@@ -43,7 +43,7 @@ class Supervisor:
                 _log.exception("supervisor check failed")
 
     def check_writer(self) -> None:
-        sync = self.core.sync
+        sync = self._sync()
         if sync is None or sync.alive or sync.stopping or self.writer_down or sync.error is None:
             return
         error = sync.error

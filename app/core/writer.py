@@ -229,13 +229,13 @@ def _forget(job: WriterJob, svc: "SyncService") -> bool:
 
 def _watch(job: WriterJob, svc: "SyncService") -> bool:
     for p in job.paths:
-        svc.add_root(Path(p))  # its files are scanned and indexed by the sync loop
+        svc.roots.add(Path(p))  # its files are scanned and indexed by the sync loop
     return True
 
 
 def _unwatch(job: WriterJob, svc: "SyncService") -> bool:
     for p in job.paths:
-        svc.remove_root(Path(p), keep_chunks=True)
+        svc.roots.remove(Path(p), keep_chunks=True)
     if job.detail == "drop":  # forget directly: a rerun after a kill still drops them
         return _forget(job, svc)
     return True

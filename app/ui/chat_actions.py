@@ -1,13 +1,15 @@
-"""The main window's chat actions: the side list's new/select/rename/delete, the scope
-picker and asking. A part of MainWindow (app/ui/main_window.py), which sets up what these
-use: core, flow (AnswerFlow), chat_model/chat_list, chat_view, scope_button, qsettings."""
+"""The window's chat actions: the side list's new/select/rename/delete, the scope picker and
+asking. MainWindow (app/ui/main_window.py) owns one and hands it the core's bridge, the answer
+flow and the widgets it acts on; everything this reads or changes is named in __init__."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
+
+from PySide6.QtCore import QObject
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QPushButton, QSplitter, QTabWidget
+    from PySide6.QtWidgets import QPushButton, QWidget
 
     from app.ui.answer_flow import AnswerFlow
     from app.ui.bridge import CoreBridge
@@ -18,21 +20,25 @@ if TYPE_CHECKING:
 from app.ui.chat_list import ScopeDialog
 
 
-class ChatActions:
-    """MainWindow's chat methods (a mixin: MainWindow is its only subclass)."""
+class ChatActions(QObject):
+    """`chat_tab_shown`: whether the chat (not the viewer) is the window's current tab;
+    `window`: the parent of the scope dialog."""
 
-    if TYPE_CHECKING:  # MainWindow's fields, set in its __init__
-        bridge: CoreBridge
-        core: Any
-        qsettings: QSettings
-        library_model: LibraryModel
-        chat_model: ChatListModel
-        chat_list: ChatList
-        chat_view: ChatView
-        scope_button: QPushButton
-        splitter: QSplitter
-        tabs: QTabWidget
-        flow: AnswerFlow
+    def __init__(self, bridge: CoreBridge, flow: AnswerFlow, chat_model: ChatListModel, chat_list: ChatList,
+                 chat_view: ChatView, scope_button: QPushButton, library_model: LibraryModel,
+                 qsettings: QSettings, chat_tab_shown: Callable[[], bool], window: QWidget) -> None:
+        super().__init__(window)  # a child of the window: its slots go when the window goes
+        self.bridge = bridge
+        self.core: Any = bridge.core  # its chats are there once it started (WindowCore types them optional)
+        self.flow = flow
+        self.chat_model = chat_model
+        self.chat_list = chat_list
+        self.chat_view = chat_view
+        self.scope_button = scope_button
+        self.library_model = library_model
+        self.qsettings = qsettings
+        self._chat_tab_shown = chat_tab_shown
+        self._window = window
 
     def reload_chats(self, select: int | None = None) -> None:
         chats = self.core.chats.list()
@@ -60,7 +66,7 @@ class ChatActions:
         self.show_chat(chat.id)
         self.chat_view.input.setFocus()
 
-    def _chat_selected(self, chat_id: int) -> None:
+    def chat_selected(self, chat_id: int) -> None:
         if chat_id != self.flow.chat_id:  # a list refresh re-selecting the shown chat: no reload
             self.show_chat(chat_id)
 
@@ -94,7 +100,7 @@ class ChatActions:
             return
         dialog = ScopeDialog([p for p, _ in self.core.folders()],
                              [f.path for f in self.library_model.infos()],
-                             chat.scope.folders, chat.scope.files, self)  # type: ignore[arg-type]  # self is the MainWindow, a QWidget
+                             chat.scope.folders, chat.scope.files, self._window)
         if dialog.exec():
             folders, files = dialog.chosen()
             self.core.chats.set_scope(chat_id, ChatScope(folders, files))
@@ -106,10 +112,10 @@ class ChatActions:
             self.reload_chats(select=chat.id)
         self.flow.ask(question)
 
-    def _answer_finished(self) -> None:
+    def answer_finished(self) -> None:
         current = self.flow.chat_id
         self.chat_model.reset(self.core.chats.list())  # titles come from the first question
         if current is not None:
             self.chat_list.select(current)
-        if self.tabs.currentWidget() is self.splitter:  # ready for the next question
+        if self._chat_tab_shown():  # ready for the next question
             self.chat_view.input.setFocus()

@@ -5,13 +5,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractButton,
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -28,8 +26,9 @@ from app.ui.bridge import CoreBridge
 from app.ui.chat_actions import ChatActions
 from app.ui.chat_list import ChatList, ChatListModel
 from app.ui.chat_view import ChatView
-from app.ui.drop import DropChoice, DropPlan, classify
+from app.ui.drop import classify
 from app.ui.keyboard import chain_tab_order
+from app.ui.library_actions import LibraryActions
 from app.ui.library_model import LibraryModel
 from app.ui.library_pane import LibraryPane
 from app.ui.sources_pane import SourcesPane, open_in_system_app
@@ -42,7 +41,9 @@ log = logging.getLogger(__name__)
 ASKABLE = (ModelState.READY, ModelState.UNLOADED, ModelState.LOADING)
 
 
-class MainWindow(ChatActions, ViewerActions, QMainWindow):
+class MainWindow(QMainWindow):
+    core: Any  # the bridge's WindowCore; a Core also gives the viewer its scan_pages
+
     def __init__(self, bridge: CoreBridge, qsettings: QSettings | None = None,
                  log_handler: Any = None) -> None:
         super().__init__()
@@ -67,7 +68,6 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.scope_button.setAccessibleName("Choose what this chat's answers may use")
         self.scope_button.setFlat(True)
         self.scope_button.setObjectName("scopeButton")
-        self.scope_button.clicked.connect(self.pick_scope)
         self.chat_view.layout().replaceWidget(self.chat_view.scope_label, self.scope_button)  # type: ignore[union-attr]  # ChatView sets its layout in __init__
         self.chat_view.scope_label.hide()
 
@@ -105,8 +105,11 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
 
         self.announcer = Announcer(self)
         self.flow = AnswerFlow(self.core, self.chat_view, self.sources, self, self.announcer)
-        self._viewer_shows: list[tuple[int, str]] = []  # the sources the viewer was given
-        self._chat_focus: Any = None  # where the focus was in the chat tab, for Ctrl+1
+        self.chats = ChatActions(bridge, self.flow, self.chat_model, self.chat_list, self.chat_view,
+                                 self.scope_button, self.library_model, self.qsettings, self._chat_tab_shown, self)
+        self.viewing = ViewerActions(self.core, self.sources, self.viewer, self.tabs, self.splitter,
+                                     self.chat_view, self.announcer, self)
+        self.library_actions = LibraryActions(self.core, self, self.tell)
         self._build_menus()
         self._connect()
         self._restore_geometry()
@@ -135,15 +138,15 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
 
     def _build_menus(self) -> None:
         m = self.menuBar().addMenu("&File")
-        self._action(m, "Add &folder…", self.add_folder, "Ctrl+O")
-        self._action(m, "Add &files…", self.add_files)
+        self._action(m, "Add &folder…", self.library_actions.add_folder, "Ctrl+O")
+        self._action(m, "Add &files…", self.library_actions.add_files)
         m.addSeparator()
         self._action(m, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences, "Ctrl+,")
         self._action(m, "Choose &model…", self.show_first_run)
         m.addSeparator()
         self._action(m, "&Quit", self.close, QKeySequence.StandardKey.Quit, "Ctrl+Q")
         m = self.menuBar().addMenu("&Chat")
-        self._action(m, "&New chat", self.new_chat, "Ctrl+N")
+        self._action(m, "&New chat", self.chats.new_chat, "Ctrl+N")
         self.send_action = self._action(m, "&Send", self.chat_view.submit, "Ctrl+Return")
         self.stop_action = self._action(m, "S&top answer", self.flow.stop, "Esc")
         # Esc stops the answer in the chat tab; in the viewer it closes the find bar. One
@@ -151,16 +154,16 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.stop_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.splitter.addAction(self.stop_action)
         self._action(m, "&Regenerate", self.flow.regenerate)
-        self._action(m, "&What may answers use…", self.pick_scope)
+        self._action(m, "&What may answers use…", self.chats.pick_scope)
         m = self.menuBar().addMenu("&View")
         self._action(m, "&Chat", lambda: self.tabs.setCurrentWidget(self.splitter), "Ctrl+1")
-        self._action(m, "&Source viewer", self.show_viewer, "Ctrl+2")
+        self._action(m, "&Source viewer", self.viewing.show_viewer, "Ctrl+2")
         library = self.dock.toggleViewAction()
         library.setShortcut(QKeySequence("Ctrl+L"))  # room for a page in the viewer
         m.addAction(library)
         self._action(m, "&Log", self.show_log)
         m = self.menuBar().addMenu("&Help")
-        self._action(m, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+        self._action(m, "&Keyboard shortcuts", self.viewing.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self._action(m, "&Privacy", lambda: self.open_settings(page="Privacy"))
 
     def _connect(self) -> None:
@@ -174,24 +177,25 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         b.answerEvent.connect(self.flow.on_answer_event)
         b.errorEvent.connect(lambda ev: self.tell(ev.message, 15000, assertive=True))
         b.workerEvent.connect(lambda ev: self.tell(ev.message, 15000, assertive=True))
-        self.chat_view.askRequested.connect(self.ask)
+        self.scope_button.clicked.connect(self.chats.pick_scope)
+        self.chat_view.askRequested.connect(self.chats.ask)
         self.chat_view.stopRequested.connect(self.flow.stop)
         self.chat_view.regenerateRequested.connect(self.flow.regenerate)
         self.chat_view.citationClicked.connect(self.sources.activate)
-        self.sources.sourceActivated.connect(self.open_source)
+        self.sources.sourceActivated.connect(self.viewing.open_source)
         self.sources.systemOpenRequested.connect(open_in_system_app)
         self.viewer.reindex_requested.connect(lambda path: self.core.reindex(Path(path)))
-        self.chat_list.newRequested.connect(self.new_chat)
-        self.chat_list.selected.connect(self._chat_selected)
-        self.chat_list.deleteRequested.connect(self.delete_chat)
-        self.chat_model.renamed.connect(self.rename_chat)
-        self.flow.finished.connect(self._answer_finished)
-        self.tabs.currentChanged.connect(self._tab_changed)
-        self.viewer.passage_shown.connect(self._announce_passage)
-        QApplication.instance().focusChanged.connect(self._focus_changed)  # type: ignore[union-attr]  # a window exists only inside a QApplication
+        self.chat_list.newRequested.connect(self.chats.new_chat)
+        self.chat_list.selected.connect(self.chats.chat_selected)
+        self.chat_list.deleteRequested.connect(self.chats.delete_chat)
+        self.chat_model.renamed.connect(self.chats.rename_chat)
+        self.flow.finished.connect(self.chats.answer_finished)
+        self.tabs.currentChanged.connect(self.viewing.tab_changed)
+        self.viewer.passage_shown.connect(self.viewing.announce_passage)
+        QApplication.instance().focusChanged.connect(self.viewing.focus_changed)  # type: ignore[union-attr]  # a window exists only inside a QApplication
         lib = self.library
-        lib.addFolderRequested.connect(self.add_folder)
-        lib.removeFolderRequested.connect(self.remove_folder)
+        lib.addFolderRequested.connect(self.library_actions.add_folder)
+        lib.removeFolderRequested.connect(self.library_actions.remove_folder)
         lib.reindexRequested.connect(lambda paths: [self.core.reindex(Path(p)) for p in paths])
         lib.removeRequested.connect(lambda paths: self.core.forget([Path(p) for p in paths]))
         lib.pauseToggled.connect(self._pause)
@@ -206,9 +210,9 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
             self.core_label.setText("")
             self.library_model.reset(self.core.files())
             self.library.set_folders(self.core.folders())
-            self.reload_chats()
+            self.chats.reload_chats()
             self._after_ready()
-            if self.tabs.currentWidget() is self.splitter:
+            if self._chat_tab_shown():
                 self.chat_view.input.setFocus()
         elif ev.state is CoreState.FAILED:  # said, with a Retry; the window stays usable
             text = texts.CORE_FAILED.format(message=ev.message)
@@ -232,7 +236,10 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         self.core_label.setText(ev.message if ev.waiting else texts.CORE_LOADING)
         self.library.show_notice(ev.message if ev.waiting else "")
         if ev.waiting and self.core.chats is not None and not self.chat_model.rowCount():
-            self.reload_chats()  # readable meanwhile (asking waits for the library)
+            self.chats.reload_chats()  # readable meanwhile (asking waits for the library)
+
+    def _chat_tab_shown(self) -> bool:
+        return self.tabs.currentWidget() is self.splitter
 
     def retry_open(self) -> None:
         if self.bridge.state is CoreState.FAILED:
@@ -306,28 +313,6 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
     def _pause(self, pause: bool) -> None:
         (self.core.pause_indexing if pause else self.core.resume_indexing)()
 
-    def add_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Watch a folder")
-        if path:
-            self.core.watch_folder(Path(path))
-
-    def add_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add files", "",
-                                                "Documents (*.pdf *.txt *.md *.html *.htm *.docx);;"
-                                                "All files (*)")
-        if paths:
-            self.handle_drop(classify([QUrl.fromLocalFile(p) for p in paths]))
-
-    def remove_folder(self, path: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, "Stop watching folder",
-                          texts.REMOVE_FOLDER.format(path=path), parent=self)
-        keep = box.addButton("Keep documents", QMessageBox.ButtonRole.AcceptRole)
-        drop = box.addButton("Remove from index", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if box.clickedButton() in (keep, drop):
-            self.core.unwatch_folder(Path(path), keep_chunks=box.clickedButton() is keep)
-
     # --- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
         if e.mimeData().hasUrls():
@@ -344,39 +329,7 @@ class MainWindow(ChatActions, ViewerActions, QMainWindow):
         plan = classify(e.mimeData().urls())
         # Questions are asked after the drop returns: a modal box inside dropEvent blocks the
         # drag source (the file manager) until it closes.
-        QTimer.singleShot(0, lambda: self.handle_drop(plan))
-
-    def ask_watch_or_once(self, folder: Path) -> DropChoice:
-        box = QMessageBox(QMessageBox.Icon.Question, "Add folder",
-                          texts.WATCH_OR_ONCE.format(name=folder.name or str(folder)), parent=self)
-        watch = box.addButton("Watch this folder", QMessageBox.ButtonRole.AcceptRole)
-        once = box.addButton("Index once", QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        choices: dict[QAbstractButton, DropChoice] = {watch: DropChoice.WATCH, once: DropChoice.INDEX_ONCE}
-        return choices.get(box.clickedButton(), DropChoice.CANCEL)
-
-    def handle_drop(self, plan: DropPlan) -> None:
-        once: list[Path] = list(plan.files)
-        for folder in plan.folders:
-            choice = self.ask_watch_or_once(folder)
-            if choice is DropChoice.WATCH:
-                self.core.watch_folder(folder)
-            elif choice is DropChoice.INDEX_ONCE:
-                once.append(folder)
-        if once:
-            self.core.add_paths(once)
-        if plan.refused:
-            self.show_refused(plan)
-
-    def show_refused(self, plan: DropPlan) -> None:
-        lines = "\n".join(f"• {r}" for r in plan.refused[:20])
-        more = f"\n… and {len(plan.refused) - 20} more" if len(plan.refused) > 20 else ""
-        self.tell(f"{len(plan.refused)} item(s) not added: {plan.refused[0]}", 20000)
-        box = QMessageBox(QMessageBox.Icon.Warning, texts.REFUSED_TITLE, lines + more, parent=self)
-        box.setModal(False)
-        box.show()
-        self.refused_box = box
+        QTimer.singleShot(0, lambda: self.library_actions.handle_drop(plan))
 
     def tell(self, message: str, ms: int, assertive: bool = False) -> None:
         """A status bar message, also announced: a screen reader does not watch the status bar."""

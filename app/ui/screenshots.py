@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     _wait(app, lambda: len(window.library_model.infos()) >= 4 and all(
         i.state.value in ("indexed", "error") for i in window.library_model.infos()), 600,
         "indexing")
-    window.new_chat()
+    window.chats.new_chat()
     window.chat_view.input.setPlainText(QUESTION)
     done: list[bool] = []
     window.flow.finished.connect(lambda: done.append(True))
@@ -106,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     # A whole-document request in a chat scoped to one file: the reading step, then the summary.
     from app.core.chat_types import ChatScope
 
-    window.new_chat()
+    window.chats.new_chat()
     log = str(samples / "lighthouse-log.pdf")
     window.core.chats.set_scope(window.flow.chat_id, ChatScope((), (log,)))
-    window.show_chat(window.flow.chat_id)
+    window.chats.show_chat(window.flow.chat_id)
     steps: list[int] = []
     window.flow.progressShown.connect(lambda d, t: steps.append(d))
     done.clear()

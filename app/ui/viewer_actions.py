@@ -1,13 +1,16 @@
-"""The main window's source viewer and keyboard actions: open an answer's sources in the
-viewer tab (a click, Enter on a marker, Ctrl+2), back to the chat (Ctrl+1) where the focus
-was, and Help > Keyboard shortcuts. A part of MainWindow (app/ui/main_window.py), which sets
-up what these use: core, sources, viewer, tabs, splitter, chat_view, _viewer_shows, _chat_focus."""
+"""The window's source viewer and keyboard actions: open an answer's sources in the viewer tab
+(a click, Enter on a marker, Ctrl+2), back to the chat (Ctrl+1) where the focus was, and
+Help > Keyboard shortcuts. MainWindow (app/ui/main_window.py) owns one and hands it the core
+and the widgets it acts on; what it remembers (the sources the viewer was given, where the
+focus was in the chat tab) is its own."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QObject
+
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QMenuBar, QSplitter, QTabWidget
+    from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
     from app.ui.accessibility import Announcer
     from app.ui.chat_view import ChatView
@@ -20,19 +23,24 @@ from app.ui.keyboard import IN_PLACE, ShortcutsDialog, menu_shortcuts
 from app.ui.viewer.source import ViewerSource
 
 
-class ViewerActions:
-    """MainWindow's viewer and keyboard methods (a mixin: MainWindow is its only subclass)."""
+class ViewerActions(QObject):
+    """`chat_tab`: the tab page that holds the chat; `window`: whose menus the shortcuts
+    dialog lists, and its parent."""
 
-    if TYPE_CHECKING:  # MainWindow's fields (set in its __init__) and QMainWindow's own
-        core: Any
-        announcer: Announcer
-        chat_view: ChatView
-        sources: SourcesPane
-        splitter: QSplitter
-        tabs: QTabWidget
-        viewer: SourceViewer
-
-        def menuBar(self) -> QMenuBar: ...  # noqa: N802 (Qt's name)
+    def __init__(self, core: Any, sources: SourcesPane, viewer: SourceViewer, tabs: QTabWidget, chat_tab: QWidget,
+                 chat_view: ChatView, announcer: Announcer, window: QMainWindow) -> None:
+        super().__init__(window)  # a child of the window: its slots go when the window goes
+        self.core = core
+        self.sources = sources
+        self.viewer = viewer
+        self.tabs = tabs
+        self.chat_tab = chat_tab
+        self.chat_view = chat_view
+        self.announcer = announcer
+        self._window = window
+        self._viewer_shows: list[tuple[int, str]] = []  # the sources the viewer was given
+        self._chat_focus: Any = None  # where the focus was in the chat tab, for Ctrl+1
+        self.shortcuts_dialog: ShortcutsDialog | None = None
 
     def open_source(self, item: NumberedSource) -> None:
         """Show the answer's sources in the viewer tab, open at `item`'s passage."""
@@ -48,7 +56,7 @@ class ViewerActions:
         self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
         self.tabs.setCurrentWidget(self.viewer)
 
-    def _announce_passage(self, shown: Any) -> None:
+    def announce_passage(self, shown: Any) -> None:
         """Say which source opened and where its passage is; the page view, an image to a
         screen reader, describes itself with the passage's text."""
         s = shown.source
@@ -66,23 +74,22 @@ class ViewerActions:
         the answer has sources)."""
         self.tabs.setCurrentWidget(self.viewer)
 
-    def _tab_changed(self, index: int) -> None:
+    def tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.viewer:
             items = self.sources.items
             if items and [(i.number, i.passage.path) for i in items] != self._viewer_shows:
                 self.open_source(next((i for i in items if i.cited), items[0]))
             self.viewer.source_list.setFocus()
-        elif self.tabs.widget(index) is self.splitter:
+        elif self.tabs.widget(index) is self.chat_tab:
             back = self._chat_focus
             (back if back is not None and back.isVisible() else self.chat_view.input).setFocus()
 
-    def _focus_changed(self, old: Any, new: Any) -> None:
-        if new is not None and self.splitter.isAncestorOf(new):
+    def focus_changed(self, old: Any, new: Any) -> None:
+        if new is not None and self.chat_tab.isAncestorOf(new):
             self._chat_focus = new
 
     def show_shortcuts(self) -> None:
-        rows = menu_shortcuts(self.menuBar()) + list(IN_PLACE)
-        dialog = ShortcutsDialog(rows, self)  # type: ignore[arg-type]  # self is the MainWindow, a QWidget
+        rows = menu_shortcuts(self._window.menuBar()) + list(IN_PLACE)
+        dialog = ShortcutsDialog(rows, self._window)
         self.shortcuts_dialog = dialog
         dialog.exec()
-

@@ -24,12 +24,14 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import CancelledError
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from ingest.ignore import IgnoreRules
 from ingest.manifest import FileRecord
+from ingest.paths import inside
+from ingest.sync import indexing
 from ingest.sync.debounce import Debouncer
 from ingest.sync.events import EventFn, FileEvent, IndexProgress, SyncEvent
 from ingest.sync.progress import ProgressTracker
@@ -40,14 +42,12 @@ from ingest.sync.reconcile import (
     check_consistency,
     mark_removed,
     match_moves,
-    queue_new,
     scan,
     unchanged,
 )
-from ingest.sync.roots import Root, Roots
+from ingest.sync.roots import Roots
 
 _log = logging.getLogger(__name__)
-_BATCH = 200  # files per Indexer call: bounds how long pause/stop waits
 _ROOT_CHECK_S = 5.0  # how often unavailable folders are looked for again
 # A deletion waits this long for the create half of a move (inotify holds an
 # unpaired move-out ~0.5 s; other platforms report the two halves in any order).
@@ -69,7 +69,7 @@ class StartupReport:
     drift: Drift
 
 
-class SyncService(Roots):
+class SyncService:
     """`library` is an app Library (or anything with .settings and .indexer)."""
 
     def __init__(self, library: Any, folders: Sequence[Path] | None = None,
@@ -78,15 +78,14 @@ class SyncService(Roots):
                  observer_factory: Callable[[], Any] | None = None, watch: bool = True) -> None:
         s = library.settings
         self.library = library
-        self.folders = [Path(os.path.abspath(os.path.expanduser(str(f))))
-                        for f in (folders if folders is not None else s.watched_folders)]
         self.rules = IgnoreRules(ignore if ignore is not None else s.ignore_patterns)
         self.debouncer = Debouncer(quiet_s if quiet_s is not None else s.watch_quiet_s)
-        self.poll_s = poll_s if poll_s is not None else s.watch_poll_s
-        self.watch = watch  # False: reconcile and index only (a one-shot sync)
         self._on_event = on_event
-        self._factory = observer_factory
-        self._roots = {f: Root(f) for f in self.folders}
+        self.roots = Roots([Path(os.path.abspath(os.path.expanduser(str(f))))
+                            for f in (folders if folders is not None else s.watched_folders)], library,
+                           hint=self.hint, emit=self._emit, ready=self._look_now, lost=self._drop_removals_under,
+                           watch=watch,  # False: reconcile and index only (a one-shot sync)
+                           poll_s=poll_s if poll_s is not None else s.watch_poll_s, observer_factory=observer_factory)
         self._ready: set[str] = set()  # paths to look at now (start-up scan, resumed work)
         self._removals: dict[str, FileRecord] = {}  # deletions waiting for the hints to settle
         self._removal_due = 0.0
@@ -175,6 +174,25 @@ class SyncService(Roots):
         rows = self.library.manifest.db.execute("SELECT status, COUNT(*) FROM files GROUP BY status")
         return {str(k): int(v) for k, v in rows}
 
+    # --- the watched folders ------------------------------------------------------
+    @property
+    def folders(self) -> list[Path]:
+        return self.roots.folders
+
+    def folder_states(self) -> dict[str, str]:
+        return self.roots.folder_states()
+
+    def root_of(self, path: str) -> Path | None:
+        return self.roots.root_of(path)
+
+    def _look_now(self, path: str) -> None:
+        with self._lock:
+            self._ready.add(path)
+
+    def _drop_removals_under(self, folder: Path) -> None:
+        """The folder is gone or no longer watched: its pending deletions are not applied."""
+        self._removals = {p: r for p, r in self._removals.items() if not inside(p, folder)}
+
     # --- hints (watchdog threads) ------------------------------------------------
     def hint(self, path: str) -> None:
         if self.library.settings.is_own_file(path):
@@ -193,12 +211,12 @@ class SyncService(Roots):
             unclean = manifest.get_meta(CLEAN_SHUTDOWN_KEY) != "1" and bool(manifest.all())
             consistency = check_consistency(indexer, full=unclean)
             manifest.set_meta(CLEAN_SHUTDOWN_KEY, "0")
-            for root in self._roots.values():
-                self._bring_up(root)  # watch before scanning: nothing slips between the two
+            roots = self.roots.all()
+            for root in roots:
+                self.roots.bring_up(root)  # watch before scanning: nothing slips between the two
             self._emit(IndexProgress("reconciling"))
-            drift = scan(manifest, [r.path for r in self._roots.values() if r.available], self.rules,
-                         indexer.version)
-            drift.unavailable = [r.path for r in self._roots.values() if not r.available]
+            drift = scan(manifest, [r.path for r in roots if r.available], self.rules, indexer.version)
+            drift.unavailable = [r.path for r in roots if not r.available]
             self.startup = StartupReport(consistency, drift)
             with self._lock:
                 self._ready.update(str(p) for p in drift.changed)
@@ -211,10 +229,7 @@ class SyncService(Roots):
         except BaseException as e:  # reported, never silent; the host decides what to do
             self._died(e)
         finally:
-            for root in list(self._roots.values()):
-                if root.watcher is not None:
-                    root.watcher.stop(1.0)
-                    root.watcher = None
+            self.roots.stop_watchers()
             self._idle.set()  # nobody waits forever on a stopped service
         self._mark_clean()
 
@@ -246,7 +261,7 @@ class SyncService(Roots):
                 continue
             was_paused = False
             if time.monotonic() >= next_root_check:
-                self._check_roots()
+                self.roots.check()
                 next_root_check = time.monotonic() + _ROOT_CHECK_S
             with self._lock:
                 batch, self._ready = sorted(self._ready), set()
@@ -305,12 +320,12 @@ class SyncService(Roots):
         files: dict[str, Path] = {}
         gone: dict[str, FileRecord] = {}
         for p in batch:
-            root = self._root_of(p)
+            root = self.roots.find(p)
             if root is None:
                 continue
             if not root.path.is_dir():  # the hint may be the folder vanishing: keep, never delete
                 if root.available:
-                    self._mark_unavailable(root)
+                    self.roots.mark_unavailable(root)
                 continue
             path = Path(p)
             if path != root.path and self.rules.ignored(path, root.path):
@@ -329,7 +344,7 @@ class SyncService(Roots):
         files = {k: f for k, f in files.items()
                  if (rec := manifest.get(k)) is None or not unchanged(rec, f, version)}
         candidates = list(gone.values()) + [r for k, r in self._removals.items() if k not in gone]
-        left, moves = match_moves(self.library.indexer, list(files.values()), candidates, self._claimable)
+        left, moves = match_moves(self.library.indexer, list(files.values()), candidates, self.roots.claimable)
         for m in moves:
             self._removals.pop(m.old_path, None)
             gone.pop(m.old_path, None)
@@ -349,53 +364,13 @@ class SyncService(Roots):
     def index_files(self, files: list[Path]) -> list[Path]:
         """Index files (queued rows first, progress per file); returns those that pause or
         stop left undone. Writer thread only (the loop, or a task)."""
-        if not files:
-            return []
-        indexer = self.library.indexer
-        queue_new(indexer.manifest, files)
-        self.progress.queued(len(files))
-        for f in files:
-            self._emit(FileEvent(str(f), "queued"))
-        done: set[str] = set()
-        order = [str(f) for f in files]
-        first = [0]  # order[:first] are done
-
-        def current() -> str:  # the first file not done is in hand (a scan read aside may finish later)
-            while first[0] < len(order) and order[first[0]] in done:
-                first[0] += 1
-            return order[first[0]] if first[0] < len(order) else ""
-
-        def started(path: str) -> None:  # the host shows it as that file's "indexing" state
-            if path:
-                self._emit(self.progress.snapshot("indexing", self._pending(), path))
-
-        def progress(p: Any) -> None:
-            if p.phase == "pages":  # from the parser's thread: only a progress line, no state
-                self._emit(replace(self.progress.snapshot("indexing", self._pending(), current()),
-                                   scan=p.path, scan_done=p.done, scan_total=p.total))
-                return
-            if p.phase != "file_done":
-                return
-            done.add(p.path)
-            self.progress.file_done(bool(p.error))
-            kind = ""
-            if p.error and (rec := indexer.manifest.get(p.path)) is not None:
-                kind = rec.error_kind or ""
-            self._emit(FileEvent(p.path, "error" if p.error else "indexed", p.chunks, p.error,
-                                 error_kind=kind))
-            started(current())
-
-        started(current())
-        for i in range(0, len(files), _BATCH):
-            indexer.index_paths(files[i:i + _BATCH], progress=progress)
-            if self.interrupted:
-                return [f for f in files[i:] if str(f) not in done]
-        return []
+        return indexing.index_files(self.library.indexer, files, self.progress, self._emit, self._pending,
+                                    lambda: self.interrupted)
 
     def _apply_removals(self) -> None:
         indexer = self.library.indexer
         for key, rec in sorted(self._removals.items()):
-            root = self._root_of(key)
+            root = self.roots.find(key)
             if root is None or not root.path.is_dir():
                 continue  # unavailable: keep the chunks
             if os.path.exists(key):  # came back: index it instead

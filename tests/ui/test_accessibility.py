@@ -34,7 +34,7 @@ def test_every_interactive_element_has_a_name(qtbot, ui_settings, qsettings, tmp
     assert unnamed(window) == []
     # The viewer with a PDF open at the cited page (its page controls shown).
     with qtbot.waitSignal(window.viewer.passage_shown, timeout=20000):
-        window.show_viewer()
+        window.viewing.show_viewer()
     assert window.viewer.page_field.isVisible()
     assert unnamed(window) == []
 
@@ -145,7 +145,7 @@ def test_opening_a_source_says_which_and_where(qtbot, ui_settings, qsettings, tm
     window, core = window_with_an_answer(qtbot, ui_settings, qsettings, tmp_path)
     sent = spy_announcements(window)
     with qtbot.waitSignal(window.viewer.passage_shown, timeout=20000):
-        window.show_viewer()
+        window.viewing.show_viewer()
     assert sent == [("Opened source 1, apple-10q.pdf, page 3, passage highlighted.",
                      QAccessible.AnnouncementPoliteness.Polite, window.viewer)]
     page = QAccessible.queryAccessibleInterface(window.viewer.pdf_pane.view)
@@ -203,6 +203,6 @@ def test_shortcuts_dialog_lists_every_menu_shortcut(qtbot, ui_settings, qsetting
             d.reject()
 
     QTimer.singleShot(200, read_and_close)
-    window.show_shortcuts()
+    window.viewing.show_shortcuts()
     assert seen and all(k in seen[0] for k in keys), (keys, seen)
     assert "Ctrl+Enter" in seen[0] and "Alt+Left" in seen[0]

@@ -138,6 +138,6 @@ def test_the_window_lights_a_cited_scan_with_the_lines_its_core_stored(qtbot, wi
     item = NumberedSource(1, hit, True)
     window.sources.show_sources("who sent the invoice?", [item])
     with qtbot.waitSignal(window.viewer.passage_shown, timeout=120_000) as blocker:
-        window.open_source(item)
+        window.viewing.open_source(item)
     shown = blocker.args[0]
     assert shown.note == "" and set(shown.highlights) == {0} and len(shown.highlights[0]) == len(INVOICE)

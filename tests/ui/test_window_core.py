@@ -50,7 +50,7 @@ def window_factory(qtbot, ui_settings, qsettings, embedder, smollm_path):  # typ
 
 def drop(window, paths, choice=DropChoice.INDEX_ONCE, monkeypatch=None):  # type: ignore[no-untyped-def]
     asked = []
-    window.ask_watch_or_once = lambda folder: asked.append(folder) or choice
+    window.library_actions.ask_watch_or_once = lambda folder: asked.append(folder) or choice
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     window.dropEvent(QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime,
@@ -190,7 +190,7 @@ def test_chats_and_scope_survive_reopening(qtbot, window_factory, tmp_path, monk
     window = window_factory(model=False)
     drop(window, [doc])
     qtbot.waitUntil(lambda: all_indexed(window, [doc]), timeout=LONG)
-    window.new_chat()
+    window.chats.new_chat()
     chat_id = window.flow.chat_id
     window.chat_model.setData(window.chat_model.index(window.chat_model.row_of(chat_id)),
                               "Tidal research")
@@ -200,7 +200,7 @@ def test_chats_and_scope_survive_reopening(qtbot, window_factory, tmp_path, monk
         return True
 
     monkeypatch.setattr(ScopeDialog, "exec", choose)
-    window.pick_scope()
+    window.chats.pick_scope()
     assert "scope-doc.txt" in window.scope_button.text()
     window.close()
 

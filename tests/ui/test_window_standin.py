@@ -41,7 +41,7 @@ def test_drop_ask_stop_regenerate(qtbot, ui_settings, qsettings, tmp_path, monke
                     and window.library_model.info(str(a)).state is FileState.INDEXED, timeout=5000)
     assert ("add_paths", (str(a),)) in core.calls
     assert "b.exe" in window.statusBar().currentMessage()
-    assert "not supported" in window.refused_box.text()
+    assert "not supported" in window.library_actions.refused_box.text()
 
     window.chat_view.input.setPlainText("What is the answer?")
     with qtbot.waitSignal(window.flow.finished, timeout=10000):
@@ -68,7 +68,7 @@ def test_drop_ask_stop_regenerate(qtbot, ui_settings, qsettings, tmp_path, monke
 
 def test_geometry_and_chat_survive_reopen(qtbot, ui_settings, qsettings):
     window, core = make_window(qtbot, ui_settings, qsettings)
-    window.new_chat()
+    window.chats.new_chat()
     chat_id = window.flow.chat_id
     core.chats.rename(chat_id, "Quarterly numbers")
     window.resize(760, 600)  # within the offscreen screen, so the geometry is restored as is

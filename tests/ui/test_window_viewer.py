@@ -33,7 +33,7 @@ def test_sources_and_markers_open_in_the_viewer_at_the_passage(qtbot, window_fac
     assert not window.library.table.isColumnHidden(Column.PAGES)
     assert window.core.file_record(str(pdf)).page_count == row.pages
 
-    window.new_chat()
+    window.chats.new_chat()
     window.chat_view.input.setPlainText("What were Apple's total net sales?")
     with qtbot.waitSignal(window.flow.finished, timeout=LONG):
         window.chat_view.submit()

@@ -27,14 +27,14 @@ def test_a_scoped_summary_shows_progress_and_cites_the_file(qtbot, window_factor
     window = window_factory()
     drop(window, [pdf, other])
     qtbot.waitUntil(lambda: all_indexed(window, [pdf, other]), timeout=LONG)
-    window.new_chat()
+    window.chats.new_chat()
 
     def choose(dialog):  # type: ignore[no-untyped-def]
         dialog._file_items[str(pdf)].setCheckState(0, Qt.CheckState.Checked)
         return True
 
     monkeypatch.setattr(ScopeDialog, "exec", choose)
-    window.pick_scope()
+    window.chats.pick_scope()
     steps: list[tuple[int, int]] = []
     statuses: list[str] = []
     bar_shown: list[bool] = []
