@@ -206,8 +206,8 @@ class Core(WriterQueue):
 
     def _build_parts(self) -> None:
         from app.core.ownership import own_index
-        from app.core.reader import ManifestReader
         from app.engine.library import Library
+        from ingest.manifest_reader import ManifestReader
         from ingest.sync.service import SyncService
 
         s = self.settings
