@@ -412,7 +412,7 @@ def _fast_paths() -> Any:
     from ingest.loaders import pdf_speedups
 
     try:
-        return pdf_speedups.install()  # what this process's parser workers get
+        return pdf_speedups.probe()  # what this process's parser workers get; pypdf stays unpatched here
     except Exception:  # a pypdf we cannot patch: status says none run
         _log.exception("pdf fast paths")
         return None
