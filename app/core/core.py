@@ -44,7 +44,7 @@ CONTRACT (the window in app/ui/ and `docent serve` are thin shells around this; 
     core.close(timeout=3.0)                      # bounded: kills parse workers, keeps the queue
 
 Errors never escape from the writer or an answer stream: they become FileEvent(ERROR),
-AnswerEvent(..., engine ErrorEvent) or core ErrorEvent with the message from app/errors.py.
+AnswerEvent(..., engine ErrorEvent) or CoreErrorEvent with the message from app/errors.py.
 """
 from __future__ import annotations
 
@@ -58,10 +58,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from app.core.answers import AnswerJob, AnswerService, failed_job
 from app.core.events import (
+    CoreErrorEvent,
     CoreEvent,
     CoreState,
     CoreStateEvent,
-    ErrorEvent,
     EventFn,
     FileInfo,
     FolderState,
@@ -259,11 +259,11 @@ class Core(WriterQueue):
         try:
             return ChatStore(path)
         except DocentError as e:  # damaged: kept aside by ChatStore; start a new one
-            self._emit(ErrorEvent(str(e)))
+            self._emit(CoreErrorEvent(str(e)))
             try:
                 return ChatStore(path)
             except DocentError as e2:
-                self._emit(ErrorEvent(str(e2)))
+                self._emit(CoreErrorEvent(str(e2)))
                 return None
 
     def _make_service(self, lib: Any) -> Any:

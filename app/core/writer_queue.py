@@ -2,7 +2,7 @@
 
 A part of Core (app/core/core.py), kept apart so each module owns one thing: jobs are
 journalled before they are queued (a kill loses none), jobs asked for before the writer
-exists wait in `_early`, and the sync thread's events become the core's typed events here.
+exists wait in `_early`, and the sync thread's events are passed on here (with their folder).
 Uses the state Core.__init__ sets up (_ids, _jobs_lock, _early, _journal, sync, ...).
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from app.core.events import CoreState, ErrorEvent, FileEvent, FileState, IndexProgress
+from app.core.events import CoreErrorEvent, CoreState, FileEvent, FileState, IndexProgress
 from app.core.jobs import JobKind, JobState, WriterJob
-from app.core.translate import translate
+from app.core.translate import with_folder
 from app.core.writer import JobHooks, WriterTask
 from app.errors import DocentError, index_write_failed_message
 
@@ -80,7 +80,7 @@ class WriterQueue:
         message = str(e) if isinstance(e, DocentError) else \
             index_write_failed_message(f"{type(e).__name__}: {e}")
         self._job_ended(job)
-        self._emit(ErrorEvent(message, detail=repr(e)))  # before finish: waiters see it
+        self._emit(CoreErrorEvent(message, detail=repr(e)))  # before finish: waiters see it
         job.finish(JobState.FAILED, message)
 
     def add_paths(self, paths: Iterable[Path | str]) -> WriterJob:
@@ -100,7 +100,7 @@ class WriterQueue:
 
             job = WriterJob(next(self._ids), JobKind.WATCH, (path,))
             job.finish(JobState.FAILED, not_a_folder_message(path))
-            self._emit(ErrorEvent(job.result.message))
+            self._emit(CoreErrorEvent(job.result.message))
             return job
         if path not in self.settings.watched_folders:
             self._save_folders([*self.settings.watched_folders, path])
@@ -119,7 +119,7 @@ class WriterQueue:
                 self.settings.watched_folders = folders
                 self.settings.save()
         except (DocentError, OSError) as e:
-            self._emit(ErrorEvent(str(e)))
+            self._emit(CoreErrorEvent(str(e)))
 
     def pause_indexing(self) -> None:
         self._paused = True
@@ -158,7 +158,7 @@ class WriterQueue:
     def _on_sync(self, event: Any) -> None:
         sync = self.sync
         folder_of = sync.root_of if sync is not None else (lambda p: None)
-        core_event = translate(event, folder_of)
+        core_event = with_folder(event, folder_of)
         if isinstance(core_event, IndexProgress) and core_event.current \
                 and core_event.current != self._current:  # the file in hand moves on
             folder = folder_of(core_event.current)
@@ -171,8 +171,7 @@ class WriterQueue:
             rec = self._reader.record(core_event.path)
             if rec is not None and rec.page_count is not None:
                 core_event = dataclasses.replace(core_event, pages=rec.page_count)
-        if core_event is not None:
-            self._emit(core_event)
+        self._emit(core_event)
 
 
 

@@ -16,9 +16,9 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from app.core.contract import WindowCore
 from app.core.events import (
     AnswerEvent,
+    CoreErrorEvent,
     CoreState,
     CoreStateEvent,
-    ErrorEvent,
     FileEvent,
     FolderEvent,
     IndexProgress,
@@ -43,14 +43,14 @@ class CoreBridge(QObject):
     modelEvent = Signal(object)  # ModelEvent
     answerEvent = Signal(object)  # AnswerEvent
     workerEvent = Signal(object)  # WorkerEvent
-    errorEvent = Signal(object)  # ErrorEvent
+    errorEvent = Signal(object)  # CoreErrorEvent
     settingsChanged = Signal(object)  # SettingsChanged
 
     _relay = Signal(object)  # any thread -> GUI thread
 
     _ROUTES = {CoreStateEvent: "coreState", IndexWaitEvent: "indexWait", FolderEvent: "folderEvent",
                FileEvent: "fileEvent", IndexProgress: "progress", ModelEvent: "modelEvent",
-               AnswerEvent: "answerEvent", WorkerEvent: "workerEvent", ErrorEvent: "errorEvent",
+               AnswerEvent: "answerEvent", WorkerEvent: "workerEvent", CoreErrorEvent: "errorEvent",
                SettingsChanged: "settingsChanged"}
 
     def __init__(self, core: WindowCore, parent: QObject | None = None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ingest.manifest import FileRecord
 from ingest.paths import inside
-from ingest.sync.events import FileEvent, FolderEvent
+from ingest.sync.events import FileEvent, FileState, FolderEvent, FolderState
 from ingest.sync.watcher import FolderWatcher
 
 
@@ -75,26 +75,27 @@ class Roots:
             root.watcher.stop(1.0)
             root.watcher = None
         self._removals = {p: r for p, r in self._removals.items() if not inside(p, folder)}
-        self._emit(FolderEvent(str(folder), "removed"))
+        self._emit(FolderEvent(str(folder), FolderState.REMOVED))
         if keep_chunks:
             return []
         indexer = self.library.indexer
         gone = list(indexer.manifest.under(str(folder)))
         indexer.forget([folder])
         for rec in gone:
-            self._emit(FileEvent(rec.path, "removed", rec.chunk_count))
+            self._emit(FileEvent(rec.path, FileState.REMOVED, rec.chunk_count))
         return gone
 
     def _bring_up(self, root: Root) -> None:
         root.available = root.path.is_dir()
         if not root.available:
-            self._emit(FolderEvent(str(root.path), "unavailable",
+            self._emit(FolderEvent(str(root.path), FolderState.UNAVAILABLE,
                                    "folder not found (unmounted?); its documents stay in the index"))
             return
         if self.watch and root.watcher is None:
             root.watcher = FolderWatcher(root.path, self.hint, self.poll_s, self._factory)
             mode = root.watcher.start()
-            self._emit(FolderEvent(str(root.path), "polling" if mode.polling else "watching", mode.reason))
+            self._emit(FolderEvent(str(root.path), FolderState.POLLING if mode.polling else FolderState.WATCHING,
+                                     mode.reason))
 
     def _check_roots(self) -> None:
         for root in self._roots.values():
@@ -113,7 +114,7 @@ class Roots:
             root.watcher.stop()
             root.watcher = None
         self._removals = {p: r for p, r in self._removals.items() if not inside(p, root.path)}
-        self._emit(FolderEvent(str(root.path), "unavailable",
+        self._emit(FolderEvent(str(root.path), FolderState.UNAVAILABLE,
                                "folder not found (unmounted?); its documents stay in the index"))
 
     def _claimable(self, path: str) -> bool:

@@ -31,7 +31,7 @@ from typing import Any, Callable, Protocol, Sequence
 from ingest.ignore import IgnoreRules
 from ingest.manifest import FileRecord
 from ingest.sync.debounce import Debouncer
-from ingest.sync.events import EventFn, FileEvent, IndexProgress, SyncEvent
+from ingest.sync.events import EventFn, FileEvent, FileState, IndexProgress, SyncEvent
 from ingest.sync.progress import ProgressTracker
 from ingest.sync.reconcile import (
     CLEAN_SHUTDOWN_KEY,
@@ -333,7 +333,7 @@ class SyncService(Roots):
         for m in moves:
             self._removals.pop(m.old_path, None)
             gone.pop(m.old_path, None)
-            self._emit(FileEvent(m.new_path, "renamed", m.chunks, old_path=m.old_path))
+            self._emit(FileEvent(m.new_path, FileState.INDEXED, m.chunks, old_path=m.old_path))
         mark_removed(manifest, gone.values())
         if gone:
             self._removals.update(gone)
@@ -355,7 +355,7 @@ class SyncService(Roots):
         queue_new(indexer.manifest, files)
         self.progress.queued(len(files))
         for f in files:
-            self._emit(FileEvent(str(f), "queued"))
+            self._emit(FileEvent(str(f), FileState.QUEUED))
         done: set[str] = set()
         order = [str(f) for f in files]
         first = [0]  # order[:first] are done
@@ -381,8 +381,8 @@ class SyncService(Roots):
             kind = ""
             if p.error and (rec := indexer.manifest.get(p.path)) is not None:
                 kind = rec.error_kind or ""
-            self._emit(FileEvent(p.path, "error" if p.error else "indexed", p.chunks, p.error,
-                                 error_kind=kind))
+            self._emit(FileEvent(p.path, FileState.ERROR if p.error else FileState.INDEXED, p.chunks,
+                                 error_kind=kind, message=p.error))
             started(current())
 
         started(current())
@@ -403,7 +403,7 @@ class SyncService(Roots):
                     self._ready.add(key)
                 continue
             indexer.forget([Path(key)])
-            self._emit(FileEvent(key, "removed", rec.chunk_count))
+            self._emit(FileEvent(key, FileState.REMOVED, rec.chunk_count))
         self._removals.clear()
 
     def emit(self, event: SyncEvent) -> None:
