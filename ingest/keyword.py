@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from ingest import docmeta
 from ingest.keyword_rank import Bm25Ranker, RankConfig, ScopeSet, query_terms
 from ingest.passage import Passage
 from ingest.paths import below_range
 from ingest.store import PAGE
 
 if TYPE_CHECKING:
+    from ingest.manifest import Manifest
     from ingest.store import ChromaStore
 
 _SQL_VARS = 900  # stay under SQLite's host-parameter limit on old builds
@@ -41,11 +43,20 @@ def source_terms(path: str) -> str:
 
 
 class KeywordIndex:
-    """Implements ingest.pipeline.SecondaryIndex; shares the manifest's connection."""
+    """Implements ingest.pipeline.SecondaryIndex; shares the manifest's connection.
+
+    The engine reads the library's tables only through this class's reads: chunks by
+    keyword, one file's chunks in order, which files hold a word, and what each
+    document is (ingest.docmeta)."""
 
     def __init__(self, db: sqlite3.Connection, rank: RankConfig | None = None) -> None:
         self.db = db
         self.ranker = Bm25Ranker(db, rank)
+
+    @classmethod
+    def of(cls, manifest: "Manifest", rank: RankConfig | None = None) -> "KeywordIndex":
+        """The keyword index in `manifest`'s database, on its connection."""
+        return cls(manifest.db, rank)
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -165,6 +176,35 @@ class KeywordIndex:
                 cid, path, start, end, text, heading = row
                 out[cid] = Passage(cid, path, start, end, text, heading=heading)
         return out
+
+    def path_of(self, file_id: str) -> str | None:
+        """The path a file's chunks are stored under (None: the file has none)."""
+        row = self.db.execute("SELECT path FROM chunks WHERE file_id = ? LIMIT 1", (file_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def file_chunks(self, file_id: str) -> list[Passage]:
+        """One file's chunks in reading order, with their text (the highlight spans are the
+        vector store's: ChromaStore.get_chunks)."""
+        return [Passage(cid, path, start, end, text, heading=heading)
+                for cid, path, start, end, text, heading in self.db.execute(
+                    "SELECT c.chunk_id, c.path, c.page_start, c.page_end, f.text, c.heading FROM chunks c "
+                    "JOIN chunks_fts f ON f.rowid = c.id WHERE c.file_id = ? ORDER BY c.chunk_index",
+                    (file_id,))]
+
+    def holders(self, term: str) -> dict[str, int]:
+        """{file id: chunks whose text holds `term`}, `term` matched as one FTS5 phrase."""
+        rows = self.db.execute(
+            "SELECT c.file_id, count(*) FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
+            "WHERE chunks_fts MATCH ? GROUP BY c.file_id", ('"' + term.replace('"', '""') + '"',))
+        return {str(fid): int(n) for fid, n in rows.fetchall()}
+
+    def documents(self) -> list[docmeta.StoredMeta]:
+        """What every indexed file is (title, dates, names...: ingest.docmeta.load)."""
+        return docmeta.load(self.db)
+
+    def documents_version(self) -> tuple[object, ...]:
+        """Changes whenever any file's metadata or indexed state does (docmeta.version)."""
+        return docmeta.version(self.db)
 
 
 def _batches(items: list[Any], size: int = _SQL_VARS) -> Iterator[list[Any]]:

@@ -204,6 +204,12 @@ class Manifest:
     def delete(self, file_id: str) -> None:
         self.db.execute("DELETE FROM files WHERE file_id = ?", (file_id,))
 
+    def has_indexed_chunks(self) -> bool:
+        """Whether some indexed file has chunks (a keyword index left empty by an older
+        version is rebuilt from the vector store when so)."""
+        return self.db.execute("SELECT 1 FROM files WHERE status = ? AND chunk_count > 0 LIMIT 1",
+                               (FileStatus.INDEXED.value,)).fetchone() is not None
+
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None

@@ -109,9 +109,9 @@ def cmd_serve(lib, args) -> int:
 
 def _printer():
     from app.core.events import (
+        CoreErrorEvent,
         CoreState,
         CoreStateEvent,
-        ErrorEvent,
         FileEvent,
         FileState,
         FolderEvent,
@@ -126,7 +126,7 @@ def _printer():
         if isinstance(e, FolderEvent):
             print(f"[{e.state.value}] {e.folder}" + (f": {e.reason}" if e.reason else ""), flush=True)
         elif isinstance(e, FileEvent) and e.state not in (FileState.QUEUED, FileState.INDEXING):
-            state = "renamed" if e.old_path else e.state.value
+            state = "renamed" if e.renamed else e.state.value
             extra = f" <- {e.old_path}" if e.old_path else f": {e.message}" if e.message else ""
             print(f"  {state:8} {e.path}{extra}", flush=True)
         elif isinstance(e, IndexProgress) and e.phase == "idle":
@@ -137,7 +137,7 @@ def _printer():
             print(f"docent: {e.message}", file=sys.stderr, flush=True)
         elif isinstance(e, WorkerEvent):
             print(f"docent: {e.message}", file=sys.stderr, flush=True)
-        elif isinstance(e, ErrorEvent):
+        elif isinstance(e, CoreErrorEvent):
             print(f"docent: error: {e.message}", file=sys.stderr, flush=True)
         elif isinstance(e, ModelEvent) and e.state == ModelState.ERROR:
             print(f"docent: model: {e.message}", file=sys.stderr, flush=True)

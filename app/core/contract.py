@@ -47,7 +47,7 @@ shells around it; keep it stable):
     core.close(timeout=3.0)                      # bounded: kills parse workers, keeps the queue
 
 Errors never escape from the writer or an answer stream: they become FileEvent(ERROR),
-AnswerEvent(..., engine ErrorEvent) or core ErrorEvent with the message from app/errors.py.
+AnswerEvent(..., engine ErrorEvent) or CoreErrorEvent with the message from app/errors.py.
 """
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from app.core.answers import AnswerJob, AnswerService, failed_job
 from app.core.events import (
+    CoreErrorEvent,
     CoreEvent,
     CoreState,
     CoreStateEvent,
-    ErrorEvent,
     EventFn,
     FileInfo,
     FolderState,
@@ -138,8 +138,8 @@ class Core:
 
     def _build_parts(self) -> None:
         from app.core.ownership import own_index
-        from app.core.reader import ManifestReader
         from app.engine.library import Library
+        from ingest.manifest_reader import ManifestReader
 
         # The store in its own process: its writes would hold the GIL (window stalls).
         lib = self.library = Library(self.settings, embedder=self._embedder, store_process=True,
@@ -168,11 +168,11 @@ class Core:
         try:
             return ChatStore(path)
         except DocentError as e:  # damaged: kept aside by ChatStore; start a new one
-            self._emit(ErrorEvent(str(e)))
+            self._emit(CoreErrorEvent(str(e)))
             try:
                 return ChatStore(path)
             except DocentError as e2:
-                self._emit(ErrorEvent(str(e2)))
+                self._emit(CoreErrorEvent(str(e2)))
                 return None
 
     def _make_service(self, lib: Any) -> Any:
@@ -356,7 +356,7 @@ def _fast_paths() -> Any:
     from ingest.loaders import pdf_speedups
 
     try:
-        return pdf_speedups.install()  # what this process's parser workers get
+        return pdf_speedups.probe()  # what this process's parser workers get; pypdf stays unpatched here
     except Exception:  # a pypdf we cannot patch: status says none run
         _log.exception("pdf fast paths")
         return None

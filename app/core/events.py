@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
 
 from app.engine.events import Event as EngineAnswerEvent
-from ingest.sync.events import IndexProgress as IndexProgress  # the sync service's, passed on as it is
+
+# Indexing progress: the sync service's own events, passed on as they are (a FileEvent
+# with its watched folder and page count filled in), so there is one type of each.
+from ingest.sync.events import FileEvent as FileEvent
+from ingest.sync.events import FileState as FileState
+from ingest.sync.events import FolderEvent as FolderEvent
+from ingest.sync.events import FolderState as FolderState
+from ingest.sync.events import IndexProgress as IndexProgress
 
 if TYPE_CHECKING:
     from app.engine.owner_lock import LockHolder
@@ -24,22 +31,6 @@ class CoreState(str, enum.Enum):
     CLOSING = "closing"
     CLOSED = "closed"
     FAILED = "failed"  # could not start (index busy, embedder missing): see CoreStateEvent.message
-
-
-class FileState(str, enum.Enum):
-    QUEUED = "queued"
-    INDEXING = "indexing"  # parsing, chunking, embedding or writing
-    INDEXED = "indexed"
-    ERROR = "error"
-    UNAVAILABLE = "unavailable"  # its folder is offline (unplugged drive, unmounted share)
-    REMOVED = "removed"
-
-
-class FolderState(str, enum.Enum):
-    WATCHING = "watching"  # live notifications
-    POLLING = "polling"  # no live notifications here (network drive, OS limits): scanned
-    UNAVAILABLE = "unavailable"
-    REMOVED = "removed"
 
 
 class ModelState(str, enum.Enum):
@@ -65,25 +56,6 @@ class IndexWaitEvent:
     holder: "LockHolder | None"  # None: a process whose record is missing (starting) or stale
     message: str  # for the log, the status bar and the library pane
     waiting: bool = True
-
-
-@dataclass(frozen=True)
-class FolderEvent:
-    folder: str
-    state: FolderState
-    reason: str = ""  # why polling or unavailable, for the user
-
-
-@dataclass(frozen=True)
-class FileEvent:
-    path: str
-    state: FileState
-    chunks: int = 0
-    pages: int | None = None
-    error_kind: str = ""  # ingest.errors.FileErrorKind value when state is ERROR
-    message: str = ""  # user-facing reason when state is ERROR
-    old_path: str = ""  # set when the file was recognised as moved/renamed
-    folder: str = ""  # the watched folder it belongs to; "" for files added on their own
 
 
 @dataclass(frozen=True)
@@ -115,8 +87,9 @@ class WorkerEvent:
 
 
 @dataclass(frozen=True)
-class ErrorEvent:
-    """An error that belongs to no single file or answer (SQLite, Chroma, settings)."""
+class CoreErrorEvent:
+    """An error that belongs to no single file or answer (SQLite, Chroma, settings); an
+    answer's own error is the engine's ErrorEvent, inside its AnswerEvent."""
 
     message: str
     detail: str = ""  # for the log window / report, not the status bar
@@ -130,7 +103,7 @@ class SettingsChanged:
 
 
 CoreEvent = Union[CoreStateEvent, IndexWaitEvent, FolderEvent, FileEvent, IndexProgress, ModelEvent,
-                  AnswerEvent, WorkerEvent, ErrorEvent, SettingsChanged]
+                  AnswerEvent, WorkerEvent, CoreErrorEvent, SettingsChanged]
 EventFn = Callable[[CoreEvent], None]
 
 

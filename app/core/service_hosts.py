@@ -77,7 +77,7 @@ class CoreServiceHost:
                 for f in infos]
         return StatusReply(len(infos), len(indexed), sum(f.state == FileState.ERROR for f in infos),
                            sum(f.chunks for f in indexed), rows, list(st.folders), st.model_name,
-                           st.state.value, pdf_fast_paths=st.pdf_fast_paths or pdf_speedups.install())
+                           st.state.value, pdf_fast_paths=st.pdf_fast_paths or pdf_speedups.probe())
 
     def index(self, paths: list[Path], progress: Callable[["Progress"], None] | None) -> "CoreIndexJob":
         return CoreIndexJob(self.core, paths, progress)

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
-from app.core.events import ErrorEvent, WorkerEvent
+from app.core.events import CoreErrorEvent, WorkerEvent
 from app.errors import worker_died_message
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class Supervisor:
         else:
             self.writer_down = True
         self._emit(WorkerEvent("writer", message, restart))
-        self._emit(ErrorEvent(message, detail=repr(error)))
+        self._emit(CoreErrorEvent(message, detail=repr(error)))
 
     def check_answers(self) -> None:
         answers = self._answers()

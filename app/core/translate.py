@@ -1,16 +1,15 @@
-"""Sync-service events (plain strings, ingest/) into the core's typed events."""
+"""The sync service's events and manifest rows as the core reports them: a FileEvent
+with its watched folder, a folder's mode, a library-pane row."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable
 
-from app.core.events import CoreEvent, FileEvent, FileInfo, FileState, FolderEvent, FolderState, IndexProgress
+from app.core.events import FileEvent, FileInfo, FileState, FolderState
 from ingest.manifest import FileRecord, FileStatus
-from ingest.sync import events as sync
+from ingest.sync.events import SyncEvent
 
-_FILE_STATES = {"queued": FileState.QUEUED, "indexing": FileState.INDEXING,
-                "indexed": FileState.INDEXED, "renamed": FileState.INDEXED,
-                "error": FileState.ERROR, "removed": FileState.REMOVED}
 _FOLDER_STATES = {"watching": FolderState.WATCHING, "polling": FolderState.POLLING,
                   "unavailable": FolderState.UNAVAILABLE, "removed": FolderState.REMOVED,
                   "scanned": FolderState.WATCHING}
@@ -21,21 +20,13 @@ _ROW_STATES = {FileStatus.QUEUED: FileState.QUEUED, FileStatus.INDEXING: FileSta
 FolderOf = Callable[[str], "Path | None"]
 
 
-def translate(event: sync.SyncEvent, folder_of: FolderOf) -> CoreEvent | None:
-    if isinstance(event, sync.FileEvent):
-        state = _FILE_STATES.get(event.state)
-        if state is None:
-            return None
+def with_folder(event: SyncEvent, folder_of: FolderOf) -> SyncEvent:
+    """The sync service's event as the core passes it on: a FileEvent says which watched
+    folder its file belongs to ("" for a file added on its own)."""
+    if isinstance(event, FileEvent):
         folder = folder_of(event.path)
-        return FileEvent(event.path, state, event.chunks, error_kind=event.error_kind,
-                         message=event.error, old_path=event.old_path,
-                         folder=str(folder) if folder else "")
-    if isinstance(event, sync.FolderEvent):
-        fstate = _FOLDER_STATES.get(event.state)
-        return FolderEvent(event.folder, fstate, event.reason) if fstate else None
-    if isinstance(event, IndexProgress):
-        return event
-    return None
+        return dataclasses.replace(event, folder=str(folder) if folder else "")
+    return event
 
 
 def folder_state(name: str) -> FolderState:

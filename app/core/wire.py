@@ -112,7 +112,7 @@ class FileRow:
 def _fast_paths() -> FastPaths:
     from ingest.loaders import pdf_speedups
 
-    return pdf_speedups.install()  # what the parser workers of this install get
+    return pdf_speedups.probe()  # what the parser workers of this install get (nothing patched)
 
 
 @dataclass

@@ -181,14 +181,14 @@ def _discover(svc: "SyncService", job: WriterJob) -> list[Path]:
     """Supported files under the job's paths; the rest are recorded as failures."""
     from ingest.discover import discover
     from ingest.loaders import SUPPORTED_SUFFIXES
-    from ingest.sync.events import FileEvent
+    from ingest.sync.events import FileEvent, FileState
 
     found = discover([Path(p) for p in job.paths], SUPPORTED_SUFFIXES)
     bad = found.unsupported + found.missing
     if bad:
         report = svc.library.indexer.index_paths(bad)  # records why, nothing to parse
         for f in report.failures:
-            svc.emit(FileEvent(f.path, "error", error=f.message, error_kind=f.kind.value))
+            svc.emit(FileEvent(f.path, FileState.ERROR, error_kind=f.kind.value, message=f.message))
         job.result.errors += len(report.failures)
     return found.files
 
@@ -214,7 +214,7 @@ def _reindex(job: WriterJob, svc: "SyncService") -> bool:
 
 
 def _forget(job: WriterJob, svc: "SyncService") -> bool:
-    from ingest.sync.events import FileEvent
+    from ingest.sync.events import FileEvent, FileState
 
     indexer = svc.library.indexer
     for p in job.paths:
@@ -222,7 +222,7 @@ def _forget(job: WriterJob, svc: "SyncService") -> bool:
         recs = [r for r in [indexer.manifest.get(ap)] if r] + list(indexer.manifest.under(ap))
         indexer.forget([Path(ap)])
         for rec in recs:
-            svc.emit(FileEvent(rec.path, "removed", rec.chunk_count))
+            svc.emit(FileEvent(rec.path, FileState.REMOVED, rec.chunk_count))
         job.result.files += len(recs)
     return True
 

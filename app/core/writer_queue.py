@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from app.core.events import ErrorEvent, FileEvent, FileState, IndexProgress
+from app.core.events import CoreErrorEvent, FileEvent, FileState, IndexProgress
 from app.core.jobs import JobJournal, JobKind, JobState, WriterJob
-from app.core.translate import translate
+from app.core.translate import with_folder
 from app.core.writer import CancellableEmbedder, GuardedIndexer, JobHooks, WriterTask
 from app.errors import DocentError, index_write_failed_message
 
@@ -73,7 +73,7 @@ class WriterQueue:
         self.indexer: GuardedIndexer | None = None
         self.cancellable: CancellableEmbedder | None = None
         self.journal: JobJournal | None = None
-        self._reader: Any = None  # app.core.reader.ManifestReader: page counts for INDEXED events
+        self._reader: Any = None  # ingest.manifest_reader.ManifestReader: page counts for INDEXED events
 
     # --- the writer's life ------------------------------------------------------------
     def open(self, library: Any, guard: "WriteGuard", reader: Any, *, watch: bool,
@@ -149,7 +149,7 @@ class WriterQueue:
         message = str(e) if isinstance(e, DocentError) else \
             index_write_failed_message(f"{type(e).__name__}: {e}")
         self._job_ended(job)
-        self._emit(ErrorEvent(message, detail=repr(e)))  # before finish: waiters see it
+        self._emit(CoreErrorEvent(message, detail=repr(e)))  # before finish: waiters see it
         job.finish(JobState.FAILED, message)
 
     def add_paths(self, paths: Iterable[Path | str]) -> WriterJob:
@@ -169,7 +169,7 @@ class WriterQueue:
 
             job = WriterJob(next(self._ids), JobKind.WATCH, (path,))
             job.finish(JobState.FAILED, not_a_folder_message(path))
-            self._emit(ErrorEvent(job.result.message))
+            self._emit(CoreErrorEvent(job.result.message))
             return job
         if path not in self.settings.watched_folders:
             self._save_folders([*self.settings.watched_folders, path])
@@ -188,7 +188,7 @@ class WriterQueue:
                 self.settings.watched_folders = folders
                 self.settings.save()
         except (DocentError, OSError) as e:
-            self._emit(ErrorEvent(str(e)))
+            self._emit(CoreErrorEvent(str(e)))
 
     def pause(self) -> None:
         self._paused = True
@@ -227,7 +227,7 @@ class WriterQueue:
     def on_sync(self, event: Any) -> None:
         sync = self.sync
         folder_of = sync.root_of if sync is not None else (lambda p: None)
-        core_event = translate(event, folder_of)
+        core_event = with_folder(event, folder_of)
         if isinstance(core_event, IndexProgress) and core_event.current \
                 and core_event.current != self._current:  # the file in hand moves on
             folder = folder_of(core_event.current)
@@ -240,8 +240,7 @@ class WriterQueue:
             rec = self._reader.record(core_event.path)
             if rec is not None and rec.page_count is not None:
                 core_event = dataclasses.replace(core_event, pages=rec.page_count)
-        if core_event is not None:
-            self._emit(core_event)
+        self._emit(core_event)
 
 
 def abs_path(p: Path | str) -> str:

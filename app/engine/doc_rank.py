@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
-from typing import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Mapping, Sequence
 
 from ingest import docmeta
 from ingest.docmeta import Period
 from ingest.keyword_rank import STOPWORDS
+
+if TYPE_CHECKING:
+    from ingest.keyword import KeywordIndex
 
 K1 = 1.2  # BM25 term-frequency saturation (no length norm: fields are short by design)
 FIELD_WEIGHTS = {"names": 1.0, "file": 1.0, "title": 0.8, "kinds": 0.5}
@@ -179,10 +181,11 @@ class DocProfile:
 
 
 class DocRanker:
-    """Ranks a library's documents against a question; reads the manifest DB's doc_meta."""
+    """Ranks a library's documents against a question: what each is (ingest.docmeta) and
+    which hold a word, read through the keyword index."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def __init__(self, keyword: "KeywordIndex") -> None:
+        self.keyword = keyword
         self._lock = threading.Lock()
         self._version: tuple[object, ...] | None = None
         self._profiles: list[DocProfile] = []
@@ -190,9 +193,9 @@ class DocRanker:
 
     def profiles(self) -> list[DocProfile]:
         with self._lock:
-            current = docmeta.version(self.db)
+            current = self.keyword.documents_version()
             if current != self._version:
-                self._profiles = [DocProfile.build(s) for s in docmeta.load(self.db)]
+                self._profiles = [DocProfile.build(s) for s in self.keyword.documents()]
                 self._holders.clear()
                 self._version = current
             return self._profiles
@@ -206,10 +209,7 @@ class DocRanker:
         """{file id: chunks whose text holds `term`} (FTS5), cached until the library changes."""
         with self._lock:
             if term not in self._holders:
-                rows = self.db.execute(
-                    "SELECT c.file_id, count(*) FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
-                    "WHERE chunks_fts MATCH ? GROUP BY c.file_id", ('"' + term.replace('"', '""') + '"',))
-                self._holders[term] = dict(rows.fetchall())
+                self._holders[term] = self.keyword.holders(term)
             return self._holders[term]
 
 

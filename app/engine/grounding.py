@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import enum
 import re
-import sqlite3
 from dataclasses import dataclass
-from typing import Collection, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Sequence
 
 from app.engine.attribution import SentenceAttribution
 from app.engine.prompt import NumberedSource
@@ -25,6 +24,9 @@ from app.errors import (
     grounding_refused_note,
     no_answer_note,
 )
+
+if TYPE_CHECKING:
+    from ingest.docmeta import StoredMeta
 
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*[A-Za-z0-9](?:['’]s)?\b")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -126,15 +128,13 @@ def looked_at(sources: Sequence[NumberedSource]) -> str:
     return ", ".join(parts)
 
 
-def document_descriptions(db: sqlite3.Connection, paths: Collection[str]) -> list[str]:
+def document_descriptions(documents: Iterable["StoredMeta"], paths: Collection[str]) -> list[str]:
     """What the given files say they are (title, names and dates on their first pages, as
-    stored at index time by ingest.docmeta): a passage from "the Company's" 10-Q rarely
-    names the company, its cover page does."""
-    from ingest import docmeta
-
+    stored at index time by ingest.docmeta; `documents`: KeywordIndex.documents()): a
+    passage from "the Company's" 10-Q rarely names the company, its cover page does."""
     wanted = set(paths)
     return [" ".join([s.meta.title, *(n for n, _ in s.meta.names), *s.meta.dates])
-            for s in docmeta.load(db) if s.path in wanted]
+            for s in documents if s.path in wanted]
 
 
 def check_grounding(question: str, answer: str, sources: Sequence[NumberedSource],

@@ -196,7 +196,7 @@ class HybridRetriever:
         if not self.config.documents or self.mode != "hybrid":
             return NO_FOCUS
         if self._doc_ranker is None:
-            self._doc_ranker = DocRanker(self.keyword.db)
+            self._doc_ranker = DocRanker(self.keyword)
         resolved = files_in(self.keyword, where)
         return self._doc_ranker.focus(query, None if resolved is None else set(resolved.counts))
 

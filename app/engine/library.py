@@ -182,12 +182,9 @@ class Library:
 
     def _make_keyword(self) -> Any:
         from ingest.keyword import KeywordIndex
-        from ingest.manifest import FileStatus
 
-        kw = KeywordIndex(self.manifest.db)
-        if kw.count() == 0 and self.manifest.db.execute(
-                "SELECT 1 FROM files WHERE status = ? AND chunk_count > 0 LIMIT 1",
-                (FileStatus.INDEXED.value,)).fetchone():
+        kw = KeywordIndex.of(self.manifest)
+        if kw.count() == 0 and self.manifest.has_indexed_chunks():
             kw.rebuild_from(self.store)
         return kw
 
@@ -327,7 +324,7 @@ class Library:
         retriever = self.retriever()
         return Answerer(retriever, self.llm(model), s.top_k, s.max_answer_tokens, s.temperature,
                         budget=Budget(tokens=s.context_tokens),
-                        describe=lambda paths: document_descriptions(self.keyword.db, paths),
+                        describe=lambda paths: document_descriptions(self.keyword.documents(), paths),
                         whole_doc=self.whole_doc(retriever))
 
     def whole_doc(self, retriever: Any) -> Any:

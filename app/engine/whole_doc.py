@@ -80,18 +80,13 @@ class WholeDocRequests:
         return None
 
     def _target(self, file_id: str, why: str) -> DocumentTarget | None:
-        row = self.keyword.db.execute("SELECT path FROM chunks WHERE file_id = ? LIMIT 1",
-                                      (file_id,)).fetchone()
-        return DocumentTarget(file_id, row[0], why) if row else None
+        path = self.keyword.path_of(file_id)
+        return DocumentTarget(file_id, path, why) if path is not None else None
 
     def passages(self, file_id: str, per_source: int = CHUNKS_PER_SOURCE) -> list[Passage]:
         """The file's text in order, `per_source` consecutive chunks a passage (the
         chunker's overlap joined once), with pages and highlight spans."""
-        chunks = [Passage(cid, path, start, end, text, heading=heading)
-                  for cid, path, start, end, text, heading in self.keyword.db.execute(
-                      "SELECT c.chunk_id, c.path, c.page_start, c.page_end, f.text, c.heading FROM chunks c "
-                      "JOIN chunks_fts f ON f.rowid = c.id WHERE c.file_id = ? ORDER BY c.chunk_index",
-                      (file_id,))]
+        chunks = self.keyword.file_chunks(file_id)
         located = {c.chunk_id: c for c in self.store.get_chunks([c.chunk_id for c in chunks])}
         chunks = [located.get(c.chunk_id, c) for c in chunks]
         out = []

@@ -19,9 +19,9 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from app.core.contract import WindowCore
 from app.core.events import (
     AnswerEvent,
+    CoreErrorEvent,
     CoreState,
     CoreStateEvent,
-    ErrorEvent,
     FileEvent,
     FolderEvent,
     IndexProgress,
@@ -48,14 +48,14 @@ class CoreBridge(QObject):
     modelEvent = Signal(object)  # ModelEvent
     answerEvent = Signal(object)  # AnswerEvent
     workerEvent = Signal(object)  # WorkerEvent
-    errorEvent = Signal(object)  # ErrorEvent
+    errorEvent = Signal(object)  # CoreErrorEvent
     settingsChanged = Signal(object)  # SettingsChanged
 
     _relay = Signal(object)  # any thread -> GUI thread
 
     _ROUTES = {CoreStateEvent: "coreState", IndexWaitEvent: "indexWait", FolderEvent: "folderEvent",
                FileEvent: "fileEvent", IndexProgress: "progress", ModelEvent: "modelEvent",
-               AnswerEvent: "answerEvent", WorkerEvent: "workerEvent", ErrorEvent: "errorEvent",
+               AnswerEvent: "answerEvent", WorkerEvent: "workerEvent", CoreErrorEvent: "errorEvent",
                SettingsChanged: "settingsChanged"}
 
     def __init__(self, core: WindowCore, parent: QObject | None = None) -> None:
@@ -107,7 +107,7 @@ class CoreBridge(QObject):
         return self.state is CoreState.READY
 
 
-_WITH_MESSAGE = (CoreStateEvent, IndexWaitEvent, FileEvent, ModelEvent, WorkerEvent, ErrorEvent)
+_WITH_MESSAGE = (CoreStateEvent, IndexWaitEvent, FileEvent, ModelEvent, WorkerEvent, CoreErrorEvent)
 
 
 def _worded_for_window(event: Any) -> Any:

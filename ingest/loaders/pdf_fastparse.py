@@ -270,10 +270,9 @@ def _pypdf_operation(self: ContentStream, stream: BytesIO, budget: StreamParsing
     return True
 
 
-def _bind_private() -> None:
-    """Import the private pypdf names the tokenizer mirrors; raises if any moved."""
-    global get_configuration, read_non_whitespace, read_until_regex, read_object  # noqa: PLW0603
-    global create_string_object, StreamParsingBudget, read_inline_image, _ESCAPES  # noqa: PLW0603
+def _private_names() -> tuple[Any, ...]:
+    """The private pypdf names the tokenizer mirrors, looked up (nothing bound, nothing
+    patched); raises if any moved."""
     from pypdf._configuration import get_configuration as _config
     from pypdf._utils import read_non_whitespace as _rnw
     from pypdf._utils import read_until_regex as _rur
@@ -292,9 +291,15 @@ def _bind_private() -> None:
     escapes = {k: bytes([v]) for k, v in gutils.__ESCAPE_DICT__.items()}
     from pypdf.generic import StreamParsingBudget as _budget
 
+    return _config, _rnw, _rur, _ro, gutils.create_string_object, _budget, inline, escapes
+
+
+def _bind_private() -> None:
+    """Bind the private pypdf names the tokenizer mirrors; raises if any moved."""
+    global get_configuration, read_non_whitespace, read_until_regex, read_object  # noqa: PLW0603
+    global create_string_object, StreamParsingBudget, read_inline_image, _ESCAPES  # noqa: PLW0603
     (get_configuration, read_non_whitespace, read_until_regex, read_object, create_string_object,
-     StreamParsingBudget, read_inline_image, _ESCAPES) = (
-        _config, _rnw, _rur, _ro, gutils.create_string_object, _budget, inline, escapes)
+     StreamParsingBudget, read_inline_image, _ESCAPES) = _private_names()
 
 
 def install() -> bool:
@@ -316,6 +321,18 @@ def install() -> bool:
             return False
     # the patch itself: pypdf 7.1.x (VERIFIED_VERSIONS) has no public hook for its tokenizer
     ContentStream._parse_content_stream = fast_parse_content_stream  # type: ignore[method-assign]  # noqa: SLF001
+    return True
+
+
+def available() -> bool:
+    """What install() would return, found without patching pypdf or binding its private
+    names (a status read asks this of the process that owns the index)."""
+    if pypdf.__version__ not in VERIFIED_VERSIONS or original_parse_content_stream is None:
+        return False
+    try:
+        _private_names()
+    except Exception:  # noqa: BLE001 - any failure means: install() would keep stock pypdf
+        return False
     return True
 
 

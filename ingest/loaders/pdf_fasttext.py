@@ -62,6 +62,20 @@ def install() -> bool:
     return True
 
 
+def available() -> bool:
+    """What install() would return, found without patching pypdf (a status read)."""
+    if pypdf.__version__ not in VERIFIED_VERSIONS:
+        return False
+    try:
+        import pypdf._page as _page  # noqa: F401 - the module install() patches
+        from pypdf._text_extraction._text_extractor import TextExtraction  # noqa: F401
+
+        extraction_class()
+    except Exception:  # noqa: BLE001 - any failure means: install() would keep stock pypdf
+        return False
+    return True
+
+
 def active() -> bool:
     import pypdf._page as page
 

@@ -1,4 +1,4 @@
-"""The two pypdf drop-ins as one switch: install, report, and step aside for a page.
+"""The two pypdf drop-ins as one switch: install, probe, report, and step aside for a page.
 
 Both are optional speed-ups over stock pypdf with identical output, installed
 only on pypdf versions they were verified on. When one raises on a page, that
@@ -30,6 +30,17 @@ def install() -> FastPaths:
     from ingest.loaders import pdf_fastparse, pdf_fasttext
 
     return FastPaths(pypdf.__version__, pdf_fastparse.install(), pdf_fasttext.install())
+
+
+def probe() -> FastPaths:
+    """What install() would report here, found without installing anything: pypdf stays
+    as it is. For a status read in a process that does not parse PDFs itself (its parser
+    workers install() before their first page)."""
+    import pypdf
+
+    from ingest.loaders import pdf_fastparse, pdf_fasttext
+
+    return FastPaths(pypdf.__version__, pdf_fastparse.available(), pdf_fasttext.available())
 
 
 def active() -> FastPaths:

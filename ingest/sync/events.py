@@ -5,29 +5,54 @@ Callbacks run on the service's threads: a GUI must hop to its own thread
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Callable, Union
 
 
+class FileState(str, enum.Enum):
+    QUEUED = "queued"
+    INDEXING = "indexing"  # parsing, chunking, embedding or writing
+    INDEXED = "indexed"  # also a file recognised as moved or renamed (FileEvent.old_path)
+    ERROR = "error"
+    UNAVAILABLE = "unavailable"  # its folder is offline (unplugged drive, unmounted share)
+    REMOVED = "removed"
+
+
+class FolderState(str, enum.Enum):
+    WATCHING = "watching"  # live notifications
+    POLLING = "polling"  # no live notifications here (network drive, OS limits): scanned
+    UNAVAILABLE = "unavailable"
+    REMOVED = "removed"
+
+
 @dataclass(frozen=True)
 class FolderEvent:
-    """A watched folder's mode: watching | polling | unavailable | removed."""
+    """A watched folder's mode changed."""
 
     folder: str
-    state: str
+    state: FolderState
     reason: str = ""  # why polling or unavailable; shown to the user as a warning
 
 
 @dataclass(frozen=True)
 class FileEvent:
-    """One file changed state: queued | indexed | error | removed | renamed."""
+    """One file changed state. The sync service emits it; the application core adds the
+    watched folder it belongs to (and, once indexed, its page count) and passes it on to
+    the window as it is."""
 
     path: str
-    state: str
+    state: FileState
     chunks: int = 0
-    error: str = ""
-    old_path: str = ""  # for renamed
-    error_kind: str = ""  # ingest.errors.FileErrorKind value, for error
+    pages: int | None = None
+    error_kind: str = ""  # ingest.errors.FileErrorKind value when state is ERROR
+    message: str = ""  # user-facing reason when state is ERROR
+    old_path: str = ""  # set when the file was recognised as moved/renamed
+    folder: str = ""  # the watched folder it belongs to; "" for files added on their own
+
+    @property
+    def renamed(self) -> bool:
+        return bool(self.old_path)
 
 
 @dataclass(frozen=True)

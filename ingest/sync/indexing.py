@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from ingest.sync.events import FileEvent, SyncEvent
+from ingest.sync.events import FileEvent, FileState, SyncEvent
 from ingest.sync.progress import ProgressTracker
 from ingest.sync.reconcile import queue_new
 
@@ -24,7 +24,7 @@ def index_files(indexer: Any, files: list[Path], tracker: ProgressTracker, emit:
     queue_new(indexer.manifest, files)
     tracker.queued(len(files))
     for f in files:
-        emit(FileEvent(str(f), "queued"))
+        emit(FileEvent(str(f), FileState.QUEUED))
     done: set[str] = set()
     order = [str(f) for f in files]
     first = [0]  # order[:first] are done
@@ -50,8 +50,8 @@ def index_files(indexer: Any, files: list[Path], tracker: ProgressTracker, emit:
         kind = ""
         if p.error and (rec := indexer.manifest.get(p.path)) is not None:
             kind = rec.error_kind or ""
-        emit(FileEvent(p.path, "error" if p.error else "indexed", p.chunks, p.error,
-                       error_kind=kind))
+        emit(FileEvent(p.path, FileState.ERROR if p.error else FileState.INDEXED, p.chunks,
+                       error_kind=kind, message=p.error))
         started(current())
 
     started(current())

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from ingest.manifest import FileRecord
 from ingest.paths import inside
-from ingest.sync.events import FileEvent, FolderEvent, SyncEvent
+from ingest.sync.events import FileEvent, FileState, FolderEvent, FolderState, SyncEvent
 from ingest.sync.watcher import FolderWatcher
 
 UNAVAILABLE = "folder not found (unmounted?); its documents stay in the index"
@@ -91,25 +91,26 @@ class Roots:
             root.watcher.stop(1.0)
             root.watcher = None
         self._lost(folder)
-        self._emit(FolderEvent(str(folder), "removed"))
+        self._emit(FolderEvent(str(folder), FolderState.REMOVED))
         if keep_chunks:
             return []
         indexer = self.library.indexer
         gone = list(indexer.manifest.under(str(folder)))
         indexer.forget([folder])
         for rec in gone:
-            self._emit(FileEvent(rec.path, "removed", rec.chunk_count))
+            self._emit(FileEvent(rec.path, FileState.REMOVED, rec.chunk_count))
         return gone
 
     def bring_up(self, root: Root) -> None:
         root.available = root.path.is_dir()
         if not root.available:
-            self._emit(FolderEvent(str(root.path), "unavailable", UNAVAILABLE))
+            self._emit(FolderEvent(str(root.path), FolderState.UNAVAILABLE, UNAVAILABLE))
             return
         if self.watch and root.watcher is None:
             root.watcher = FolderWatcher(root.path, self._hint, self.poll_s, self._factory)
             mode = root.watcher.start()
-            self._emit(FolderEvent(str(root.path), "polling" if mode.polling else "watching", mode.reason))
+            self._emit(FolderEvent(str(root.path), FolderState.POLLING if mode.polling else FolderState.WATCHING,
+                                     mode.reason))
 
     def check(self) -> None:
         """Look again at each folder: one gone is marked unavailable, one back is watched again."""
@@ -128,7 +129,7 @@ class Roots:
             root.watcher.stop()
             root.watcher = None
         self._lost(root.path)
-        self._emit(FolderEvent(str(root.path), "unavailable", UNAVAILABLE))
+        self._emit(FolderEvent(str(root.path), FolderState.UNAVAILABLE, UNAVAILABLE))
 
     def claimable(self, path: str) -> bool:
         """A missing file under a folder that is there: moved or deleted, not unmounted."""

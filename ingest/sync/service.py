@@ -33,7 +33,7 @@ from ingest.manifest import FileRecord
 from ingest.paths import inside
 from ingest.sync import indexing
 from ingest.sync.debounce import Debouncer
-from ingest.sync.events import EventFn, FileEvent, IndexProgress, SyncEvent
+from ingest.sync.events import EventFn, FileEvent, FileState, IndexProgress, SyncEvent
 from ingest.sync.progress import ProgressTracker
 from ingest.sync.reconcile import (
     CLEAN_SHUTDOWN_KEY,
@@ -348,7 +348,7 @@ class SyncService:
         for m in moves:
             self._removals.pop(m.old_path, None)
             gone.pop(m.old_path, None)
-            self._emit(FileEvent(m.new_path, "renamed", m.chunks, old_path=m.old_path))
+            self._emit(FileEvent(m.new_path, FileState.INDEXED, m.chunks, old_path=m.old_path))
         mark_removed(manifest, gone.values())
         if gone:
             self._removals.update(gone)
@@ -378,7 +378,7 @@ class SyncService:
                     self._ready.add(key)
                 continue
             indexer.forget([Path(key)])
-            self._emit(FileEvent(key, "removed", rec.chunk_count))
+            self._emit(FileEvent(key, FileState.REMOVED, rec.chunk_count))
         self._removals.clear()
 
     def emit(self, event: SyncEvent) -> None:

@@ -94,7 +94,7 @@ def test_a_name_only_the_cover_page_carries_counts_as_found(library, sec_docs, t
 
     [pdf] = copy_sec(sec_docs, ["2023 Q3 AAPL.pdf"], tmp_path / "docs")
     assert library.indexer.index_paths([pdf]).indexed == 1
-    about = document_descriptions(library.keyword.db, [str(pdf)])
+    about = document_descriptions(library.keyword.documents(), [str(pdf)])
     assert len(about) == 1 and "apple" in about[0].lower()
     p = Passage("c:1", str(pdf), 9, 9, "The Company's total net sales were $ 81,797 million.", 0.5)
     text = "Total net sales were $81,797 million."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from app.core.events import ErrorEvent, WorkerEvent
+from app.core.events import CoreErrorEvent, WorkerEvent
 from app.core.jobs import JobState
 from ingest.manifest import FileStatus
 from tests.core.test_core_writer import _check_store_matches, _notes
@@ -36,7 +36,7 @@ def test_killed_writer_is_reported_restarted_and_indexes_after(make_core, tmp_pa
     wait_until(lambda: rec.of(WorkerEvent), 60)
     event = rec.of(WorkerEvent)[0]
     assert event.worker == "writer" and event.restarted and "injected failure" in event.message
-    assert any("injected failure" in e.message for e in rec.of(ErrorEvent))
+    assert any("injected failure" in e.message for e in rec.of(CoreErrorEvent))
     wait_until(lambda: _indexed(core, first), 60)  # the restarted writer repaired and rescanned
     second = write(a / "second.txt", note(51, "lighthouse"))
     wait_until(lambda: _indexed(core, second), 60)
@@ -89,7 +89,7 @@ def test_chroma_and_sqlite_errors_mid_index_become_error_events(make_core, tmp_p
         job = core.add_paths([d])
         assert job.wait(120)
         assert job.state == JobState.FAILED and expected in job.result.message
-        assert any(expected in e.message for e in rec.of(ErrorEvent))
+        assert any(expected in e.message for e in rec.of(CoreErrorEvent))
         _check_store_matches(core)  # the file cut short left no chunks behind
     job = core.add_paths([d])  # the next request is served, and finishes the folder
     assert job.wait(120) and job.state == JobState.DONE

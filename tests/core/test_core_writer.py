@@ -98,14 +98,14 @@ def test_watch_and_unwatch_at_run_time(make_core, tmp_path):
 
 
 def test_folders_survive_a_restart_and_bad_folder_is_an_error(make_core, tmp_path):
-    from app.core.events import ErrorEvent
+    from app.core.events import CoreErrorEvent
 
     a = tmp_path / "a"
     _notes(a, 1, "harbour")
     core, rec = make_core([])
     bad = core.watch_folder(tmp_path / "nope")
     assert bad.state == JobState.FAILED and "not a folder" in bad.result.message
-    assert rec.of(ErrorEvent)
+    assert rec.of(CoreErrorEvent)
     assert core.watch_folder(a).wait(60) and core.wait_idle(60)
     core.close()
     core2, _ = make_core()  # the folder comes from settings.json

@@ -164,3 +164,36 @@ def test_indexes_agree_after_add_edit_delete_rename_and_crash(library, tmp_path,
     assert report.failures == []
     _assert_agree(library)
     assert library.keyword.search("transfer", 5)
+
+
+def test_reads_the_engine_asks_for_answer_from_the_tables(tmp_path):
+    """The engine's questions of the library's tables (whole_doc, doc_rank, grounding,
+    Library) are answered here, typed, so no module under app/ runs SQL on them."""
+    from ingest.docmeta import StoredMeta
+    from ingest.manifest import FileRecord
+
+    m = Manifest(tmp_path / "manifest.sqlite3")
+    kw = KeywordIndex.of(m)
+    assert kw.db is m.db
+    assert not m.has_indexed_chunks()
+    # stored out of order: file_chunks reads them back in the file's order
+    kw.add(list(reversed(_chunks("f1", "/d/quay.txt", ["Quay Holdings Ltd annual report 2021",
+                                                        "the pump and the gasket", "pump seals"]))))
+    kw.add(_chunks("f2", "/d/b.txt", ["a pump manual"]))
+    m.put(FileRecord("f1", "/d/quay.txt", 1, 1, "x", FileStatus.INDEXED, chunk_count=3))
+    m.put(FileRecord("f2", "/d/b.txt", 1, 1, "y", FileStatus.QUEUED))
+    assert m.has_indexed_chunks()
+    assert kw.path_of("f1") == "/d/quay.txt" and kw.path_of("nope") is None
+    chunks = kw.file_chunks("f1")
+    assert [c.chunk_index for c in chunks] == [0, 1, 2]
+    assert chunks[0] == Passage("f1:00000", "/d/quay.txt", None, None, "Quay Holdings Ltd annual report 2021")
+    assert kw.file_chunks("nope") == []
+    assert kw.holders("pump") == {"f1": 2, "f2": 1}
+    assert kw.holders('gasket "and') == {}  # a phrase, quotes escaped: never an FTS5 error
+    before = kw.documents_version()
+    (doc,) = kw.documents()  # indexed files only
+    assert isinstance(doc, StoredMeta) and doc.path == "/d/quay.txt" and doc.meta.period_end is None
+    m.put(FileRecord("f2", "/d/b.txt", 1, 1, "y", FileStatus.INDEXED, chunk_count=1))
+    assert kw.documents_version() != before
+    assert [d.file_id for d in kw.documents()] == ["f2", "f1"]  # by path
+    m.close()

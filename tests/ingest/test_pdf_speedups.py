@@ -1,6 +1,9 @@
 """The drop-ins as one switch: a page they fail on is read again by stock pypdf, not lost."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pypdf
@@ -50,12 +53,54 @@ def test_status_reports_versions_and_both_paths() -> None:
 
 
 def test_status_json_says_whether_the_fast_paths_run(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import json
-
     from app.cli import main
 
-    assert main(["status", "--json"]) == 0
+    with pdf_speedups.stock():  # stock pypdf here: the status read must leave it so
+        assert main(["status", "--json"]) == 0
+        after = pdf_speedups.active()
+    assert not after.tokenizer and not after.text  # it probed, it did not install
     fast = json.loads(capsys.readouterr().out)["pdf_fast_paths"]
     assert fast == {"pypdf": pypdf.__version__, "tokenizer": True, "text": True}
     assert main(["status"]) == 0
     assert f"PDF parsing: fast paths on (pypdf {pypdf.__version__})" in capsys.readouterr().out
+
+
+_PROBE_THEN_INSTALL = """
+import json
+from dataclasses import asdict
+
+import pypdf._page
+from pypdf.generic import ContentStream
+
+from ingest.loaders import pdf_fastparse, pdf_speedups
+
+tokenizer, extraction = ContentStream.__dict__["_parse_content_stream"], pypdf._page.TextExtraction
+probed = pdf_speedups.probe()
+untouched = (ContentStream.__dict__["_parse_content_stream"] is tokenizer
+             and pypdf._page.TextExtraction is extraction and pdf_fastparse.read_inline_image is None)
+active = pdf_speedups.active()
+installed = pdf_speedups.install()
+print(json.dumps({"probed": asdict(probed), "untouched": untouched, "active": asdict(active),
+                  "installed": asdict(installed), "patched": asdict(pdf_speedups.active()),
+                  "probed_after": asdict(pdf_speedups.probe())}))
+"""
+
+
+def test_probe_patches_nothing_and_answers_what_install_then_reports() -> None:
+    """A fresh process: probe() leaves pypdf's tokenizer and text extraction as they were
+    (nothing bound either), and says what install() then reports."""
+    out = subprocess.run([sys.executable, "-c", _PROBE_THEN_INSTALL], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    got = json.loads(out)
+    assert got["untouched"] is True
+    assert got["active"] == {"pypdf": pypdf.__version__, "tokenizer": False, "text": False}
+    assert got["probed"] == got["installed"] == got["patched"] == got["probed_after"]
+    assert got["installed"] == {"pypdf": pypdf.__version__, "tokenizer": True, "text": True}
+
+
+def test_probe_on_an_unverified_pypdf_says_none_run_as_install_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pypdf, "__version__", "0.0.0-unverified")
+    with pdf_speedups.stock():
+        assert pdf_speedups.probe() == pdf_speedups.install() == pdf_speedups.FastPaths(
+            "0.0.0-unverified", False, False)
+        assert not pdf_speedups.active().tokenizer and not pdf_speedups.active().text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ingest.errors import FileErrorKind
 from ingest.manifest import FileStatus
-from ingest.sync.events import FileEvent
+from ingest.sync.events import FileEvent, FileState
 from ingest.sync.service import SyncService
 from tests.conftest import REPO
 from tests.docs_factory import make_pdf
@@ -52,7 +52,10 @@ def test_changes_made_while_closed_are_picked_up_exactly(library, tmp_path):
     expected = {str(a / n): 1 for n in ("f0.txt", "f4.txt", "f5.txt", "new/f6.txt", "new/f3-moved.txt")}
     expected[str(a / "f1.txt")] = n1
     assert converged(library, expected)
-    assert {e.state for e in events if isinstance(e, FileEvent)} == {"queued", "indexed", "renamed", "removed"}
+    assert {e.state for e in events if isinstance(e, FileEvent)} == {FileState.QUEUED, FileState.INDEXED,
+                                                                     FileState.REMOVED}
+    assert [(Path(e.old_path).name, Path(e.path).name) for e in events
+            if isinstance(e, FileEvent) and e.renamed] == [("f3.txt", "f3-moved.txt")]
 
     before = library.embedder.texts_embedded  # and nothing at all the next time
     svc, _ = _sync_once(library, [a])

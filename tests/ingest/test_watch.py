@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.sync.events import FileEvent, FolderEvent
+from ingest.sync.events import FileEvent, FileState, FolderEvent
 from ingest.sync.service import SyncService
 from tests.ingest.sync_helpers import converged, index_state, note, wait_until, write
 
@@ -90,7 +90,7 @@ def test_rename_and_move_between_folders_reuse_vectors(library, sync, tmp_path):
     assert metas[0]["chunk_index"] == 0  # rename updated the path, kept the rest
     hit = library.retriever().search("harbour log for day 1", k=1)[0]
     assert hit.path == str(b / "moved.txt")
-    assert any(isinstance(e, FileEvent) and e.state == "renamed" for e in events)
+    assert any(isinstance(e, FileEvent) and e.renamed and e.state is FileState.INDEXED for e in events)
 
 
 def test_atomic_save_and_ignored_files(library, sync, tmp_path):

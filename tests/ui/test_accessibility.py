@@ -153,11 +153,11 @@ def test_opening_a_source_says_which_and_where(qtbot, ui_settings, qsettings, tm
 
 
 def test_errors_outside_an_answer_are_announced(qtbot, ui_settings, qsettings):
-    from app.core.events import ErrorEvent
+    from app.core.events import CoreErrorEvent
 
     window, core = make_window(qtbot, ui_settings, qsettings)
     sent = spy_announcements(window)
-    window.bridge.errorEvent.emit(ErrorEvent("The index could not be written: disk full"))
+    window.bridge.errorEvent.emit(CoreErrorEvent("The index could not be written: disk full"))
     assert window.statusBar().currentMessage() == "The index could not be written: disk full"
     assert sent == [("The index could not be written: disk full",
                      QAccessible.AnnouncementPoliteness.Assertive, window.statusBar())]

@@ -69,7 +69,7 @@ def test_a_scan_without_stored_lines_is_shown_unlit_and_never_read_here(qtbot, v
 @pytest.mark.slow
 def test_a_scans_cited_lines_are_lit_from_the_lines_stored_at_indexing(qtbot, viewer, library, tmp_path,
                                                                       no_ocr_here):
-    from app.core.reader import ManifestReader
+    from ingest.manifest_reader import ManifestReader
     from tests.scans import image_pdf, render_pages, text_pdf
 
     typed = text_pdf(tmp_path / "typed.pdf", [LEASE, INVOICE])
