@@ -208,6 +208,7 @@ def test_real_question_naming_company_and_quarter_gets_that_filing_first(real_li
     assert set(_names(r.search("What was Apple's total net sales in the latest 10-Q?", 6))) != {"report-b.pdf"}
 
 
+@pytest.mark.slow  # the same four real 10-Qs indexed end to end (real_library)
 def test_inside_the_named_filing_the_keyword_index_matches_the_content_words_only(real_library):
     r = real_library.retriever()
     question = "What was Apple's gross margin in the most recent quarterly report?"
