@@ -197,7 +197,7 @@ def ask_one(answerer: Any, q: Question, pages: dict[str, dict[int, list[Any]]],
     ref = key_figures(q.answer)
     said = key_figures(answer.text)
     held = [g for p in passages for g in parse_figures(p.text)]
-    right = [c for c in answer.citations if q.glob and fnmatch.fnmatch(Path(c.path).name, q.glob)]
+    right = [c for c in answer.citations if q.glob and fnmatch.fnmatch(c.passage.name, q.glob)]
     evidence = evidence_pages(q, pages) if q.glob and q.kind != "multi_doc" else set()
     at5 = None
     if evidence:
