@@ -157,6 +157,8 @@ class TableCell:
     row: str
     column: str
     value: str
+    table: int = 0  # which table of the text (the n-th run of table lines)
+    start: int = -1  # where the value starts in the text
 
 
 def is_separator(line: str) -> bool:
@@ -180,18 +182,24 @@ def parse_cells(text: str) -> Iterator[TableCell]:
     """Every non-empty value of the Markdown tables in `text` (Table.text's form, or a
     trimmed passage keeping its header row), with its row label and column header."""
     header: list[str] = []
-    lines = text.splitlines()
+    lines = text.splitlines(keepends=True)
+    table, offset, inside = 0, 0, False
     for i, line in enumerate(lines):
+        at, offset = offset, offset + len(line)
         if not is_table_line(line):
-            header = []
+            header, table, inside = [], table + inside, False
             continue
+        inside = True
         if is_separator(line):
             continue
         cells = _split_row(line)
         if i + 1 < len(lines) and is_separator(lines[i + 1]):
             header = cells
             continue
-        for j, value in enumerate(cells[1:], start=1):
-            if value:
+        pos = at + line.index("|") + 1
+        for j, value in enumerate(cells):
+            pos = text.find(value, pos) if value else pos
+            if j and value:
                 column = header[j] if j < len(header) else ""
-                yield TableCell(cells[0], column, value)
+                yield TableCell(cells[0], column, value, table, pos)
+            pos += len(value)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.engine.arith import FormulaError, Quantity, evaluate, names_in, symbols
+from app.engine.compute_cells import named_columns
 from app.engine.compute_inputs import FoundInput, MissingInput, described, find_input
 from app.engine.compute_plan import Plan, constants
 from app.engine.compute_request import ComputeRequest, Wanted
@@ -79,7 +80,7 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
         used = names_in(plan.formula)
     except FormulaError as e:
         return _failed(plan.formula, (), e.detail)
-    stray = _stray_constant(plan.formula, question)
+    stray = _stray_constant(plan.formula, question, request.wanted)
     if stray:
         return _failed(plan.formula, (), compute_stray_number(stray))
     planned = [i for i in plan.inputs if i.letter in used]
@@ -91,6 +92,7 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
         text = compute_missing_input(m.letter, m.label, m.cited) + _inputs_block(found, lead=True)
         return Computation(ComputeStatus.MISSING_INPUT, plan.formula, found, missing, text=text,
                            detail=f"{m.letter} not found")
+    found = named_columns(found, visible, question, plan.formula)
     twice = _same_cell(found)
     if twice:
         return _failed(plan.formula, found, compute_same_figure(*twice))
@@ -126,9 +128,9 @@ def _same_cell(found: tuple[FoundInput, ...]) -> tuple[str, str] | None:
     return None
 
 
-def _stray_constant(formula: str, question: str) -> str:
+def _stray_constant(formula: str, question: str, wanted: Wanted) -> str:
     """A number in the formula that is neither a usual constant nor written in the question."""
-    allowed = set(constants(question))
+    allowed = set(constants(question, wanted))
     for m in re.finditer(r"(?<![A-Za-z_])\d+(?:\.\d+)?", formula):
         if Decimal(m.group()) not in allowed:
             return m.group()
@@ -153,8 +155,9 @@ def _asked_otherwise(q: Quantity, request: ComputeRequest) -> str:
     percent change for "how much more did we spend"): no number rather than the wrong kind."""
     if request.wanted is Wanted.AMOUNT and q.amount_power != 1:
         return compute_wrong_kind("a ratio or percentage", "an amount")
-    if request.wanted in (Wanted.PERCENT, Wanted.DAYS) and q.amount_power == 1:
-        return compute_wrong_kind("an amount", "a percentage" if request.wanted is Wanted.PERCENT else "days")
+    if request.wanted in (Wanted.PERCENT, Wanted.DAYS, Wanted.RATIO) and q.amount_power == 1:
+        kind = {Wanted.PERCENT: "a percentage", Wanted.DAYS: "days", Wanted.RATIO: "a ratio"}[request.wanted]
+        return compute_wrong_kind("an amount", kind)
     return ""
 
 

@@ -70,15 +70,29 @@ def find_input(planned: PlannedInput, visible: Mapping[int, Passage]) -> FoundIn
                             for h in [_lookup(fig, planned, p)] if h is not None), (source, None))
         if hit is None:
             return MissingInput(planned.letter, described(planned.label), planned.figure, planned.source)
-    figure, cell, text = hit
-    scale = figure.scale or passage_scale(text) or Decimal(1)
+    figure, cell, _ = hit
+    return input_at(planned.letter, planned.label, figure, cell, visible[source], source, planned.source)
+
+
+def input_at(letter: str, described_as: str, figure: Figure, cell: TableCell | None, passage: Passage,
+             source: int, cited: int) -> FoundInput:
+    """The input as its source states it: the source's sign, scale and currency, and, in a
+    table, the cell's row and column as its label (the model's words only where there is none).
+    The scale is the figure's own word, else the units line of the text the model read, else
+    that of the passage's whole body (trimming for the prompt may have cut the units line)."""
+    text = passage.text
+    scale = figure.scale or passage_scale(text) or passage_scale(passage.body) or Decimal(1)
     currency = figure.currency or bool(_MONEY_LINE.search(_head(text)))  # the source's, not the model's
     sign = -1 if _negative(figure) else 1
     quantity = Quantity(sign * figure.value, 0, True) if figure.percent else Quantity(sign * figure.value * scale, 1)
     label = f"{cell.row}, {cell.column}" if cell is not None and cell.column else (
-        cell.row if cell is not None else _context(text, figure) or described(planned.label))
-    return FoundInput(planned.letter, label, figure.text, source, quantity, scale, currency,
-                      planned.source, cell, figure.start)
+        cell.row if cell is not None else _context(text, figure) or described(described_as))
+    return FoundInput(letter, label, figure.text, source, quantity, scale, currency, cited, cell, figure.start)
+
+
+def cell_figure(cell: TableCell, text: str) -> Figure | None:
+    """The figure standing in `cell` of `text`."""
+    return next((g for g in parse_figures(text) if g.start < cell.start + len(cell.value) and g.end > cell.start), None)
 
 
 def _context(text: str, figure: Figure) -> str:
@@ -120,8 +134,7 @@ def _lookup(fig: Figure, planned: PlannedInput, passage: Passage) -> tuple[Figur
     cells = [c for c in parse_cells(text) if digits(c.value) == digits(figure.text)]
     cell = max(cells, key=lambda c: _overlap(planned.label, f"{c.row} {c.column}")) if cells else None
     if cell is not None:
-        at_cell = next((g for g in figures if digits(g.text) == digits(cell.value)), figure)
-        figure = at_cell
+        figure = cell_figure(cell, text) or figure
     elif len(figures) > 1:  # one amount in several sentences: the one the model's words describe
         figure = max(figures, key=lambda g: _overlap(planned.label, _context(text, g)))
     return figure, cell, text
