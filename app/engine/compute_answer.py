@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from app.engine.backend import GenerationStats
 from app.engine.computation import compute
-from app.engine.compute_plan import INSTRUCTION, grammar, parse_plan
+from app.engine.compute_plan import grammar, instruction, parse_plan
 from app.engine.compute_request import ComputeRequest
 from app.engine.events import DoneEvent, ErrorEvent, Event, ProgressEvent, SourcesEvent, TokenEvent
 from app.engine.loops import LoopDetector
@@ -32,7 +32,8 @@ PLAN_TOKENS = 400  # eight inputs with 60-character labels and a formula
 
 def answer_by_computing(answerer: "Answerer", question: str, passages: Sequence[Passage], history: list[Turn],
                         request: ComputeRequest, stop: "StopFlag", started: float) -> Iterator[Event]:
-    prompt = answerer.owner.call(lambda: answerer.build_prompt(question, passages, history, INSTRUCTION))
+    prompt = answerer.owner.call(lambda: answerer.build_prompt(question, passages, history,
+                                                                               instruction(request.wanted)))
     yield SourcesEvent([s.passage for s in prompt.sources], prompt.prepared.n_tokens,
                        tuple(s.number for s in prompt.sources))
     yield ProgressEvent(0, 1, compute_progress())
@@ -40,7 +41,7 @@ def answer_by_computing(answerer: "Answerer", question: str, passages: Sequence[
     pieces: list[str] = []
     try:
         for piece in answerer.generate(prompt.prepared, PLAN_TOKENS, stop, stats, LoopDetector(),
-                                       grammar=grammar(question), temperature=0.0):
+                                       grammar=grammar(question, request.wanted), temperature=0.0):
             pieces.append(piece)
     except Exception as e:  # llama.cpp / HTTP failures reach the user, never kill the app
         log.exception("generation of a computation's plan failed")

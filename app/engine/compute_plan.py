@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from app.engine.compute_request import Wanted
 from app.engine.figures import parse_figures
 
 MAX_INPUTS = 8
@@ -30,6 +31,19 @@ INSTRUCTION = (
     "If the question gives a formula, follow it. If a needed figure is not in the sources, write only "
     "`MISSING = ` and what is missing. For example, asked what share of a budget went to rent:\n"
     "A = rent, 2023: 1,200 [3]\nB = total budget, 2023: 4,800 [3]\nRESULT = A / B * 100")
+# What the question's kind rules out, said as the grammar enforces it (the 1.5B wrote percent
+# changes for "by how much did it change" and multiplied a current ratio by 100).
+_KIND_NOTE = {
+    Wanted.AMOUNT: " The question asks for an amount: the formula adds or subtracts figures (or averages "
+                   "them); it does not divide one figure by another.",
+    Wanted.RATIO: " The question asks for a ratio, not a percentage: do not multiply by 100.",
+}
+
+
+def instruction(wanted: Wanted = Wanted.ANY) -> str:
+    return INSTRUCTION + _KIND_NOTE.get(wanted, "")
+
+
 # The one worked example is a share: the 1.5B copied an invoice total's figures and formula,
 # and without an example wrote numbers into its labels (measured on tests/bench's questions).
 
@@ -45,14 +59,19 @@ def _input_rule(i: int) -> str:
 CONSTANTS = frozenset(Decimal(n) for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 52, 100, 360, 365, 366, 1000))
 
 
-def constants(question: str = "") -> list[Decimal]:
+def constants(question: str = "", wanted: Wanted = Wanted.ANY) -> list[Decimal]:
+    """An amount or a ratio is never times 100, unless the question itself writes 100."""
+    usual = CONSTANTS - {Decimal(100)} if wanted in (Wanted.AMOUNT, Wanted.RATIO) else CONSTANTS
     asked = {f.value for f in parse_figures(question)}
-    return sorted(CONSTANTS | asked, key=lambda d: (len(str(d)), d), reverse=True)
+    return sorted(usual | asked, key=lambda d: (len(str(d)), d), reverse=True)
 
 
-def grammar(question: str = "") -> str:
-    """The GBNF grammar of the form above; the formula's numbers are constants() only."""
-    numbers = " | ".join(f'"{_plain(d)}"' for d in constants(question))
+def grammar(question: str = "", wanted: Wanted = Wanted.ANY) -> str:
+    """The GBNF grammar of the form above; the formula's numbers are constants() only, and
+    for an amount a figure is never divided by another (only by a count, as in an average)."""
+    numbers = " | ".join(f'"{_plain(d)}"' for d in constants(question, wanted))
+    term = ('term ::= head (" "? ("*" " "? (head | number) | "/" " "? number))*' if wanted is Wanted.AMOUNT
+            else 'term ::= head (" "? [*/] " "? (head | number))*')
     nested = "".join(f" (in{i}" for i in range(1, MAX_INPUTS)) + ")?" * (MAX_INPUTS - 1)
     rules = [
         f"root ::= in0{nested} result | missing",
@@ -66,7 +85,7 @@ def grammar(question: str = "") -> str:
         # A term starts with a letter, a bracket or a function: a constant only multiplies or
         # divides ("A / B * 100"), so every formula is over its inputs (the 1.5B, offered
         # numbers anywhere, wrote "(2 * 2) / 100 * 100" for a share).
-        'term ::= head (" "? [*/] " "? (head | number))*',
+        term,
         'head ::= [A-H] | "(" expr ")" | "-" head | fn "(" expr (", " expr)* ")"',
         'fn ::= "avg" | "sum" | "abs"',  # pct_change is read, not offered: the 1.5B used it for shares
         f"number ::= {numbers}",

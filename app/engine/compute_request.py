@@ -48,6 +48,7 @@ class Wanted(enum.Enum):
     ANY = "any"
     AMOUNT = "amount"  # "how much more", "the total of", "the difference between"
     PERCENT = "percent"
+    RATIO = "ratio"  # "the current ratio", "how many times": a quotient, not times 100
     DAYS = "days"
 
 
@@ -69,6 +70,9 @@ def compute_request(question: str) -> ComputeRequest | None:
     elif re.search(r"percent|%|\bmargin\b|\bshare of\b|\bproportion\b|\bportion\b|\bgrowth rate\b", question,
                    re.IGNORECASE):
         wanted = Wanted.PERCENT
+    elif re.search(r"\bratio\b|\bhow many times\b|\btimes (?:as|larger|bigger|more|higher|greater)\b", question,
+                   re.IGNORECASE):
+        wanted = Wanted.RATIO
     elif re.search(r"\bhow much (?:more|less)\b|\bdifference\b|\b(?:sum|total) of\b|\bcombined\b|\bby how much\b|"
                    r"\bhow much (?:did|does|has|have|was|were)\b", question, re.IGNORECASE) \
             and not re.search(r"\b(?:ratio|times|average|mean|per)\b", question, re.IGNORECASE):
