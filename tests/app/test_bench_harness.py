@@ -28,3 +28,17 @@ def test_one_question_is_scored_with_its_prompt_digest(library, tmp_path):
     assert row.citations == 1 and row.citations_right_filing == 1 and row.prompt_has_filing
     assert len(digests) == 1 and row.prompt_sha256 == digests[0] and len(row.prompt_sha256) == 64
     assert row.sources and row.sources[0].startswith("falcon-budget.txt")
+
+
+def test_the_compute_benchmark_scores_a_figure_with_its_sign():
+    from decimal import Decimal
+
+    from tests.bench.bench_compute import holds_reference
+
+    assert holds_reference("$5,608 million", "5,608 million, computed by Docent as A − B")
+    assert not holds_reference("$5,608 million", "-5,608 million, computed by Docent as B − A")
+    assert not holds_reference("$5,608 million", "5,608 million", result=Decimal("-5608"))
+    assert holds_reference("-1.40%", "-1.4%, computed by Docent", result=Decimal("-1.4"))
+    assert not holds_reference("-1.40%", "1.4%, computed by Docent", result=Decimal("1.4"))
+    assert holds_reference("-1.40%", "Net sales fell 1.4% in the quarter.")  # prose states the sign in words
+    assert not holds_reference("25.93%", "26.9%")

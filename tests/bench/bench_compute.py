@@ -61,7 +61,7 @@ def load(path: Path = QUESTIONS) -> list[Question]:
 
 def ask(answerer: Any, q: Question, arm: str) -> Row:
     from app.engine.events import DoneEvent, ErrorEvent
-    from app.engine.figures import found_in, key_figures, parse_figures
+    from app.engine.figures import found_in, parse_figures
 
     answer = None
     t0 = time.perf_counter()
@@ -72,9 +72,8 @@ def ask(answerer: Any, q: Question, arm: str) -> Row:
             answer = ev.answer
     seconds = time.perf_counter() - t0
     assert answer is not None
-    ref = key_figures(q.answer)
-    right = bool(ref) and all(found_in(f, key_figures(answer.text)) for f in ref)
     c = answer.computation
+    right = holds_reference(q.answer, answer.text, c.value if c is not None and c.has_result else None)
     by_number = {s.number: s.passage.text for s in answer.sources}
     unsupported = 0
     if c is not None and c.has_result:
@@ -86,6 +85,26 @@ def ask(answerer: Any, q: Question, arm: str) -> Row:
         c is not None and c.status.value == "not_in_sources")
     return Row(q.kind, q.text, arm, answer.text, right, c.status.value if c else "", unsupported, refused,
                seconds, answer.completion_tokens)
+
+
+def _negative(text: str) -> bool:
+    return text.lstrip().startswith(("-", "−", "–", "("))
+
+
+def holds_reference(reference: str, answer: str, result: Any = None) -> bool:
+    """The answer holds every figure of the reference (to the coarser precision of the two),
+    and its sign where the answer writes one: a figure written with a minus or in brackets
+    does not match a positive reference ("-5,608 million" for an increase of $5,608 million),
+    and a computed `result` must have the reference's sign. A positive figure may stand for a
+    negative reference (prose says "fell 1.4%" for -1.40%)."""
+    from app.engine.figures import key_figures, same_figure
+
+    ref, said = key_figures(reference), key_figures(answer)
+    held = bool(ref) and all(any(same_figure(f, g) and (_negative(f.text) or not _negative(g.text)) for g in said)
+                             for f in ref)
+    if held and result is not None and len(ref) == 1:
+        return (result < 0) == _negative(ref[0].text)
+    return held
 
 
 def summarise(rows: list[Row], arm: str) -> dict[str, Any]:
