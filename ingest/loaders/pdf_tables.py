@@ -127,6 +127,7 @@ def _table_at(lines: list[Line], i: int, text: str) -> tuple[FoundTable, int, in
     if not zones or len(zones) > MAX_COLUMNS or (len(zones) == 1 and rows_n < 3):
         return None
     left = zones[0][0] - lines[i].size
+    head_left = _head_left(zones, left, lines[i].size)
     # section labels just above the first row belong to the body
     k = i - 1
     while (k >= 0 and _label_only(lines[k], value_left, lines[k + 1]) and lines[k].text.endswith(":")
@@ -142,7 +143,7 @@ def _table_at(lines: list[Line], i: int, text: str) -> tuple[FoundTable, int, in
             break
         head.insert(0, k)
         k -= 1
-    columns, stub = _headers([lines[h] for h in head], zones, left)
+    columns, stub = _headers([lines[h] for h in head], zones, left, head_left)
     # 4. units ("In millions") and caption: short lines just above; one title line, and
     # asides in brackets ("(Unaudited)") with it
     units_lines: list[str] = []
@@ -207,6 +208,16 @@ def _zone_of(cell: Cell, zones: list[tuple[float, float]]) -> int:
     return best
 
 
+def _head_left(zones: list[tuple[float, float]], left: float, size: float) -> float:
+    """Where the headers over the values begin. A header is centred over its column, and
+    where the column's currency signs stand flush left ("$" ... "3,788") it is centred over
+    more than the figures: a stacked "2023" under "July 1," may end left of the figures, yet
+    it is nearer the first column than half a column's pitch, so it heads it, not the labels."""
+    centres = [(a + b) / 2 for a, b in zones]
+    pitch = min((y - x for x, y in zip(centres, centres[1:], strict=False)), default=6 * size)
+    return min(left, centres[0] - pitch / 2)
+
+
 def _header_like(line: Line, left: float) -> bool:
     words = line.text.split()
     if len(words) > 2 * MAX_HEADER_WORDS or line.text.endswith((".", ":")) or (
@@ -218,11 +229,17 @@ def _header_like(line: Line, left: float) -> bool:
     return bool(over) and all(len(c.text.split()) <= MAX_HEADER_WORDS for c in over)
 
 
-def _headers(head: list[Line], zones: list[tuple[float, float]], left: float) -> tuple[list[str], str]:
+def _headers(head: list[Line], zones: list[tuple[float, float]], left: float,
+             head_left: float) -> tuple[list[str], str]:
     """Each column's header lines, top-down. The lowest header piece over a column is its
     anchor; a piece on a line above heads the columns whose anchors are nearest to it, so
     a spanning header ("Three Months Ended", centred over two columns) heads both, and one
-    over the right-hand columns only heads those."""
+    over the right-hand columns only heads those. A piece reaching right of `left`, or
+    standing wholly right of `head_left`, is over the values; the others head the labels."""
+
+    def over_values(line: Line) -> list[Cell]:
+        return [c for c in line.cells if c.x1 > left or c.x0 >= head_left]
+
     parts: list[list[str]] = [[] for _ in zones]
     stub: list[str] = []
     anchors = [(a + b) / 2 for a, b in zones]
@@ -231,15 +248,15 @@ def _headers(head: list[Line], zones: list[tuple[float, float]], left: float) ->
     fixed = [False] * len(zones)
     for line in reversed(head):  # bottom-up: the lowest line sets the anchors
         for n, centre in enumerate(anchors):
-            over = [c for c in line.cells if c.x1 > left]
+            over = over_values(line)
             if not over or fixed[n]:
                 continue
             near = min(over, key=lambda c: _dist(c, centre))
             if _dist(near, centre) <= pitch / 2:
                 anchors[n], fixed[n] = (near.x0 + near.x1) / 2, True
     for line in head:
-        over = [c for c in line.cells if c.x1 > left]
-        stub.extend(c.text for c in line.cells if c.x1 <= left)
+        over = over_values(line)
+        stub.extend(c.text for c in line.cells if c not in over)
         claimed: dict[int, tuple[float, str]] = {}
         nearest = [min(over, key=lambda c: _dist(c, a)) if over else None for a in anchors]
         for c in over:

@@ -145,6 +145,46 @@ def test_pdf_statement_grid_from_text_positions(tmp_path: Path) -> None:
     assert "spent less on supplies" in prose and "two new technicians" in prose and "4,980" not in prose
 
 
+def test_a_stacked_year_centred_over_flush_left_currency_heads_its_column(tmp_path: Path) -> None:
+    """Statements set "$" flush left in a column and centre its header over the sign and the
+    figure, so the header's lower line ("2023") ends left of the figures: it still heads
+    the column, not the labels."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    for x, (top, bottom) in zip((100, 150), (("July 1,", "2023"), ("September 24,", "2022")), strict=True):
+        for y, text in ((40, top), (45, bottom)):
+            pdf.set_xy(x, y)
+            pdf.cell(40, 5, text, align="C")  # centred over "$" at x and the figure ending at x + 40
+    for n, (label, a, b) in enumerate((("Components", "3,788", "1,637"), ("Finished goods", "3,563", "3,309"),
+                                       ("Total inventories", "7,351", "4,946"))):
+        y = 53 + 5.5 * n
+        pdf.set_xy(20, y)
+        pdf.cell(60, 5, label)
+        for x, v in ((100, a), (150, b)):
+            if n != 1:
+                pdf.set_xy(x, y)
+                pdf.cell(5, 5, "$")
+            pdf.set_xy(x, y)
+            pdf.cell(40, 5, v, align="R")
+    p = tmp_path / "inventories.pdf"
+    pdf.output(str(p))
+    (t,) = tables(p)
+    assert t.columns == ("July 1, 2023", "September 24, 2022") and t.stub == ""
+    assert grid(t)[-1] == ["Total inventories", "$7,351", "$4,946"]
+
+
+def test_real_balance_sheet_note_keeps_each_columns_year(sec_docs: Path) -> None:
+    doc = load_document(sec_docs / "2023 Q3 AAPL.pdf")
+    found = [b.table for b in doc.blocks if b.table is not None and b.page == 13]
+    inventories = next(t for t in found if any(r.label == "Total inventories" for r in t.rows))
+    assert inventories.columns == ("July 1, 2023", "September 24, 2022") and inventories.stub == ""
+    other = next(t for t in found if any(r.label == "Interest expense" for r in t.rows))
+    assert other.columns[0] == "Three Months Ended July 1, 2023"
+
+
 def test_real_statement_of_operations(sec_docs: Path) -> None:
     doc = load_document(sec_docs / "2023 Q3 AAPL.pdf")
     (t,) = [b.table for b in doc.blocks if b.table is not None and b.page == 4][:1]
