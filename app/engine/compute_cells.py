@@ -9,7 +9,9 @@ say which cells it means:
   column is the one asked for;
 - a row whose own label the question names word for word replaces a row with a word the
   question does not use, in the same column (never a row another input holds);
-- one cell named twice for two dated columns the question names: see `_spread`.
+- one cell named twice for two dated columns the question names: see `_spread`;
+- a rise or change between two dated columns of one row is the later less the earlier:
+  see `_later_first`.
 Every moved input is still a cell of the source it cited, and its label says which.
 Generic: headers and labels are compared as words, dates by year, month and day;
 nothing here knows statements or periods of any one kind of document.
@@ -42,7 +44,8 @@ def named_columns(found: Sequence[FoundInput], visible: Mapping[int, Passage], q
     asked = _words(question)
     moved = [_to_named(i, visible, asked) for i in found]
     moved = [_to_named_row(i, visible, asked, {(j.source, j.at) for j in moved if j is not i}) for i in moved]
-    return tuple(_spread(moved, visible, asked, formula))
+    moved = _spread(moved, visible, asked, formula)
+    return tuple(_later_first(moved, visible, question, formula))
 
 
 def _score(column: str, asked: set[str]) -> int:
@@ -128,6 +131,37 @@ def _spread(found: list[FoundInput], visible: Mapping[int, Passage], asked: set[
             moved = _move(mover, top[0], visible)
             if moved is not None:
                 found = [moved if i.letter == mover.letter else i for i in found]
+            return found
+    return found
+
+
+_RISE = re.compile(r"\b(?:increase[sd]?|grow|grew|grown|growth|rise|rose|risen|change[sd]?|gain(?:ed)?)\b",
+                   re.IGNORECASE)
+_FALL = re.compile(r"\b(?:decrease[sd]?|decline[sd]?|fall|fell|drop(?:ped)?|less|lower|fewer|reduc\w*|shr[ai]nk)\b",
+                   re.IGNORECASE)
+
+
+def _later_first(found: list[FoundInput], visible: Mapping[int, Passage], question: str,
+                 formula: str) -> list[FoundInput]:
+    """For a rise or a change ("how much did it increase from 2022 to 2023", "the percent
+    change"), two cells of one row under dated columns are taken later first: where the
+    letter written first in a subtraction holds the earlier date (the 1.5B wrote "B − A"
+    with B the later quarter's letter swapped), the two letters swap cells. A fall or a
+    "how much less" is left as written: its sign is the question's to choose."""
+    if not _RISE.search(question) or _FALL.search(question) or "-" not in formula:
+        return found
+    order = sorted(found, key=lambda i: _first(formula, i.letter))
+    for n, x in enumerate(order):
+        for y in order[n + 1:]:
+            if x.cell is None or y.cell is None or x.source != y.source or x.source not in visible or \
+                    (x.cell.table, x.cell.row) != (y.cell.table, y.cell.row):
+                continue
+            dx, dy = _date(x.cell.column), _date(y.cell.column)
+            if dx is None or dy is None or dx >= dy:
+                continue
+            nx, ny = _move(x, y.cell, visible), _move(y, x.cell, visible)
+            if nx is not None and ny is not None:
+                found = [nx if i.letter == x.letter else ny if i.letter == y.letter else i for i in found]
             return found
     return found
 

@@ -151,3 +151,24 @@ def test_a_row_is_corrected_in_a_change_between_columns() -> None:
     plan = parse_plan("A = total 2024: 1,650 [1]\nB = rent 2023: 1,100 [1]\nRESULT = (A - B) / B * 100\n")
     c = compute(plan, budget(), compute_request(question), question)  # type: ignore[arg-type]
     assert c.result == "6.5%" and c.inputs[1].label == "Total spending, 2023"
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How much did spending on travel increase from 2023 to 2024?", "-$50"),  # fell: 350 -> 300
+    ("What was the change in travel spending between 2023 and 2024?", "-$50"),
+    ("How much less was spent on travel in 2024 than in 2023?", "$50"),  # a fall: as written
+])
+def test_a_rise_or_change_is_the_later_less_the_earlier(question: str, expected: str) -> None:
+    plan = parse_plan("A = travel 2023: 350 [1]\nB = travel 2024: 300 [1]\nRESULT = A - B\n")
+    c = compute(plan, budget(), compute_request(question), question)  # type: ignore[arg-type]
+    assert c.status is ComputeStatus.COMPUTED and c.result == expected
+
+
+def test_an_input_opens_at_its_cell_or_sentence_and_an_unknown_one_at_its_passage() -> None:
+    from app.engine.compute_inputs import input_focus
+
+    p = budget()[1]
+    assert input_focus(p, "Spending: Travel, 2023", "$350").body == "| Spending: Travel | 350 |"
+    prose = Passage("c", "/notes.txt", None, None, "Travel cost $350 in 2023. Rent was $1,100.", 0.5)
+    assert input_focus(prose, "Rent was", "$1,100").body == "Rent was $1,100."
+    assert input_focus(p, "Spending: Travel, 2023", "$999") is p
