@@ -226,6 +226,11 @@ def _working(formula: str, found: tuple[FoundInput, ...]) -> str:
     return symbols(out)
 
 
+# One input line of the answer, as _inputs_block writes it (the window links its marker to the cell)
+INPUT_LINE = re.compile(r"^(- [A-H] = (?P<label>.+): (?P<figure>[^\[\]\n]+?)) \[(?P<n>\d{1,3})\][ \t]*$",
+                        re.MULTILINE)
+
+
 def _inputs_block(found: tuple[FoundInput, ...], lead: bool = False) -> str:
     if not found:
         return ""

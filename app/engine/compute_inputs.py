@@ -9,7 +9,7 @@ ranked), and the working cites it there; one found nowhere stops the computation
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Mapping
 
@@ -148,3 +148,22 @@ def digits(text: str) -> str:
 def _overlap(a: str, b: str) -> int:
     words = {w for w in re.findall(r"[a-z0-9]+", a.lower()) if len(w) > 2 or w.isdigit()}
     return len(words & set(re.findall(r"[a-z0-9]+", b.lower())))
+
+
+def input_focus(passage: Passage, label: str, figure: str) -> Passage:
+    """`passage` narrowed to one input, for the viewer to open at its cell: the row label and
+    the cell (a gap between them is skipped when lit), or in prose the sentence holding the
+    figure. `label` and `figure` are as the computed answer lists the input ("Total net
+    sales, Nine Months Ended July 1, 2023", "$293,787 million"). Unchanged when not found."""
+    want = digits(figure.split()[0]) if figure.split() else ""
+    if not want:
+        return passage
+    cell = next((c for c in parse_cells(passage.text) if digits(c.value) == want
+                 and label in (f"{c.row}, {c.column}", c.row)), None)
+    if cell is not None:
+        return replace(passage, body=f"| {cell.row} | {cell.value} |")
+    body = passage.page_text
+    for sentence in re.split(r"(?<=[.;!?])\s+|\n", body):
+        if any(digits(f.text) == want for f in parse_figures(sentence)):
+            return replace(passage, body=sentence.strip())
+    return passage

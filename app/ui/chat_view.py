@@ -24,7 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.markdown import cite_target, cite_tooltip, link_markers, notes_markdown, quote_question
+from app.ui.markdown import (
+    cell_target,
+    cell_tooltip,
+    cite_target,
+    cite_tooltip,
+    link_markers,
+    notes_markdown,
+    quote_question,
+)
 
 RENDER_MS = 100
 
@@ -60,6 +68,7 @@ class ChatView(QWidget):
     stopRequested = Signal()
     regenerateRequested = Signal()
     citationClicked = Signal(int)
+    cellClicked = Signal(object)  # a computed input's marker: app.ui.markdown.CellTarget
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -265,16 +274,21 @@ class ChatView(QWidget):
         return self.turns[-1].answer if self.turns else ""
 
     def _on_anchor(self, url: QUrl) -> None:
+        cell = cell_target(url.scheme(), url.path(), url.fragment(QUrl.ComponentFormattingOption.FullyDecoded))
         target = cite_target(url.scheme(), url.path())
-        if target is not None:
+        if cell is not None:
+            self.cellClicked.emit(cell)
+        elif target is not None:
             self.citationClicked.emit(target[0])
 
     def _on_hover(self, url: QUrl) -> None:
+        cell = cell_target(url.scheme(), url.path(), url.fragment(QUrl.ComponentFormattingOption.FullyDecoded))
         target = cite_target(url.scheme(), url.path())
         if target is None:
             QToolTip.hideText()
         else:
-            QToolTip.showText(QCursor.pos(), cite_tooltip(*target), self.transcript)
+            tip = cell_tooltip(cell) if cell is not None else cite_tooltip(*target)
+            QToolTip.showText(QCursor.pos(), tip, self.transcript)
 
     def _update_buttons(self) -> None:
         busy = self.phase is not AnswerPhase.IDLE

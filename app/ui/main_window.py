@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         self.chat_view.stopRequested.connect(self.flow.stop)
         self.chat_view.regenerateRequested.connect(self.flow.regenerate)
         self.chat_view.citationClicked.connect(self.sources.activate)
+        self.chat_view.cellClicked.connect(self.viewing.open_cell)
         self.sources.sourceActivated.connect(self.viewing.open_source)
         self.sources.systemOpenRequested.connect(open_in_system_app)
         self.viewer.reindex_requested.connect(lambda path: self.core.reindex(Path(path)))

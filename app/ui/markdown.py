@@ -2,13 +2,26 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 from app.engine.answer_marks import INFERRED_MARKER
 from app.engine.citations import MARKER
+from app.engine.computation import INPUT_LINE
 
 CITE_SCHEME = "cite"
 MATCHED = "~"  # a link's path "~2": Docent matched the sentence to source 2, the model did not cite it
 _ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")  # "[2]" as escape() writes it
+_CELL_SEP = "\n"  # between an input's label and figure in its link's fragment
+
+
+@dataclass(frozen=True)
+class CellTarget:
+    """A computed input's marker: open source `number` at the cell holding `figure`."""
+
+    number: int
+    label: str
+    figure: str
 
 
 def link_markers(text: str) -> str:
@@ -17,6 +30,12 @@ def link_markers(text: str) -> str:
     def fix(m: re.Match[str], tilde: str = "") -> str:
         return ", ".join(_cite_link(tilde + n.strip()) for n in m.group(1).split(","))
 
+    def input_line(m: re.Match[str]) -> str:  # its marker opens the input's cell, not only its passage
+        fragment = quote(m.group("label") + _CELL_SEP + m.group("figure"), safe="")
+        n = m.group("n")
+        return f"{m.group(1)} [\\[{n}\\]]({CITE_SCHEME}:{n}#{fragment})"
+
+    text = INPUT_LINE.sub(input_line, text)
     text = MARKER.sub(fix, text)
     return INFERRED_MARKER.sub(lambda m: fix(m, MATCHED), text)
 
@@ -33,6 +52,18 @@ def cite_target(scheme: str, path: str) -> tuple[int, bool] | None:
     if scheme != CITE_SCHEME or not number.isdigit():
         return None
     return int(number), matched
+
+
+def cell_target(scheme: str, path: str, fragment: str) -> CellTarget | None:
+    """A clicked computed input's marker (`fragment` decoded) -> where its figure stands."""
+    label, sep, figure = unquote(fragment).partition(_CELL_SEP)
+    if scheme != CITE_SCHEME or not path.isdigit() or not sep:
+        return None
+    return CellTarget(int(path), label, figure)
+
+
+def cell_tooltip(cell: CellTarget) -> str:
+    return f"Source {cell.number}: where Docent read {cell.figure} ({cell.label}). Click to open it there."
 
 
 def cite_tooltip(number: int, matched: bool) -> str:

@@ -17,10 +17,13 @@ if TYPE_CHECKING:
     from app.ui.sources_pane import SourcesPane
     from app.ui.viewer.viewer import SourceViewer
 
+from app.engine.compute_inputs import input_focus
 from app.engine.prompt import NumberedSource
 from app.ui.accessibility import source_words
 from app.ui.keyboard import IN_PLACE, ShortcutsDialog, menu_shortcuts
+from app.ui.markdown import CellTarget
 from app.ui.viewer.source import ViewerSource
+from ingest.passage import Passage
 
 
 class ViewerActions(QObject):
@@ -42,19 +45,28 @@ class ViewerActions(QObject):
         self._chat_focus: Any = None  # where the focus was in the chat tab, for Ctrl+1
         self.shortcuts_dialog: ShortcutsDialog | None = None
 
-    def open_source(self, item: NumberedSource) -> None:
-        """Show the answer's sources in the viewer tab, open at `item`'s passage."""
+    def open_source(self, item: NumberedSource, passage: Passage | None = None) -> None:
+        """Show the answer's sources in the viewer tab, open at `item`'s passage (or at
+        `passage`, a part of it: a computed input's cell)."""
         items = self.sources.items or [item]
         shas: dict[str, str] = {}
         for i in items:
             if i.passage.path not in shas:
                 rec = self.core.file_record(i.passage.path)
                 shas[i.passage.path] = getattr(rec, "sha256", "") or ""
-        sources = [ViewerSource(i.passage, shas[i.passage.path]) for i in items]
+        sources = [ViewerSource(passage if passage is not None and i.number == item.number else i.passage,
+                                shas[i.passage.path]) for i in items]
         index = next((n for n, i in enumerate(items) if i.number == item.number), 0)
         self._viewer_shows = [(i.number, i.passage.path) for i in items]
         self.viewer.show_sources(sources, index, numbers=[i.number for i in items])
         self.tabs.setCurrentWidget(self.viewer)
+
+    def open_cell(self, cell: CellTarget) -> None:
+        """A computed input's marker: its source, opened with only the input's row label and
+        cell lit (in prose, its sentence)."""
+        item = self.sources.item(cell.number)
+        if item is not None:
+            self.open_source(item, input_focus(item.passage, cell.label, cell.figure))
 
     def announce_passage(self, shown: Any) -> None:
         """Say which source opened and where its passage is; the page view, an image to a

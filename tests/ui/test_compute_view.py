@@ -2,6 +2,8 @@
 input's marker opening its source, and read aloud as computed."""
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QUrl
 
 from app.engine.answer_marks import COMPUTED, answer_notes, shown_text
@@ -58,3 +60,19 @@ def test_a_screen_reader_hears_that_docent_computed_it():
     answer = computed_answer()
     spoken = answer_announcement(shown_text(answer), [], answer_notes(answer))
     assert "(computed by Docent) 25.9%" in spoken and COMPUTED not in spoken
+
+
+def test_an_inputs_marker_links_to_its_cell_and_other_markers_to_their_passage():
+    from app.ui.markdown import CellTarget, cell_target, cite_target, link_markers
+
+    text = ("∑ 25.9%, computed by Docent as A ÷ B × 100 = 21,213 ÷ 81,797 × 100:\n\n"
+            "- A = Net sales: Services, Three Months Ended July 1, 2023: $21,213 million [1]\n"
+            "- B = Total net sales, Three Months Ended July 1, 2023: $81,797 million [2]\n\nAs stated in [1].")
+    md = link_markers(text)
+    urls = [QUrl(u) for u in re.findall(r"\]\((cite:[^)]+)\)", md)]
+    cells = [cell_target(u.scheme(), u.path(), u.fragment(QUrl.ComponentFormattingOption.FullyDecoded))
+             for u in urls]
+    assert cells == [CellTarget(1, "Net sales: Services, Three Months Ended July 1, 2023", "$21,213 million"),
+                     CellTarget(2, "Total net sales, Three Months Ended July 1, 2023", "$81,797 million"), None]
+    assert [cite_target(u.scheme(), u.path()) for u in urls] == [(1, False), (2, False), (1, False)]
+    assert "\n\nAs stated in" in md  # the lines around are kept as they were

@@ -250,3 +250,19 @@ def test_a_cited_table_chunk_highlights_its_rows_and_not_the_headers(qtbot, view
         assert header_word not in got
     # a bar per row, and one per section label the rows read under ("Net sales:")
     assert len(source.body.splitlines()) <= len(shown.highlights[3]) <= 2 * len(source.body.splitlines())
+
+
+def test_a_computed_inputs_marker_lights_its_row_label_and_cell_only(qtbot, viewer, aapl):
+    """A computed answer's input (app.engine.computation) opens at its cell: on Apple's
+    statement of operations, "Total net sales" and the nine months' 293,787, not the row's
+    other periods nor any other row."""
+    from app.engine.compute_inputs import input_focus
+    from app.ui.viewer.source import ViewerSource
+
+    (source,) = [s for s in aapl if s.pages == (4,) and "| Total net sales | 81,797 |" in s.body]
+    focused = input_focus(source.passage, "Total net sales, Nine Months Ended July 1, 2023", "$293,787 million")
+    assert focused.body == "| Total net sales | 293,787 |"
+    shown = open_source(qtbot, viewer, [ViewerSource(focused, source.indexed_sha256)])
+    assert set(shown.highlights) == {3}
+    lit = Counter(read_back(viewer.pdf_pane.document, shown.highlights))
+    assert lit == Counter(["total", "net", "sales", "293", "787"]), lit

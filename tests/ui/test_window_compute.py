@@ -5,7 +5,12 @@ working, its inputs' sources cited and the note under it. The same path with Smo
 llama.cpp's grammar: tests/app/test_compute_e2e.py (slow)."""
 from __future__ import annotations
 
+import re
+
+from PySide6.QtCore import QUrl
+
 from app.engine.answer_marks import COMPUTED
+from app.ui.markdown import link_markers
 from tests.ui.test_window_core import all_indexed, ask_and_record, drop
 from tests.ui.test_window_scripted import LONG, window  # noqa: F401 - the fixture
 
@@ -31,6 +36,19 @@ def test_a_share_is_computed_by_docent_and_shown_as_computed(qtbot, window, tmp_
     assert "Computed by Docent, not written by the model" in plain
     first = window.sources.items[0]
     assert first.passage.path == str(budget) and first.cited
+
+    # An input's marker opens its source at that input: the viewer lights its sentence only.
+    urls = re.findall(r"\]\((cite:1#[^)]+)\)", link_markers(shown))
+    assert len(urls) == 2
+    window.chat_view.transcript.anchorClicked.emit(QUrl(urls[1]))  # B, the total
+    qtbot.waitUntil(lambda: window.viewer.last_shown is not None, timeout=LONG)
+    opened = window.viewer.last_shown
+    assert window.tabs.currentWidget() is window.viewer
+    assert opened.source.path == str(budget) and opened.source.body == "The total budget for 2023 was $48,000."
+    assert opened.selection is not None  # found and lit in the file's text, and only it
+    a, b = opened.selection
+    assert window.viewer.text_pane.toPlainText()[a:b] == "The total budget for 2023 was $48,000"  # its words
+    window.tabs.setCurrentIndex(0)
 
     # An input the file does not hold: a sentence, no number, nothing marked computed.
     window.llms.enqueue("A = rent 2022: $13,900 [1]\nB = rent 2023: $14,400 [1]\nRESULT = B - A\n")
