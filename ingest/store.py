@@ -44,7 +44,8 @@ CLIENT_LOCK = threading.RLock()
 
 # Bump when chunk text or ids change shape, so old vectors are never mixed in.
 # 2: document label on every chunk; 3: page spans + body in metadata; 4: PDF section headings
-CHUNKER_VERSION = 6  # 5: tables read as tables (ingest.tables); 6: a stacked header line over "$" columns
+CHUNKER_VERSION = 6  # 5: tables read as tables (ingest.tables); 6: PDF headers: stacked lines over "$"
+# columns, a units line under the headers
 
 
 def chunk_id(file_id: str, index: int) -> str:

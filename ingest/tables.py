@@ -159,6 +159,7 @@ class TableCell:
     value: str
     table: int = 0  # which table of the text (the n-th run of table lines)
     start: int = -1  # where the value starts in the text
+    col: int = 0  # its column, 1 for the first after the labels (headers may repeat or be missing)
 
 
 def is_separator(line: str) -> bool:
@@ -201,5 +202,5 @@ def parse_cells(text: str) -> Iterator[TableCell]:
             pos = text.find(value, pos) if value else pos
             if j and value:
                 column = header[j] if j < len(header) else ""
-                yield TableCell(cells[0], column, value, table, pos)
+                yield TableCell(cells[0], column, value, table, pos, j)
             pos += len(value)

@@ -7,8 +7,9 @@ twice for a change between two columns the question names. The question's own wo
 say which cells it means:
 - a column of the same row whose header shares more of them than the copied cell's
   column is the one asked for;
-- a row whose own label the question names word for word replaces a row with a word the
-  question does not use, in the same column (never a row another input holds);
+- a row that neither the model's description of the input nor the question names gives
+  way, in the same column, to the row they name word for word (never a row another
+  input holds);
 - one cell named twice for two dated columns the question names: see `_spread`;
 - a rise or change between two dated columns of one row is the later less the earlier:
   see `_later_first`.
@@ -66,7 +67,7 @@ def _move(i: FoundInput, cell: TableCell, visible: Mapping[int, Passage]) -> Fou
         return None
     log.info("input %s moved to the cell the question names: %r -> %r", i.letter,
              (i.cell.row, i.cell.column) if i.cell else "", (cell.row, cell.column))
-    return input_at(i.letter, i.label, figure, cell, visible[i.source], i.source, i.cited)
+    return input_at(i.letter, i.meant, figure, cell, visible[i.source], i.source, i.cited)
 
 
 def _to_named(i: FoundInput, visible: Mapping[int, Passage], asked: set[str]) -> FoundInput:
@@ -85,27 +86,41 @@ def _to_named(i: FoundInput, visible: Mapping[int, Passage], asked: set[str]) ->
     return (_move(i, top[0], visible) or i) if len(top) == 1 else i
 
 
+def _singular(words: set[str]) -> set[str]:
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
+
+
 def _own_words(row: str) -> set[str]:
     """A row label's own words, without its section ("Operating expenses: Fulfillment"),
     singular ("expenses" is named by "expense")."""
-    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in _words(row.rpartition(": ")[2])}
+    return _singular(_words(row.rpartition(": ")[2]))
 
 
 def _to_named_row(i: FoundInput, visible: Mapping[int, Passage], asked: set[str],
                   taken: set[tuple[int, int]]) -> FoundInput:
+    """The row the model said it meant, else the one the question names: a figure copied from
+    a row its own description does not name ("data center revenue: 18,120", the total's
+    figure) moves to the row, in the same column, that the description names; failing
+    that, a row the question does not name moves to one it names word for word."""
     if i.cell is None or i.source not in visible:
         return i
-    named = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in asked}
-    if _own_words(i.cell.row) <= named:
-        return i  # the question names this row
+    meant, named = _singular(_words(i.meant)), _singular(asked)
+    here = _own_words(i.cell.row)
+    if here <= meant or here <= named:
+        return i  # the model's description or the question names this row
     text = visible[i.source].text
     same_column = [c for c in parse_cells(text)
-                   if c.table == i.cell.table and c.column == i.cell.column and c.row != i.cell.row]
-    full = [c for c in same_column if _own_words(c.row) and _own_words(c.row) <= named
-            and (f := cell_figure(c, text)) is not None and (i.source, f.start) not in taken]
-    most = max((len(_own_words(c.row)) for c in full), default=0)
-    top = [c for c in full if len(_own_words(c.row)) == most]
-    return (_move(i, top[0], visible) or i) if len(top) == 1 else i
+                   if c.table == i.cell.table and c.col == i.cell.col and c.row != i.cell.row and _own_words(c.row)
+                   and (f := cell_figure(c, text)) is not None and (i.source, f.start) not in taken]
+    for names in (meant & named, meant, named):  # rows both name, then the model's, then the question's
+        full = [c for c in same_column if _own_words(c.row) <= names]
+        most = max((len(_own_words(c.row)) for c in full), default=0)
+        top = [c for c in full if len(_own_words(c.row)) == most]
+        if len(top) == 1:
+            return _move(i, top[0], visible) or i
+        if len(top) > 1:
+            return i  # named as much as another: not clear which
+    return i
 
 
 def _spread(found: list[FoundInput], visible: Mapping[int, Passage], asked: set[str],

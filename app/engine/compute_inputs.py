@@ -37,6 +37,7 @@ class FoundInput:
     cited: int  # the source the model cited (== source unless re-attributed)
     cell: TableCell | None = None
     at: int = 0  # where the figure starts in its source's text (one figure named twice is one place)
+    meant: str = ""  # the model's own description of it (which row it meant: app.engine.compute_cells)
 
     @property
     def written(self) -> str:
@@ -87,7 +88,8 @@ def input_at(letter: str, described_as: str, figure: Figure, cell: TableCell | N
     quantity = Quantity(sign * figure.value, 0, True) if figure.percent else Quantity(sign * figure.value * scale, 1)
     label = f"{cell.row}, {cell.column}" if cell is not None and cell.column else (
         cell.row if cell is not None else _context(text, figure) or described(described_as))
-    return FoundInput(letter, label, figure.text, source, quantity, scale, currency, cited, cell, figure.start)
+    return FoundInput(letter, label, figure.text, source, quantity, scale, currency, cited, cell, figure.start,
+                      described_as)
 
 
 def cell_figure(cell: TableCell, text: str) -> Figure | None:

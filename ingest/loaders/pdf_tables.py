@@ -137,16 +137,25 @@ def _table_at(lines: list[Line], i: int, text: str) -> tuple[FoundTable, int, in
     first_body = k + 1
     # 3. headers above the body
     head: list[int] = []
+    below_head: list[str] = []  # a units line set between the headers and the rows
     while k >= 0 and len(head) < _MAX_HEAD_LINES:
         gap = (lines[k].y - lines[k + 1].y) / max(lines[k].size, 1.0)
-        if gap > _MAX_ROW_GAP or _is_row(lines[k]) or not _header_like(lines[k], left):
+        if gap > _MAX_ROW_GAP or _is_row(lines[k]):
             break
-        head.insert(0, k)
+        if not _header_like(lines[k], left):
+            if head or below_head or len(lines[k].cells) != 1 or not _UNITS.search(lines[k].text) or \
+                    k == 0 or not _header_like(lines[k - 1], left):
+                break
+            below_head.append(lines[k].text)  # "(In millions)" at the left, under the headers
+        else:
+            head.insert(0, k)
         k -= 1
+    if below_head and not head:  # no headers above it: a units line as usual, read below
+        below_head, k = [], k + 1
     columns, stub = _headers([lines[h] for h in head], zones, left, head_left)
     # 4. units ("In millions") and caption: short lines just above; one title line, and
     # asides in brackets ("(Unaudited)") with it
-    units_lines: list[str] = []
+    units_lines: list[str] = list(below_head)
     caption_lines: list[str] = []
     k = (head[0] if head else first_body) - 1
     taken: list[int] = []

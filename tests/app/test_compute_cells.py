@@ -129,7 +129,7 @@ def budget() -> dict[int, Passage]:
     return {1: Passage("b", "/team/budget.docx", None, None, BUDGET, 0.9)}
 
 
-def test_an_input_from_a_row_the_question_does_not_name_moves_to_the_row_it_names() -> None:
+def test_an_input_copied_from_a_row_its_description_does_not_name_moves_to_the_row_it_names() -> None:
     question = "What share of total spending went to travel in 2024?"
     plan = parse_plan("A = travel 2024: 1,200 [1]\nB = total spending 2024: 1,650 [1]\nRESULT = A / B * 100\n")
     c = compute(plan, budget(), compute_request(question), question)  # type: ignore[arg-type]
@@ -142,13 +142,17 @@ def test_rows_the_question_names_are_kept_and_an_unclear_row_is_left_as_copied()
     plan = parse_plan("A = travel: 300 [1]\nB = total: 1,650 [1]\nRESULT = A / B * 100\n")
     assert compute(plan, budget(), compute_request(named), named).result == "18.2%"  # type: ignore[arg-type]
     two = "What share of total spending went to travel and training in 2024?"
-    plan = parse_plan("A = travel: 1,200 [1]\nB = total: 1,650 [1]\nRESULT = A / B * 100\n")
+    plan = parse_plan("A = travel: 1,200 [1]\nB = total: 1,650 [1]\nRESULT = A / B * 100\n")  # rent's figure
+    assert compute(plan, budget(), compute_request(two), two).result == "18.2%"  # type: ignore[arg-type]
+    plan = parse_plan("A = spending: 1,200 [1]\nB = total: 1,650 [1]\nRESULT = A / B * 100\n")
     assert compute(plan, budget(), compute_request(two), two).result == "72.7%"  # type: ignore[arg-type]
+    plan = parse_plan("A = rent: 1,200 [1]\nB = total: 1,650 [1]\nRESULT = A / B * 100\n")  # meant, as copied
+    assert compute(plan, budget(), compute_request(named), named).result == "72.7%"  # type: ignore[arg-type]
 
 
 def test_a_row_is_corrected_in_a_change_between_columns() -> None:
     question = "What was the percent change in total spending from 2023 to 2024?"
-    plan = parse_plan("A = total 2024: 1,650 [1]\nB = rent 2023: 1,100 [1]\nRESULT = (A - B) / B * 100\n")
+    plan = parse_plan("A = total 2024: 1,650 [1]\nB = 2023: 1,100 [1]\nRESULT = (A - B) / B * 100\n")
     c = compute(plan, budget(), compute_request(question), question)  # type: ignore[arg-type]
     assert c.result == "6.5%" and c.inputs[1].label == "Total spending, 2023"
 

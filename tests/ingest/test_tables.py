@@ -176,6 +176,37 @@ def test_a_stacked_year_centred_over_flush_left_currency_heads_its_column(tmp_pa
     assert grid(t)[-1] == ["Total inventories", "$7,351", "$4,946"]
 
 
+def test_a_units_line_between_the_headers_and_the_rows_keeps_both(tmp_path: Path) -> None:
+    """"(In millions)" set under the column headers, just above the first row: the headers
+    still head the columns, the line is the table's units, and the first row is a row."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_xy(20, 30)
+    pdf.cell(100, 5, "Pump test results")
+    for x, head in ((110, "Spring 2024"), (150, "Autumn 2023")):
+        pdf.set_xy(x, 40)
+        pdf.cell(35, 5, head, align="R")
+    pdf.set_xy(110, 46)
+    pdf.cell(75, 5, "(In thousands of litres)", align="C")
+    for n, (label, a, b) in enumerate((("North well", "1,250", "1,100"), ("South well", "980", "1,020"),
+                                       ("Total pumped", "2,230", "2,120"))):
+        pdf.set_xy(20, 53 + 5.5 * n)
+        pdf.cell(60, 5, label)
+        for x, v in ((110, a), (150, b)):
+            pdf.set_xy(x, 53 + 5.5 * n)
+            pdf.cell(35, 5, v, align="R")
+    p = tmp_path / "pumps.pdf"
+    pdf.output(str(p))
+    (t,) = tables(p)
+    assert t.columns == ("Spring 2024", "Autumn 2023") and t.units == "(In thousands of litres)"
+    assert t.caption == "Pump test results"
+    assert grid(t)[1:] == [["North well", "1,250", "1,100"], ["South well", "980", "1,020"],
+                           ["Total pumped", "2,230", "2,120"]]
+
+
 def test_real_balance_sheet_note_keeps_each_columns_year(sec_docs: Path) -> None:
     doc = load_document(sec_docs / "2023 Q3 AAPL.pdf")
     found = [b.table for b in doc.blocks if b.table is not None and b.page == 13]
@@ -271,3 +302,16 @@ def test_a_table_block_text_is_its_table(tmp_path: Path) -> None:
     for b in load_document(p).blocks:
         assert b.table is None or b.text == b.table.text
     assert Block("x").table is None
+
+
+def test_real_units_line_under_the_headers(sec_docs: Path) -> None:
+    """NVIDIA sets "(In millions)" between its column headers and the first row: the
+    revenue-by-market table keeps its four periods and its Data Center row under them."""
+    doc = load_document(sec_docs / "2023 Q3 NVDA.pdf")
+    t = next(b.table for b in doc.blocks if b.table is not None and b.page == 24
+             and any(r.label == "Data Center" for r in b.table.rows))
+    assert t.columns == ("Three Months Ended October 29, 2023", "Three Months Ended October 30, 2022",
+                         "Nine Months Ended October 29, 2023", "Nine Months Ended October 30, 2022")
+    assert t.units == "(In millions)"
+    cells = {(c.row, c.column): c.value for c in parse_cells(t.text)}
+    assert cells[("Revenue: Data Center", "Three Months Ended October 29, 2023")] == "$14,514"
