@@ -360,6 +360,11 @@ def compute_same_figure(first: str, second: str) -> str:
     return f"{first} and {second} are one and the same figure in the sources"
 
 
+def compute_unclear_scale(letter: str, figure: str, other: str, scale: str) -> str:
+    return (f"the source of {letter} ({figure}) does not say whether it is in units, thousands or millions, "
+            f"while {other} is in {scale}")
+
+
 # --- the window's wording -------------------------------------------------------------------
 # The core's messages reach the window and, through the local service, other shells' commands.
 # One that tells people to run a command is said in the window as what to do there instead

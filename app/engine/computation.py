@@ -24,6 +24,7 @@ from app.errors import (
     compute_not_in_sources,
     compute_same_figure,
     compute_stray_number,
+    compute_unclear_scale,
     compute_wrong_kind,
     computed_heading,
     quoted_heading,
@@ -96,6 +97,9 @@ def compute(plan: Plan, visible: dict[int, Passage], request: ComputeRequest, qu
     twice = _same_cell(found)
     if twice:
         return _failed(plan.formula, found, compute_same_figure(*twice))
+    unclear = _unclear_scale(found)
+    if unclear:
+        return _failed(plan.formula, found, unclear)
     try:
         q = evaluate(plan.formula, {i.letter: i.quantity for i in found})
     except FormulaError as e:
@@ -126,6 +130,18 @@ def _same_cell(found: tuple[FoundInput, ...]) -> tuple[str, str] | None:
             return seen[key], i.letter
         seen[key] = i.letter
     return None
+
+
+def _unclear_scale(found: tuple[FoundInput, ...]) -> str:
+    """An amount whose source states no scale, beside one stated in thousands or more: "$14,158"
+    from a passage without its units line and "$3.8 billion" would give 26 million percent."""
+    amounts = [i for i in found if not i.quantity.percent]
+    scaled = next((i for i in amounts if i.scale_stated and i.scale > 1), None)
+    bare = next((i for i in amounts if not i.scale_stated), None)
+    if scaled is None or bare is None:
+        return ""
+    return compute_unclear_scale(bare.letter, _input_figure(bare), scaled.letter,
+                                 _SCALE_NAMES.get(scaled.scale, "a larger unit").strip() + "s")
 
 
 def _stray_constant(formula: str, question: str, wanted: Wanted) -> str:

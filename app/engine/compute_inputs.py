@@ -38,6 +38,7 @@ class FoundInput:
     cell: TableCell | None = None
     at: int = 0  # where the figure starts in its source's text (one figure named twice is one place)
     meant: str = ""  # the model's own description of it (which row it meant: app.engine.compute_cells)
+    scale_stated: bool = True  # its scale word or its source's units line says its scale
 
     @property
     def written(self) -> str:
@@ -82,14 +83,15 @@ def input_at(letter: str, described_as: str, figure: Figure, cell: TableCell | N
     The scale is the figure's own word, else the units line of the text the model read, else
     that of the passage's whole body (trimming for the prompt may have cut the units line)."""
     text = passage.text
-    scale = figure.scale or passage_scale(text) or passage_scale(passage.body) or Decimal(1)
+    stated = figure.scale or passage_scale(text) or passage_scale(passage.body)
+    scale = stated or Decimal(1)
     currency = figure.currency or bool(_MONEY_LINE.search(_head(text)))  # the source's, not the model's
     sign = -1 if _negative(figure) else 1
     quantity = Quantity(sign * figure.value, 0, True) if figure.percent else Quantity(sign * figure.value * scale, 1)
     label = f"{cell.row}, {cell.column}" if cell is not None and cell.column else (
         cell.row if cell is not None else _context(text, figure) or described(described_as))
     return FoundInput(letter, label, figure.text, source, quantity, scale, currency, cited, cell, figure.start,
-                      described_as)
+                      described_as, stated is not None or figure.percent)
 
 
 def cell_figure(cell: TableCell, text: str) -> Figure | None:

@@ -176,3 +176,15 @@ def test_an_input_opens_at_its_cell_or_sentence_and_an_unknown_one_at_its_passag
     prose = Passage("c", "/notes.txt", None, None, "Travel cost $350 in 2023. Rent was $1,100.", 0.5)
     assert input_focus(prose, "Rent was", "$1,100").body == "Rent was $1,100."
     assert input_focus(p, "Spending: Travel, 2023", "$999") is p
+
+
+def test_an_amount_of_unstated_scale_beside_one_in_billions_gives_no_number() -> None:
+    question = "What share of total revenue came from the data business?"
+    plan = parse_plan("A = data revenue: $3.8 billion [1]\nB = total revenue: $14,158 [2]\nRESULT = A / B * 100\n")
+    sources = {1: Passage("p", "/r.pdf", 3, 3, "Data revenue was $3.8 billion in the quarter.", 0.9),
+               2: Passage("q", "/r.pdf", 5, 5, "| Net revenue | $14,158 | $15,338 |", 0.8)}
+    c = compute(plan, sources, compute_request(question), question)  # type: ignore[arg-type]
+    assert c.status is ComputeStatus.FORMULA_FAILED and c.value is None
+    assert "does not say whether it is in units, thousands or millions, while A is in billions" in c.text
+    stated = {**sources, 2: Passage("q", "/r.pdf", 5, 5, "(In millions)\n| Net revenue | $14,158 | $15,338 |", 0.8)}
+    assert compute(plan, stated, compute_request(question), question).result == "26.8%"  # type: ignore[arg-type]
