@@ -3,7 +3,9 @@ save_viewer_screenshots() from `make screenshots`).
 
 viewer-pdf-table.png: a real 10-Q at a cited table row, highlighted;
 viewer-pdf-prose.png: the same filing at a cited prose passage;
-viewer-markdown.png: a Markdown file (the README) at a cited passage, selected.
+viewer-markdown.png: a Markdown file (the README) at a cited passage, selected;
+viewer-pdf-cell.png: the statement of operations opened at a computed answer's input,
+its row label and the one cell lit.
 """
 from __future__ import annotations
 
@@ -36,6 +38,18 @@ def _table_row(sources: list[ViewerSource]) -> ViewerSource:
             if len(figures) >= 4 and len(label) >= 2 and "net sales" in line.lower():
                 return replace(s, passage=replace(s.passage, body=line, spans=(), page_end=start))
     raise LookupError("no table row found")
+
+
+def _input_cell(sources: list[ViewerSource]) -> ViewerSource:
+    """The statement of operations as a computed answer's input opens it: one cell."""
+    from app.engine.compute_inputs import input_focus
+
+    for s in sources:
+        if "| Total net sales |" in s.body:
+            focused = input_focus(s.passage, "Total net sales, Nine Months Ended July 1, 2023", "$293,787 million")
+            if focused is not s.passage:
+                return replace(s, passage=focused)
+    raise LookupError("no statement of operations found")
 
 
 def _prose(sources: list[ViewerSource]) -> ViewerSource:
@@ -80,11 +94,12 @@ def save_viewer_screenshots(out: Path, sec_docs: Path | None = None) -> list[Pat
     viewer.resize(1280, 860)
     viewer.show()
     saved = []
-    table, prose = _table_row(filing), _prose(filing)
+    table, prose, cell = _table_row(filing), _prose(filing), _input_cell(filing)
     middle = readme[len(readme) // 2]
     for name, source, others in (("viewer-pdf-table.png", table, [prose]),
                                  ("viewer-pdf-prose.png", prose, [table]),
-                                 ("viewer-markdown.png", middle, [table, prose])):
+                                 ("viewer-markdown.png", middle, [table, prose]),
+                                 ("viewer-pdf-cell.png", cell, [table, prose])):
         shown = _wait_shown(app, viewer, source)
         # The sources list shows an answer's worth of sources, this one current.
         viewer.source_list.blockSignals(True)
