@@ -20,6 +20,7 @@ from app.engine.compute_request import Wanted
 from app.engine.figures import parse_figures
 
 MAX_INPUTS = 8
+_YEAR = re.compile(r"(?:19|20)\d\d")
 LETTERS = "ABCDEFGH"
 
 # Shown after the question; the system prompt stays the one every answer shares (its KV cache).
@@ -60,9 +61,11 @@ CONSTANTS = frozenset(Decimal(n) for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 52, 100,
 
 
 def constants(question: str = "", wanted: Wanted = Wanted.ANY) -> list[Decimal]:
-    """An amount or a ratio is never times 100, unless the question itself writes 100."""
+    """An amount or a ratio is never times 100, unless the question itself writes 100. A year
+    the question names ("the second quarter of 2023") is a date, not a number to compute with:
+    the 1.5B divided by it."""
     usual = CONSTANTS - {Decimal(100)} if wanted in (Wanted.AMOUNT, Wanted.RATIO) else CONSTANTS
-    asked = {f.value for f in parse_figures(question)}
+    asked = {f.value for f in parse_figures(question) if not _YEAR.fullmatch(f.text)}
     return sorted(usual | asked, key=lambda d: (len(str(d)), d), reverse=True)
 
 

@@ -188,3 +188,13 @@ def test_an_amount_of_unstated_scale_beside_one_in_billions_gives_no_number() ->
     assert "does not say whether it is in units, thousands or millions, while A is in billions" in c.text
     stated = {**sources, 2: Passage("q", "/r.pdf", 5, 5, "(In millions)\n| Net revenue | $14,158 | $15,338 |", 0.8)}
     assert compute(plan, stated, compute_request(question), question).result == "26.8%"  # type: ignore[arg-type]
+
+
+def test_a_year_the_question_names_is_no_constant_of_the_formula() -> None:
+    question = "By how much did paid memberships grow in the second quarter of 2023, to 2 decimal places?"
+    assert '"2023"' not in grammar(question, Wanted.AMOUNT)
+    c = compute(parse_plan("A = members 2023: 1,650 [1]\nB = members 2024: 1,550 [1]\nRESULT = (A - B) / 2023\n"),
+                budget(), compute_request(question), question)  # type: ignore[arg-type]
+    assert c.status is ComputeStatus.FORMULA_FAILED and c.value is None and "2023" in c.detail
+    given = "What is the total of 2,500 litres and the North well's pumping?"
+    assert '"2500"' in grammar(given)  # an amount the question writes is still offered
