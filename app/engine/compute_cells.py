@@ -23,7 +23,9 @@ import logging
 import re
 from typing import Mapping, Sequence
 
+from app.engine.arith import names_in
 from app.engine.compute_inputs import FoundInput, cell_figure, input_at
+from app.engine.figures import parse_figures
 from ingest.passage import Passage
 from ingest.tables import TableCell, parse_cells
 
@@ -109,9 +111,10 @@ def _to_named_row(i: FoundInput, visible: Mapping[int, Passage], asked: set[str]
     if here <= meant or here <= named:
         return i  # the model's description or the question names this row
     text = visible[i.source].text
+    held = parse_figures(text)
     same_column = [c for c in parse_cells(text)
                    if c.table == i.cell.table and c.col == i.cell.col and c.row != i.cell.row and _own_words(c.row)
-                   and (f := cell_figure(c, text)) is not None and (i.source, f.start) not in taken]
+                   and (f := cell_figure(c, text, held)) is not None and (i.source, f.start) not in taken]
     for names in (meant & named, meant, named):  # rows both name, then the model's, then the question's
         full = [c for c in same_column if _own_words(c.row) <= names]
         most = max((len(_own_words(c.row)) for c in full), default=0)
@@ -128,7 +131,7 @@ def _spread(found: list[FoundInput], visible: Mapping[int, Passage], asked: set[
     """Two letters copied from one cell, where the question names a second column of that
     row with a date of its own: the letter written first in the formula takes the later
     date ("(A - B) / B", "A - B": the later period first), the other keeps the earlier."""
-    order = sorted(found, key=lambda i: _first(formula, i.letter))
+    order = _formula_order(found, formula)
     for n, x in enumerate(order):
         for y in order[n + 1:]:
             if (x.source, x.at) != (y.source, y.at) or x.cell is None or x.source not in visible:
@@ -165,7 +168,7 @@ def _later_first(found: list[FoundInput], visible: Mapping[int, Passage], questi
     "how much less" is left as written: its sign is the question's to choose."""
     if not _RISE.search(question) or _FALL.search(question) or "-" not in formula:
         return found
-    order = sorted(found, key=lambda i: _first(formula, i.letter))
+    order = _formula_order(found, formula)
     for n, x in enumerate(order):
         for y in order[n + 1:]:
             if x.cell is None or y.cell is None or x.source != y.source or x.source not in visible or \
@@ -181,9 +184,11 @@ def _later_first(found: list[FoundInput], visible: Mapping[int, Passage], questi
     return found
 
 
-def _first(formula: str, letter: str) -> int:
-    m = re.search(rf"\b{letter}\b", formula)
-    return m.start() if m else len(formula)
+def _formula_order(found: list[FoundInput], formula: str) -> list[FoundInput]:
+    """The inputs in the order the formula first uses them (compute() keeps only the letters
+    the formula names, after reading it)."""
+    first = names_in(formula)
+    return sorted(found, key=lambda i: first.index(i.letter) if i.letter in first else len(first))
 
 
 def _date(header: str) -> tuple[int, int, int] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from app.engine.arith import Quantity
 from app.engine.compute_plan import PlannedInput
@@ -88,15 +88,21 @@ def input_at(letter: str, described_as: str, figure: Figure, cell: TableCell | N
     currency = figure.currency or bool(_MONEY_LINE.search(_head(text)))  # the source's, not the model's
     sign = -1 if _negative(figure) else 1
     quantity = Quantity(sign * figure.value, 0, True) if figure.percent else Quantity(sign * figure.value * scale, 1)
-    label = f"{cell.row}, {cell.column}" if cell is not None and cell.column else (
-        cell.row if cell is not None else _context(text, figure) or described(described_as))
+    label = cell_label(cell) if cell is not None else _context(text, figure) or described(described_as)
     return FoundInput(letter, label, figure.text, source, quantity, scale, currency, cited, cell, figure.start,
                       described_as, stated is not None or figure.percent)
 
 
-def cell_figure(cell: TableCell, text: str) -> Figure | None:
-    """The figure standing in `cell` of `text`."""
-    return next((g for g in parse_figures(text) if g.start < cell.start + len(cell.value) and g.end > cell.start), None)
+def cell_label(cell: TableCell) -> str:
+    """What a cell is, as an input line names it: "Total net sales, Nine Months Ended July 1, 2023"."""
+    return f"{cell.row}, {cell.column}" if cell.column else cell.row
+
+
+def cell_figure(cell: TableCell, text: str, figures: Sequence[Figure] | None = None) -> Figure | None:
+    """The figure standing in `cell` of `text` (`figures`: parse_figures(text), when the
+    caller looks at many cells of one text)."""
+    held = parse_figures(text) if figures is None else figures
+    return next((g for g in held if g.start < cell.start + len(cell.value) and g.end > cell.start), None)
 
 
 def _context(text: str, figure: Figure) -> str:
@@ -163,7 +169,7 @@ def input_focus(passage: Passage, label: str, figure: str) -> Passage:
     if not want:
         return passage
     cell = next((c for c in parse_cells(passage.text) if digits(c.value) == want
-                 and label in (f"{c.row}, {c.column}", c.row)), None)
+                 and label in (cell_label(c), c.row)), None)
     if cell is not None:
         return replace(passage, body=f"| {cell.row} | {cell.value} |")
     body = passage.page_text

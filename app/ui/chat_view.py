@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.markdown import (
+    CellTarget,
     cell_target,
     cell_tooltip,
     cite_target,
@@ -273,17 +274,21 @@ class ChatView(QWidget):
     def last_answer(self) -> str:
         return self.turns[-1].answer if self.turns else ""
 
+    @staticmethod
+    def _targets(url: QUrl) -> tuple[CellTarget | None, tuple[int, bool] | None]:
+        """A link's computed-input cell (when it is one) and the source it cites."""
+        fragment = url.fragment(QUrl.ComponentFormattingOption.FullyDecoded)
+        return cell_target(url.scheme(), url.path(), fragment), cite_target(url.scheme(), url.path())
+
     def _on_anchor(self, url: QUrl) -> None:
-        cell = cell_target(url.scheme(), url.path(), url.fragment(QUrl.ComponentFormattingOption.FullyDecoded))
-        target = cite_target(url.scheme(), url.path())
+        cell, target = self._targets(url)
         if cell is not None:
             self.cellClicked.emit(cell)
         elif target is not None:
             self.citationClicked.emit(target[0])
 
     def _on_hover(self, url: QUrl) -> None:
-        cell = cell_target(url.scheme(), url.path(), url.fragment(QUrl.ComponentFormattingOption.FullyDecoded))
-        target = cite_target(url.scheme(), url.path())
+        cell, target = self._targets(url)
         if target is None:
             QToolTip.hideText()
         else:
